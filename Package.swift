@@ -1,0 +1,46 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "imbal-dist",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "imbal-dist", targets: ["imbal-dist"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // MARK: - System libraries (each with its pkg-config name, so the linker sees it)
+    .systemLibrary(
+      name: "CMPI", pkgConfig: "ompi",
+      providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+    .systemLibrary(
+      name: "CBLAS", pkgConfig: "openblas",
+      providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(
+      name: "CZlib", pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]),
+
+    // MARK: - Implementation details
+    .target(name: "PRNG"),
+
+    // MARK: - Public API (arrows point down: Training wires the rest together)
+    .target(name: "Distributed", dependencies: ["CMPI"]),
+    .target(name: "Model", dependencies: ["CBLAS", "PRNG"]),
+    .target(name: "Loader", dependencies: ["CZlib", "PRNG"]),
+    .target(name: "Training", dependencies: ["Model", "Loader", "Distributed"]),
+    .executableTarget(
+      name: "imbal-dist",
+      dependencies: [
+        "Training",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+
+    // MARK: - Unit test bundles
+    .testTarget(name: "ModelTests", dependencies: ["Model"]),
+    .testTarget(name: "LoaderTests", dependencies: ["Loader"]),
+    .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+  ]
+)

@@ -1,0 +1,64 @@
+/// Per-channel standardisation of uint8 pixels: `x = (p/255 − mean_c) / std_c`, with the
+/// mean and standard deviation measured on the training split.
+public struct Normalization: Sendable, Equatable {
+  public let mean: [Float]
+  public let std: [Float]
+
+  public init(mean: [Float], std: [Float]) {
+    precondition(mean.count == std.count && std.allSatisfy { $0 > 0 })
+    self.mean = mean
+    self.std = std
+  }
+
+  /// The statistics of `images`, per channel, over every pixel (in Double).
+  public init(measuredOn images: LabeledImages) {
+    let plane = images.height * images.width
+    var sum = [Double](repeating: 0, count: images.channels)
+    var squares = [Double](repeating: 0, count: images.channels)
+    images.pixels.withUnsafeBufferPointer { pixels in
+      for n in 0..<images.count {
+        for c in 0..<images.channels {
+          let start = (n * images.channels + c) * plane
+          var s = 0
+          var q = 0
+          for p in start..<(start + plane) {
+            let v = Int(pixels[p])
+            s += v
+            q += v * v
+          }
+          sum[c] += Double(s)
+          squares[c] += Double(q)
+        }
+      }
+    }
+    let n = Double(max(images.count * plane, 1))
+    let means = sum.map { $0 / n / 255 }
+    let stds = zip(squares, means).map { q, m in max((q / n / (255 * 255) - m * m).squareRoot(), 1e-6) }
+    self.init(mean: means.map { Float($0) }, std: stds.map { Float($0) })
+  }
+}
+
+/// Turns chosen images into a float batch: `(count, C, H, W)` normalised pixels and labels.
+public enum BatchAssembler {
+  /// Writes the images `indices` of `source` starting at image slot `offset` of `pixels`.
+  public static func copy(
+    _ indices: some Collection<Int>, of source: LabeledImages, normalization: Normalization,
+    into pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>, offset: Int
+  ) {
+    let size = source.imageSize
+    let plane = source.height * source.width
+    let scales = (0..<source.channels).map { 1 / (255 * normalization.std[$0]) }
+    let shifts = (0..<source.channels).map { -normalization.mean[$0] / normalization.std[$0] }
+    source.pixels.withUnsafeBufferPointer { raw in
+      for (slot, index) in zip(offset..., indices) {
+        let from = raw.baseAddress! + index * size
+        let to = pixels + slot * size
+        for c in 0..<source.channels {
+          let (scale, shift) = (scales[c], shifts[c])
+          for p in (c * plane)..<((c + 1) * plane) { to[p] = Float(from[p]) * scale + shift }
+        }
+        labels[slot] = source.labels[index]
+      }
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/// A set of labelled uint8 images of one shape, planar per image (CHW), as every source
+/// decodes into and every sampler draws from.
+public struct LabeledImages: Sendable {
+  public let channels: Int
+  public let height: Int
+  public let width: Int
+  public let classNames: [String]
+  /// `count × channels × height × width` bytes.
+  public private(set) var pixels: [UInt8]
+  /// Class index of each image, in `0..<classNames.count`.
+  public private(set) var labels: [Int32]
+
+  public init(
+    channels: Int, height: Int, width: Int, classNames: [String], pixels: [UInt8], labels: [Int32]
+  ) {
+    precondition(pixels.count == labels.count * channels * height * width, "pixel count does not match labels")
+    self.channels = channels
+    self.height = height
+    self.width = width
+    self.classNames = classNames
+    self.pixels = pixels
+    self.labels = labels
+  }
+
+  public var count: Int { labels.count }
+  public var classCount: Int { classNames.count }
+  public var imageSize: Int { channels * height * width }
+
+  /// Number of images of each class.
+  public var classCounts: [Int] {
+    var counts = [Int](repeating: 0, count: classCount)
+    for label in labels { counts[Int(label)] += 1 }
+    return counts
+  }
+
+  /// Indices of the images of each class, in order.
+  public var indicesByClass: [[Int]] {
+    var byClass = [[Int]](repeating: [], count: classCount)
+    for (index, label) in labels.enumerated() { byClass[Int(label)].append(index) }
+    return byClass
+  }
+
+  /// The images at `indices`, in that order.
+  public func subset(_ indices: [Int]) -> LabeledImages {
+    var subsetPixels = [UInt8]()
+    subsetPixels.reserveCapacity(indices.count * imageSize)
+    for index in indices {
+      subsetPixels.append(contentsOf: pixels[(index * imageSize)..<((index + 1) * imageSize)])
+    }
+    return LabeledImages(
+      channels: channels, height: height, width: width, classNames: classNames,
+      pixels: subsetPixels, labels: indices.map { labels[$0] })
+  }
+}

@@ -1,0 +1,7 @@
+import CBLAS
+
+/// Sets how many threads OpenBLAS may use: one per rank under MPI (ranks = cores), all cores
+/// in single-process debug mode.
+public func setBLASThreads(_ count: Int) {
+  openblas_set_num_threads(Int32(max(count, 1)))
+}

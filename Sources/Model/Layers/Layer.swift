@@ -1,0 +1,62 @@
+import PRNG
+
+/// How a parameter tensor is filled before training.
+public enum Initialization: Sendable, Equatable {
+  case zeros
+  /// He et al. 2015: N(0, 2 / fanIn), for weights followed by ReLU.
+  case heNormal(fanIn: Int)
+  /// U(−1/√fanIn, 1/√fanIn), PyTorch's default for a linear layer's weight.
+  case uniformFanIn(fanIn: Int)
+
+  public func fill(_ values: UnsafeMutableBufferPointer<Float>, using rng: inout Xoshiro256) {
+    switch self {
+    case .zeros:
+      values.update(repeating: 0)
+    case .heNormal(let fanIn):
+      let std = (2.0 / Double(fanIn)).squareRoot()
+      for i in values.indices { values[i] = Float(rng.nextGaussian() * std) }
+    case .uniformFanIn(let fanIn):
+      let bound = 1.0 / Double(fanIn).squareRoot()
+      for i in values.indices { values[i] = Float((rng.nextUnitDouble() * 2 - 1) * bound) }
+    }
+  }
+}
+
+/// A parameter tensor a layer asks the arena for: `weight`, `bias`, ….
+public struct ParameterSpec: Sendable {
+  public let name: String
+  public let shape: [Int]
+  public let initialization: Initialization
+  public init(name: String, shape: [Int], initialization: Initialization) {
+    self.name = name
+    self.shape = shape
+    self.initialization = initialization
+  }
+}
+
+/// One step of a network with an explicit forward pass and its hand-written backward pass.
+///
+/// The network plans every tensor once per batch size; a layer only reads its input and
+/// writes its output. `backward` *accumulates* into the layer's parameter gradients (cleared
+/// once per step by the network) and *overwrites* the input gradient when one is asked for
+/// (the first layer is given none: nobody needs the gradient of the images).
+public protocol Layer: AnyObject {
+  /// The prefix of this layer's parameter names in checkpoints (`conv1`).
+  var name: String { get }
+  /// The parameter tensors this layer owns, in arena order.
+  var parameterSpecs: [ParameterSpec] { get }
+  /// The output shape for an input shape; traps on a shape the layer cannot take.
+  func outputShape(for input: Shape) -> Shape
+  /// Gives the layer the start of its parameters and of its gradients inside the arenas.
+  func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>)
+  func forward(_ input: Tensor, into output: Tensor)
+  func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?)
+  /// Multiply–adds of the forward pass for one image of `input` shape.
+  func forwardFLOPs(for input: Shape) -> Int
+}
+
+extension Layer {
+  public var parameterSpecs: [ParameterSpec] { [] }
+  public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
+  public func forwardFLOPs(for input: Shape) -> Int { 0 }
+}

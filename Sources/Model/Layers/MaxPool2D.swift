@@ -1,0 +1,64 @@
+/// Max pooling over `size` × `size` windows moved by `stride` (no padding; a partial window
+/// at the border is dropped, as in PyTorch's default). Backward routes each output gradient
+/// to the input position that won the max (the first one on ties).
+public final class MaxPool2D: Layer {
+  public let name: String
+  public let size: Int
+  public let stride: Int
+  /// For every output element, the index of the winning input element within its image.
+  private var winners: [Int32] = []
+
+  public init(name: String = "pool", size: Int = 2, stride: Int? = nil) {
+    precondition(size > 0)
+    self.name = name
+    self.size = size
+    self.stride = stride ?? size
+  }
+
+  public func outputShape(for input: Shape) -> Shape {
+    precondition(input.height >= size && input.width >= size, "\(name): input \(input) is smaller than the window")
+    return Shape(
+      batch: input.batch, channels: input.channels,
+      height: (input.height - size) / stride + 1, width: (input.width - size) / stride + 1)
+  }
+
+  public func forward(_ input: Tensor, into output: Tensor) {
+    let (inShape, outShape) = (input.shape, output.shape)
+    if winners.count < outShape.count { winners = [Int32](repeating: 0, count: output.capacity) }
+    winners.withUnsafeMutableBufferPointer { winner in
+      var o = 0
+      for n in 0..<inShape.batch {
+        let x = input.image(n)
+        for c in 0..<inShape.channels {
+          let planeStart = c * inShape.plane
+          for oy in 0..<outShape.height {
+            for ox in 0..<outShape.width {
+              var best = planeStart + oy * stride * inShape.width + ox * stride
+              for ky in 0..<size {
+                let rowStart = planeStart + (oy * stride + ky) * inShape.width + ox * stride
+                for kx in 0..<size where x[rowStart + kx] > x[best] { best = rowStart + kx }
+              }
+              output.pointer[o] = x[best]
+              winner[o] = Int32(best)
+              o += 1
+            }
+          }
+        }
+      }
+    }
+  }
+
+  public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
+    guard let inputGradient else { return }
+    inputGradient.fill(0)
+    let perOutputImage = output.shape.perImage
+    winners.withUnsafeBufferPointer { winner in
+      for n in 0..<input.shape.batch {
+        let dx = inputGradient.image(n)
+        let dy = outputGradient.image(n)
+        let w = winner.baseAddress! + n * perOutputImage
+        for o in 0..<perOutputImage { dx[Int(w[o])] += dy[o] }
+      }
+    }
+  }
+}

@@ -1,0 +1,168 @@
+import Distributed
+import Foundation
+import Loader
+import Model
+
+/// The data-parallel training loop of DESIGN.md, top to bottom: data → identical replicas →
+/// for every step (batch → forward → loss → backward → allreduce → SGD) → rank-0 evaluation
+/// after every epoch → test with the final model.
+public final class Trainer {
+  public let configuration: TrainingConfiguration
+  public let communicator: Communicator
+  private let console: Console
+
+  public init(configuration: TrainingConfiguration, communicator: Communicator) {
+    self.configuration = configuration
+    self.communicator = communicator
+    console = Console(enabled: communicator.rank == 0)
+  }
+
+  /// Trains and returns the test report on rank 0 (`nil` on other ranks, or when `maxSteps`
+  /// cut the run short and evaluation was skipped).
+  @discardableResult
+  public func run() throws -> TestReport? {
+    let config = configuration
+    let (rank, ranks) = (communicator.rank, communicator.size)
+
+    // Data: the long-tailed benchmark, this rank's partitions of it, and the epoch plan.
+    let (source, test) = try FashionMNIST.load(directory: config.dataDirectory)
+    let benchmark = try LongTailBenchmark(
+      source: source, test: test, validationPerClass: config.validationPerClass,
+      profile: .exponential(ratio: config.imbalanceRatio))
+    let normalization = Normalization(measuredOn: benchmark.train)
+    let plan = try EpochPlan(
+      epochSize: config.epochSize ?? benchmark.train.count, globalBatch: config.globalBatch,
+      partitions: config.partitions, ranks: ranks)
+    let stream = TrainingStream(
+      training: benchmark.train, plan: plan, rank: rank, ranks: ranks, sampler: config.sampler,
+      seed: config.seed, normalization: normalization)
+
+    // Model: rank 0 initialises, everyone receives the same parameters and checks the layout.
+    let train = benchmark.train
+    let network = config.architecture.makeNetwork(
+      channels: train.channels, height: train.height, width: train.width, classes: train.classCount)
+    if rank == 0 { network.initializeParameters(seed: config.seed) }
+    try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
+    try checkLayout(of: network)
+    let optimizer = SGD(
+      parameterCount: network.layout.count, momentum: Float(config.momentum), weightDecay: Float(config.weightDecay))
+    let schedule = CosineSchedule(
+      base: config.learningRate, totalSteps: config.epochs * plan.stepsPerEpoch,
+      warmupSteps: config.warmupEpochs * plan.stepsPerEpoch)
+    printHeader(network: network, benchmark: benchmark, plan: plan, localBatch: stream.localBatch)
+
+    // Buffers for one local batch, planned once.
+    let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
+    var labels = [Int32](repeating: 0, count: stream.localBatch)
+    let logitsGradient = Tensor(shape: Shape(batch: stream.localBatch, channels: train.classCount))
+    let lossScale = 1 / Float(plan.globalBatch)
+    let lastStep = min(config.maxSteps ?? Int.max, config.epochs * plan.stepsPerEpoch)
+
+    var step = 0
+    var trainingSeconds = 0.0
+    for epoch in 1...config.epochs where step < lastStep {
+      stream.startEpoch(epoch - 1)
+      var epochLoss = [0.0, 0.0]  // (Σ loss, images) on this rank, summed over ranks below
+      let started = ContinuousClock.now
+      for s in 0..<plan.stepsPerEpoch where step < lastStep {
+        labels.withUnsafeMutableBufferPointer { stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!) }
+        network.zeroGradients()
+        let logits = network.forward(input)
+        let loss = labels.withUnsafeBufferPointer {
+          SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: $0, scale: lossScale, gradient: logitsGradient)
+        }
+        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: loss) }
+        network.backward(input: input, logitsGradient: logitsGradient)
+        try communicator.allreduceSum(network.gradients.buffer)  // Σ over ranks of (1/B)·∇ = ∇ of the global mean
+        optimizer.step(
+          parameters: network.parameters, gradients: network.gradients,
+          learningRate: Float(schedule.learningRate(step: step)))
+        epochLoss[0] += loss
+        epochLoss[1] += Double(stream.localBatch)
+        step += 1
+      }
+      let seconds = secondsSince(started)
+      trainingSeconds += seconds
+      try epochLoss.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+      try checkReplicasIdentical(network, epoch: epoch)
+
+      guard config.maxSteps == nil else { continue }
+      if rank == 0 {
+        let metrics = ClassificationMetrics(
+          Evaluator().confusionMatrix(network: network, images: benchmark.validation, normalization: normalization))
+        let imagesPerSecond = epochLoss[1] / seconds
+        console.line(
+          "epoch \(epoch)/\(config.epochs)  loss \(fixed(epochLoss[0] / epochLoss[1], 4))  "
+            + "val acc \(fixed(metrics.accuracy, 4))  val macro-F1 \(fixed(metrics.macroF1, 4))  "
+            + "lr \(fixed(schedule.learningRate(step: step - 1), 5))  \(Int(imagesPerSecond.rounded())) img/s")
+      }
+      // Rank 0's decision after evaluating (always "continue" for now); the others wait here.
+      var decision: [Int32] = [0]
+      try communicator.broadcast(&decision, root: 0)
+    }
+
+    if let prefix = config.dumpParametersPrefix {
+      try writeParameters(network.parameters, to: "\(prefix).rank\(rank).f32")
+    }
+    guard config.maxSteps == nil else { return nil }
+
+    var report: TestReport?
+    if rank == 0 {
+      let metrics = ClassificationMetrics(
+        Evaluator().confusionMatrix(network: network, images: benchmark.test, normalization: normalization))
+      let imagesPerSecond = Double(step * plan.globalBatch) / trainingSeconds
+      let result = TestReport(metrics: metrics, classNames: train.classNames, imagesPerSecond: imagesPerSecond)
+      result.summaryLines.forEach(console.line)
+      console.line(result.json)
+      report = result
+    }
+    try communicator.barrier()
+    return report
+  }
+
+  private func printHeader(network: Network, benchmark: LongTailBenchmark, plan: EpochPlan, localBatch: Int) {
+    let config = configuration
+    console.line(
+      "imbal-dist: \(config.architecture.rawValue), \(network.layout.count) parameters, "
+        + "\(fixed(Double(network.forwardFLOPsPerImage) / 1e6, 1)) M multiply-adds per image")
+    console.line(
+      "data: Fashion-MNIST-LT \(ImbalanceProfile.exponential(ratio: config.imbalanceRatio)), train \(benchmark.train.count) "
+        + "(per class \(benchmark.train.classCounts.map(String.init).joined(separator: " "))), "
+        + "val \(benchmark.validation.count), test \(benchmark.test.count)")
+    console.line(
+      "run: \(communicator.size) rank(s), global batch \(plan.globalBatch) (\(localBatch) on rank 0), "
+        + "\(plan.partitions) partitions, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.rawValue), "
+        + "lr \(config.learningRate), seed \(config.seed)")
+  }
+
+  /// The start-up contract: every rank's arena has rank 0's size and layout.
+  private func checkLayout(of network: Network) throws {
+    let mine = [UInt64(network.layout.count), network.layout.fingerprint]
+    guard let all = try communicator.gather(mine, root: 0) else { return }
+    for (rank, theirs) in all.enumerated() where theirs != mine {
+      throw TrainingError.layoutMismatch(rank: rank, detail: "\(theirs[0]) parameters vs \(mine[0])")
+    }
+  }
+
+  /// Invariant 3 of DESIGN.md: after every epoch all replicas hold bit-identical parameters.
+  private func checkReplicasIdentical(_ network: Network, epoch: Int) throws {
+    guard let hashes = try communicator.gather([network.parameters.bitHash()], root: 0) else { return }
+    let differing = hashes.indices.filter { hashes[$0] != hashes[0] }
+    if !differing.isEmpty { throw TrainingError.replicasDiverged(epoch: epoch, ranks: differing) }
+  }
+
+  /// Raw little-endian Float32 values, written to a temporary file and renamed into place.
+  private func writeParameters(_ arena: Arena, to path: String) throws {
+    let data = Data(buffer: UnsafeBufferPointer(arena.buffer))
+    do {
+      try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+      throw TrainingError.cannotWrite(path: path, reason: error.localizedDescription)
+    }
+  }
+}
+
+private func secondsSince(_ start: ContinuousClock.Instant) -> Double {
+  let elapsed = ContinuousClock.now - start
+  return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+}

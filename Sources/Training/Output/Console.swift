@@ -1,0 +1,18 @@
+import Foundation
+
+/// Rank 0's voice: whole lines to standard output, flushed at once so that mpirun forwards
+/// them in order (Swift's `print` buffers when stdout is a pipe).
+public struct Console: Sendable {
+  public let enabled: Bool
+  public init(enabled: Bool) { self.enabled = enabled }
+
+  public func line(_ text: String) {
+    guard enabled else { return }
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+  }
+}
+
+/// Fixed-point formatting without Foundation's locale-dependent `String(format:)` surprises.
+func fixed(_ value: Double, _ digits: Int) -> String {
+  String(format: "%.\(digits)f", value)
+}

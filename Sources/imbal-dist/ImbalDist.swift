@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct ImbalDist: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "imbal-dist",
+    abstract: "Data-parallel training for imbalanced image classification, over MPI ranks.",
+    discussion: """
+      With no subcommand, trains the default job: the small CNN on long-tailed Fashion-MNIST \
+      (exponential profile, ratio 100) with an oversampling sampler. Start it as \
+      `mpirun -n 4 imbal-dist`, or without mpirun for a single-process debug run.
+      """,
+    subcommands: [Train.self],
+    defaultSubcommand: Train.self)
+}

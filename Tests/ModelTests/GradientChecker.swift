@@ -1,0 +1,124 @@
+import Model
+import PRNG
+import XCTest
+
+/// Compares a network's analytic gradients with central finite differences, as Caffe's
+/// `GradientChecker` does, for the scalar `L = Σ_i r_i · y_i` with fixed random `r`.
+///
+/// The loss is accumulated in Double, so the only Float error is the forward pass's rounding.
+/// The comparison is normwise, as in CS231n: `‖g_analytic − g_numeric‖ / max(‖g_a‖, ‖g_n‖)`,
+/// separately for the input gradient and for every parameter tensor.
+struct GradientChecker {
+  var epsilon: Float = 1e-2
+  var tolerance = 1e-3
+
+  func check(
+    _ network: Network, input: Tensor, seed: UInt64 = 7, file: StaticString = #filePath, line: UInt = #line
+  ) {
+    var rng = Xoshiro256(seed: seed)
+    let output = network.forward(input)
+    let weights = (0..<output.shape.count).map { _ in Float(rng.nextGaussian()) }
+    let outputGradient = Tensor(shape: output.shape, values: weights)
+    let inputGradient = Tensor(shape: input.shape)
+    network.zeroGradients()
+    network.backward(input: input, logitsGradient: outputGradient, inputGradient: inputGradient)
+
+    func loss() -> Double {
+      let y = network.forward(input)
+      return zip(y.toArray(), weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+    }
+    func numeric(_ values: UnsafeMutablePointer<Float>, at indices: [Int]) -> [Double] {
+      indices.map { i in
+        let saved = values[i]
+        values[i] = saved + epsilon
+        let plus = loss()
+        values[i] = saved - epsilon
+        let minus = loss()
+        values[i] = saved
+        return (plus - minus) / (2 * Double(epsilon))
+      }
+    }
+    func compare(_ analytic: [Float], _ numeric: [Double], _ what: String) {
+      var difference = 0.0
+      var normA = 0.0
+      var normN = 0.0
+      for (a, n) in zip(analytic, numeric) {
+        difference += (Double(a) - n) * (Double(a) - n)
+        normA += Double(a) * Double(a)
+        normN += n * n
+      }
+      let scale = max(normA.squareRoot(), normN.squareRoot())
+      XCTAssertGreaterThan(scale, 0, "\(what): the gradient is identically zero; the check proves nothing", file: file, line: line)
+      let relative = difference.squareRoot() / max(scale, 1e-30)
+      XCTAssertLessThan(relative, tolerance, "\(what): relative error \(relative)", file: file, line: line)
+    }
+
+    let inputIndices = Array(0..<input.shape.count)
+    let analyticInput = inputGradient.toArray()
+    compare(inputIndices.map { analyticInput[$0] }, numeric(input.pointer, at: inputIndices), "input")
+    let analyticParameters = Array(network.gradients.buffer)
+    for entry in network.layout.entries {
+      let indices = Array(0..<entry.count)
+      let numericGradient = numeric(network.parameters.base + entry.offset, at: indices)
+      compare(indices.map { analyticParameters[entry.offset + $0] }, numericGradient, entry.name)
+    }
+  }
+}
+
+extension GradientChecker {
+  /// The same loss, but each tensor is moved as a whole along the unit direction of its own
+  /// analytic gradient `d = g/‖g‖`: `(L(θ+εd) − L(θ−εd)) / 2ε` must equal `g·d = ‖g‖`. The
+  /// whole tensor's signal makes a tight check of a deep network possible in Float, where
+  /// per-coordinate differences drown in rounding; a wrong gradient passes only if its error
+  /// happens to be orthogonal to it.
+  func checkAlongGradient(
+    _ network: Network, input: Tensor, seed: UInt64 = 7,
+    file: StaticString = #filePath, line: UInt = #line
+  ) {
+    var rng = Xoshiro256(seed: seed)
+    let output = network.forward(input)
+    let weights = (0..<output.shape.count).map { _ in Float(rng.nextGaussian()) }
+    let inputGradient = Tensor(shape: input.shape)
+    network.zeroGradients()
+    network.backward(
+      input: input, logitsGradient: Tensor(shape: output.shape, values: weights), inputGradient: inputGradient)
+    func loss() -> Double {
+      zip(network.forward(input).toArray(), weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+    }
+    var tensors = [("input", input.pointer, inputGradient.toArray())]
+    let analyticParameters = Array(network.gradients.buffer)
+    for entry in network.layout.entries {
+      tensors.append(
+        (entry.name, network.parameters.base + entry.offset,
+         Array(analyticParameters[entry.offset..<(entry.offset + entry.count)])))
+    }
+    for (name, values, analytic) in tensors {
+      do {
+        let norm = analytic.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+        XCTAssertGreaterThan(norm, 0, "\(name): the gradient is identically zero", file: file, line: line)
+        let direction = analytic.map { Double($0) / max(norm, 1e-30) }
+        let saved = Array(UnsafeBufferPointer(start: values, count: analytic.count))
+        for i in analytic.indices { values[i] = saved[i] + epsilon * Float(direction[i]) }
+        let plus = loss()
+        for i in analytic.indices { values[i] = saved[i] - epsilon * Float(direction[i]) }
+        let minus = loss()
+        for i in analytic.indices { values[i] = saved[i] }
+        let numeric = (plus - minus) / (2 * Double(epsilon))
+        let exact = zip(analytic, direction).reduce(0) { $0 + Double($1.0) * $1.1 }
+        let relative = abs(numeric - exact) / max(abs(numeric), abs(exact), 1e-30)
+        XCTAssertLessThan(relative, tolerance, "\(name): directional relative error \(relative)", file: file, line: line)
+      }
+    }
+  }
+}
+
+/// A tensor of Gaussian values (seeded), optionally kept at least `margin` away from zero so
+/// that a finite-difference step never crosses ReLU's kink.
+func randomTensor(_ shape: Shape, seed: UInt64, margin: Float = 0) -> Tensor {
+  var rng = Xoshiro256(seed: seed)
+  let values = (0..<shape.count).map { _ -> Float in
+    let v = Float(rng.nextGaussian())
+    return v >= 0 ? v + margin : v - margin
+  }
+  return Tensor(shape: shape, values: values)
+}
