@@ -21,7 +21,8 @@ func runDistributed(_ body: (Communicator) throws -> Void) throws {
   do {
     try body(communicator)
   } catch {
-    let prefix = communicator.size > 1 ? "imbal-dist (rank \(communicator.rank)): error:" : "imbal-dist: error:"
+    let prefix =
+      communicator.size > 1 ? "imbal-dist (rank \(communicator.rank)): error:" : "imbal-dist: error:"
     if communicator.rank != 0 {
       // Rank 0 usually hits the same error; let its line be the one the user reads.
       Thread.sleep(forTimeInterval: 0.5)

@@ -14,7 +14,8 @@ struct Train: ParsableCommand {
   @Option(help: "Passes over the training data (an epoch is --epoch-size images).")
   var epochs = 12
 
-  @Option(name: .customLong("batch-size"), help: "Global batch: images per optimizer step, summed over all ranks.")
+  @Option(
+    name: .customLong("batch-size"), help: "Global batch: images per optimizer step, summed over all ranks.")
   var batchSize = 128
 
   @Option(name: .customLong("lr"), help: "Peak learning rate of the cosine schedule.")
@@ -26,7 +27,9 @@ struct Train: ParsableCommand {
   @Option(name: .customLong("weight-decay"), help: "L2 weight decay, added to every parameter's gradient.")
   var weightDecay = 5e-4
 
-  @Option(name: .customLong("warmup-epochs"), help: "Epochs of linear learning-rate warm-up before the cosine decay.")
+  @Option(
+    name: .customLong("warmup-epochs"),
+    help: "Epochs of linear learning-rate warm-up before the cosine decay.")
   var warmupEpochs = 1
 
   @Option(help: "How training images are drawn: uniform (shuffle) or oversample (class weights 1/n_c).")
@@ -37,13 +40,18 @@ struct Train: ParsableCommand {
     help: "Largest over smallest class of the exponential long-tail profile applied to the training split.")
   var imbalanceRatio = 100.0
 
-  @Option(name: .customLong("val-per-class"), help: "Images per class held out (the last of each class) for validation.")
+  @Option(
+    name: .customLong("val-per-class"),
+    help: "Images per class held out (the last of each class) for validation.")
   var validationPerClass = 100
 
-  @Option(name: .customLong("epoch-size"), help: "Images per epoch, over all ranks. (default: the training split's size)")
+  @Option(
+    name: .customLong("epoch-size"),
+    help: "Images per epoch, over all ranks. (default: the training split's size)")
   var epochSize: Int?
 
-  @Option(help: "Stratified data partitions; rank r of R trains on partitions r, r+R, …. Must be ≥ the rank count.")
+  @Option(
+    help: "Stratified data partitions; rank r of R trains on partitions r, r+R, …. Must be ≥ the rank count.")
   var partitions = 8
 
   @Option(help: "Seed of every random choice (initialisation, sampling). Same seed, same result.")
@@ -52,7 +60,9 @@ struct Train: ParsableCommand {
   @Option(name: .customLong("data-dir"), help: "Directory of the Fashion-MNIST IDX files (.gz or raw).")
   var dataDirectory = FashionMNIST.defaultDirectory
 
-  @Option(name: .customLong("max-steps"), help: "Debugging: stop after this many optimizer steps and skip evaluation.")
+  @Option(
+    name: .customLong("max-steps"),
+    help: "Debugging: stop after this many optimizer steps and skip evaluation.")
   var maxSteps: Int?
 
   @Option(
@@ -63,9 +73,15 @@ struct Train: ParsableCommand {
   func validate() throws {
     guard epochs > 0 else { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
     guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-    guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--lr must be positive (got \(learningRate))") }
-    guard momentum >= 0, momentum < 1 else { throw ValidationError("--momentum must be in [0, 1) (got \(momentum))") }
-    guard weightDecay >= 0 else { throw ValidationError("--weight-decay must be non-negative (got \(weightDecay))") }
+    guard learningRate > 0, learningRate.isFinite else {
+      throw ValidationError("--lr must be positive (got \(learningRate))")
+    }
+    guard momentum >= 0, momentum < 1 else {
+      throw ValidationError("--momentum must be in [0, 1) (got \(momentum))")
+    }
+    guard weightDecay >= 0 else {
+      throw ValidationError("--weight-decay must be non-negative (got \(weightDecay))")
+    }
     guard warmupEpochs >= 0 else { throw ValidationError("--warmup-epochs must be non-negative") }
     guard imbalanceRatio >= 1, imbalanceRatio.isFinite else {
       throw ValidationError("--imbalance-ratio must be at least 1 (got \(imbalanceRatio))")

@@ -48,7 +48,9 @@ struct GradientChecker {
         normN += n * n
       }
       let scale = max(normA.squareRoot(), normN.squareRoot())
-      XCTAssertGreaterThan(scale, 0, "\(what): the gradient is identically zero; the check proves nothing", file: file, line: line)
+      XCTAssertGreaterThan(
+        scale, 0, "\(what): the gradient is identically zero; the check proves nothing", file: file,
+        line: line)
       let relative = difference.squareRoot() / max(scale, 1e-30)
       XCTAssertLessThan(relative, tolerance, "\(what): relative error \(relative)", file: file, line: line)
     }
@@ -81,7 +83,8 @@ extension GradientChecker {
     let inputGradient = Tensor(shape: input.shape)
     network.zeroGradients()
     network.backward(
-      input: input, logitsGradient: Tensor(shape: output.shape, values: weights), inputGradient: inputGradient)
+      input: input, logitsGradient: Tensor(shape: output.shape, values: weights), inputGradient: inputGradient
+    )
     func loss() -> Double {
       zip(network.forward(input).toArray(), weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
     }
@@ -89,8 +92,10 @@ extension GradientChecker {
     let analyticParameters = Array(network.gradients.buffer)
     for entry in network.layout.entries {
       tensors.append(
-        (entry.name, network.parameters.base + entry.offset,
-         Array(analyticParameters[entry.offset..<(entry.offset + entry.count)])))
+        (
+          entry.name, network.parameters.base + entry.offset,
+          Array(analyticParameters[entry.offset..<(entry.offset + entry.count)])
+        ))
     }
     for (name, values, analytic) in tensors {
       do {
@@ -106,7 +111,8 @@ extension GradientChecker {
         let numeric = (plus - minus) / (2 * Double(epsilon))
         let exact = zip(analytic, direction).reduce(0) { $0 + Double($1.0) * $1.1 }
         let relative = abs(numeric - exact) / max(abs(numeric), abs(exact), 1e-30)
-        XCTAssertLessThan(relative, tolerance, "\(name): directional relative error \(relative)", file: file, line: line)
+        XCTAssertLessThan(
+          relative, tolerance, "\(name): directional relative error \(relative)", file: file, line: line)
       }
     }
   }

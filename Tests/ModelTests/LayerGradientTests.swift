@@ -1,4 +1,5 @@
 import Model
+import PRNG
 import XCTest
 
 /// Invariant 5 of DESIGN.md: every layer's backward matches finite differences.
@@ -8,14 +9,16 @@ final class LayerGradientTests: XCTestCase {
     let network = Network(layers: [conv], channels: 2, height: 5, width: 4)
     network.initializeParameters(seed: 1)
     randomizeBiases(network)
-    GradientChecker().check(network, input: randomTensor(Shape(batch: 2, channels: 2, height: 5, width: 4), seed: 2))
+    GradientChecker().check(
+      network, input: randomTensor(Shape(batch: 2, channels: 2, height: 5, width: 4), seed: 2))
   }
 
   func testConv2DStrideTwoNoPadding() {
     let conv = Conv2D(name: "conv", inputChannels: 3, outputChannels: 2, kernelSize: 3, stride: 2, padding: 0)
     let network = Network(layers: [conv], channels: 3, height: 7, width: 6)
     network.initializeParameters(seed: 3)
-    GradientChecker().check(network, input: randomTensor(Shape(batch: 2, channels: 3, height: 7, width: 6), seed: 4))
+    GradientChecker().check(
+      network, input: randomTensor(Shape(batch: 2, channels: 3, height: 7, width: 6), seed: 4))
   }
 
   func testReLU() {
@@ -37,14 +40,16 @@ final class LayerGradientTests: XCTestCase {
 
   func testGlobalAvgPool() {
     let network = Network(layers: [GlobalAvgPool()], channels: 3, height: 4, width: 2)
-    GradientChecker().check(network, input: randomTensor(Shape(batch: 2, channels: 3, height: 4, width: 2), seed: 8))
+    GradientChecker().check(
+      network, input: randomTensor(Shape(batch: 2, channels: 3, height: 4, width: 2), seed: 8))
   }
 
   func testDense() {
     let dense = Dense(name: "fc", inputFeatures: 12, outputFeatures: 5)
     let network = Network(layers: [dense], channels: 3, height: 2, width: 2)
     network.initializeParameters(seed: 9)
-    GradientChecker().check(network, input: randomTensor(Shape(batch: 3, channels: 3, height: 2, width: 2), seed: 10))
+    GradientChecker().check(
+      network, input: randomTensor(Shape(batch: 3, channels: 3, height: 2, width: 2), seed: 10))
   }
 
   /// The whole small CNN, end to end (on 8×8 inputs), checked along each tensor's gradient:
@@ -66,4 +71,3 @@ final class LayerGradientTests: XCTestCase {
 }
 
 typealias PRNGForTests = PRNG.Xoshiro256
-import PRNG

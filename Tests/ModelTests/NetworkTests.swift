@@ -11,10 +11,12 @@ final class NetworkTests: XCTestCase {
     let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
     XCTAssertEqual(network.layout.count, 65_642)
     XCTAssertEqual(network.forwardFLOPsPerImage, 18_289_792)
-    XCTAssertEqual(network.layout.entries.map(\.name), [
-      "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "conv3.weight", "conv3.bias",
-      "conv4.weight", "conv4.bias", "fc.weight", "fc.bias",
-    ])
+    XCTAssertEqual(
+      network.layout.entries.map(\.name),
+      [
+        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "conv3.weight", "conv3.bias",
+        "conv4.weight", "conv4.bias", "fc.weight", "fc.bias",
+      ])
     XCTAssertEqual(network.shapes(batch: 5).last, Shape(batch: 5, channels: 10))
   }
 
@@ -37,7 +39,8 @@ final class NetworkTests: XCTestCase {
     network.initializeParameters(seed: 4)
     let large = randomTensor(Shape(batch: 4, channels: 1, height: 12, width: 12), seed: 5)
     let logitsLarge = network.forward(large).toArray()
-    let small = Tensor(shape: Shape(batch: 1, channels: 1, height: 12, width: 12), values: Array(large.toArray()[0..<144]))
+    let small = Tensor(
+      shape: Shape(batch: 1, channels: 1, height: 12, width: 12), values: Array(large.toArray()[0..<144]))
     let logitsSmall = network.forward(small).toArray()
     XCTAssertEqual(logitsSmall, Array(logitsLarge[0..<3]))
   }

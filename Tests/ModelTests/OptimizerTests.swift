@@ -33,7 +33,8 @@ final class OptimizerTests: XCTestCase {
   /// and a small loss: SGD, the loss gradient and Dense's backward all have to be right for
   /// that to happen (a sign error or a wrong transpose diverges or stalls).
   func testTrainsALinearClassifierToConvergence() {
-    let network = Network(layers: [Dense(name: "fc", inputFeatures: 2, outputFeatures: 2)], channels: 2, height: 1, width: 1)
+    let network = Network(
+      layers: [Dense(name: "fc", inputFeatures: 2, outputFeatures: 2)], channels: 2, height: 1, width: 1)
     network.initializeParameters(seed: 1)
     var rng = Xoshiro256(seed: 2)
     let batch = 64
@@ -52,9 +53,11 @@ final class OptimizerTests: XCTestCase {
     for _ in 0..<200 {
       network.zeroGradients()
       let logits = network.forward(input)
-      loss = labels.withUnsafeBufferPointer {
-        SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: $0, scale: 1 / Float(batch), gradient: gradient)
-      } / Double(batch)
+      loss =
+        labels.withUnsafeBufferPointer {
+          SoftmaxCrossEntropy.lossAndGradient(
+            logits: logits, labels: $0, scale: 1 / Float(batch), gradient: gradient)
+        } / Double(batch)
       network.backward(input: input, logitsGradient: gradient)
       sgd.step(parameters: network.parameters, gradients: network.gradients, learningRate: 0.1)
     }

@@ -59,7 +59,8 @@ final class SoftmaxCrossEntropyTests: XCTestCase {
     let scratch = Tensor(shape: shape)
     func loss(_ v: [Float]) -> Double {
       labels.withUnsafeBufferPointer {
-        SoftmaxCrossEntropy.lossAndGradient(logits: Tensor(shape: shape, values: v), labels: $0, scale: 1, gradient: scratch)
+        SoftmaxCrossEntropy.lossAndGradient(
+          logits: Tensor(shape: shape, values: v), labels: $0, scale: 1, gradient: scratch)
       }
     }
     let epsilon: Float = 1e-2

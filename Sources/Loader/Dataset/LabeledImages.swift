@@ -13,7 +13,8 @@ public struct LabeledImages: Sendable {
   public init(
     channels: Int, height: Int, width: Int, classNames: [String], pixels: [UInt8], labels: [Int32]
   ) {
-    precondition(pixels.count == labels.count * channels * height * width, "pixel count does not match labels")
+    precondition(
+      pixels.count == labels.count * channels * height * width, "pixel count does not match labels")
     self.channels = channels
     self.height = height
     self.width = width

@@ -16,7 +16,9 @@ public struct LongTailBenchmark: Sendable {
     for (c, indices) in byClass.enumerated() where indices.count <= validationPerClass {
       throw DatasetError.emptyClass(
         className: source.classNames[c],
-        detail: "left for training after holding out \(validationPerClass) for validation (it has \(indices.count))")
+        detail:
+          "left for training after holding out \(validationPerClass) for validation (it has \(indices.count))"
+      )
     }
     let maxCount = byClass.map { $0.count - validationPerClass }.min() ?? 0
     let kept = profile.counts(maxCount: maxCount, classes: source.classCount)

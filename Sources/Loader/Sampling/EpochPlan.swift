@@ -7,9 +7,11 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
   public var description: String {
     switch self {
     case .tooFewPartitions(let partitions, let ranks):
-      return "\(ranks) ranks need at least \(ranks) data partitions, but there are \(partitions): pass --partitions \(ranks) or more"
+      return
+        "\(ranks) ranks need at least \(ranks) data partitions, but there are \(partitions): pass --partitions \(ranks) or more"
     case .batchTooSmall(let globalBatch, let ranks):
-      return "a global batch of \(globalBatch) cannot give each of \(ranks) ranks an image: use --batch-size \(ranks) or more"
+      return
+        "a global batch of \(globalBatch) cannot give each of \(ranks) ranks an image: use --batch-size \(ranks) or more"
     case .epochTooShort(let epochSize, let globalBatch):
       return "an epoch of \(epochSize) images holds no full batch of \(globalBatch): lower --batch-size"
     }
@@ -32,7 +34,9 @@ public struct EpochPlan: Sendable, Equatable {
     guard globalBatch >= ranks, globalBatch > 0 else {
       throw PlanError.batchTooSmall(globalBatch: globalBatch, ranks: ranks)
     }
-    guard epochSize >= globalBatch else { throw PlanError.epochTooShort(epochSize: epochSize, globalBatch: globalBatch) }
+    guard epochSize >= globalBatch else {
+      throw PlanError.epochTooShort(epochSize: epochSize, globalBatch: globalBatch)
+    }
     self.globalBatch = globalBatch
     self.partitions = partitions
     stepsPerEpoch = epochSize / globalBatch

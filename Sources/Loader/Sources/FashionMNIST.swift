@@ -27,21 +27,25 @@ public enum FashionMNIST {
   ]
 
   /// Loads the training and test splits from `directory` (`*-idx?-ubyte.gz` or uncompressed).
-  public static func load(directory: String = defaultDirectory) throws -> (train: LabeledImages, test: LabeledImages) {
+  public static func load(directory: String = defaultDirectory) throws -> (
+    train: LabeledImages, test: LabeledImages
+  ) {
     func path(_ stem: String) -> String {
       let gz = "\(directory)/\(stem).gz"
       let raw = "\(directory)/\(stem)"
       return (access(gz, F_OK) == 0 || access(raw, F_OK) != 0) ? gz : raw
     }
     let train = try loadIDXPair(
-      images: path("train-images-idx3-ubyte"), labels: path("train-labels-idx1-ubyte"), classNames: classNames)
+      images: path("train-images-idx3-ubyte"), labels: path("train-labels-idx1-ubyte"), classNames: classNames
+    )
     let test = try loadIDXPair(
       images: path("t10k-images-idx3-ubyte"), labels: path("t10k-labels-idx1-ubyte"), classNames: classNames)
     return (train, test)
   }
 
   /// Loads one MNIST-style pair: a rank-3 image file and a rank-1 label file.
-  public static func loadIDXPair(images imagesPath: String, labels labelsPath: String, classNames: [String]) throws
+  public static func loadIDXPair(images imagesPath: String, labels labelsPath: String, classNames: [String])
+    throws
     -> LabeledImages
   {
     let images = try IDXArray(contentsOf: imagesPath)
@@ -54,10 +58,12 @@ public enum FashionMNIST {
     }
     guard images.dimensions[0] == labels.dimensions[0] else {
       throw DatasetError.countMismatch(
-        imagesPath: imagesPath, images: images.dimensions[0], labelsPath: labelsPath, labels: labels.dimensions[0])
+        imagesPath: imagesPath, images: images.dimensions[0], labelsPath: labelsPath,
+        labels: labels.dimensions[0])
     }
     for (index, label) in labels.bytes.enumerated() where Int(label) >= classNames.count {
-      throw DatasetError.labelOutOfRange(path: labelsPath, index: index, label: Int(label), classes: classNames.count)
+      throw DatasetError.labelOutOfRange(
+        path: labelsPath, index: index, label: Int(label), classes: classNames.count)
     }
     return LabeledImages(
       channels: 1, height: images.dimensions[1], width: images.dimensions[2], classNames: classNames,

@@ -12,11 +12,13 @@ public enum IDXError: Error, CustomStringConvertible, Equatable {
       let hex = found.map { String($0, radix: 16).leftPadded(to: 2) }.joined(separator: " ")
       return "\(path): not an IDX file (the magic number should be 00 00 08 0N, found \(hex))"
     case .unsupportedElementType(let path, let code):
-      return "\(path): IDX element type 0x\(String(code, radix: 16)) is not supported (only 0x08, unsigned bytes)"
+      return
+        "\(path): IDX element type 0x\(String(code, radix: 16)) is not supported (only 0x08, unsigned bytes)"
     case .truncated(let path, let expected, let found):
       return "\(path): truncated IDX file: its header promises \(expected) bytes, the file has \(found)"
     case .trailingBytes(let path, let expected, let found):
-      return "\(path): IDX file has \(found - expected) unexpected bytes after the \(expected) its header describes"
+      return
+        "\(path): IDX file has \(found - expected) unexpected bytes after the \(expected) its header describes"
     case .unexpectedRank(let path, let expected, let found):
       return "\(path): expected an IDX array of \(expected) dimensions, found \(found)"
     }

@@ -25,7 +25,9 @@ public final class Network {
     var offsets: [Int] = []
     for layer in layers {
       offsets.append(layout.count)
-      for spec in layer.parameterSpecs { layout.append(name: "\(layer.name).\(spec.name)", shape: spec.shape) }
+      for spec in layer.parameterSpecs {
+        layout.append(name: "\(layer.name).\(spec.name)", shape: spec.shape)
+      }
     }
     self.layout = layout
     parameters = Arena(count: layout.count)

@@ -7,7 +7,9 @@ public struct Evaluator {
   public let batchSize: Int
   public init(batchSize: Int = 128) { self.batchSize = batchSize }
 
-  public func confusionMatrix(network: Network, images: LabeledImages, normalization: Normalization) -> ConfusionMatrix {
+  public func confusionMatrix(network: Network, images: LabeledImages, normalization: Normalization)
+    -> ConfusionMatrix
+  {
     var matrix = ConfusionMatrix(classes: images.classCount)
     let input = Tensor(shape: network.inputShape.with(batch: batchSize))
     var labels = [Int32](repeating: 0, count: batchSize)

@@ -45,7 +45,8 @@ public final class Trainer {
     try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
     try checkLayout(of: network)
     let optimizer = SGD(
-      parameterCount: network.layout.count, momentum: Float(config.momentum), weightDecay: Float(config.weightDecay))
+      parameterCount: network.layout.count, momentum: Float(config.momentum),
+      weightDecay: Float(config.weightDecay))
     let schedule = CosineSchedule(
       base: config.learningRate, totalSteps: config.epochs * plan.stepsPerEpoch,
       warmupSteps: config.warmupEpochs * plan.stepsPerEpoch)
@@ -65,15 +66,19 @@ public final class Trainer {
       var epochLoss = [0.0, 0.0]  // (Σ loss, images) on this rank, summed over ranks below
       let started = ContinuousClock.now
       for s in 0..<plan.stepsPerEpoch where step < lastStep {
-        labels.withUnsafeMutableBufferPointer { stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!) }
+        labels.withUnsafeMutableBufferPointer {
+          stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!)
+        }
         network.zeroGradients()
         let logits = network.forward(input)
         let loss = labels.withUnsafeBufferPointer {
-          SoftmaxCrossEntropy.lossAndGradient(logits: logits, labels: $0, scale: lossScale, gradient: logitsGradient)
+          SoftmaxCrossEntropy.lossAndGradient(
+            logits: logits, labels: $0, scale: lossScale, gradient: logitsGradient)
         }
         guard loss.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: loss) }
         network.backward(input: input, logitsGradient: logitsGradient)
-        try communicator.allreduceSum(network.gradients.buffer)  // Σ over ranks of (1/B)·∇ = ∇ of the global mean
+        // Each rank's gradient is already scaled by 1/B: their sum is the global mean's gradient.
+        try communicator.allreduceSum(network.gradients.buffer)
         optimizer.step(
           parameters: network.parameters, gradients: network.gradients,
           learningRate: Float(schedule.learningRate(step: step)))
@@ -89,12 +94,14 @@ public final class Trainer {
       guard config.maxSteps == nil else { continue }
       if rank == 0 {
         let metrics = ClassificationMetrics(
-          Evaluator().confusionMatrix(network: network, images: benchmark.validation, normalization: normalization))
+          Evaluator().confusionMatrix(
+            network: network, images: benchmark.validation, normalization: normalization))
         let imagesPerSecond = epochLoss[1] / seconds
         console.line(
           "epoch \(epoch)/\(config.epochs)  loss \(fixed(epochLoss[0] / epochLoss[1], 4))  "
             + "val acc \(fixed(metrics.accuracy, 4))  val macro-F1 \(fixed(metrics.macroF1, 4))  "
-            + "lr \(fixed(schedule.learningRate(step: step - 1), 5))  \(Int(imagesPerSecond.rounded())) img/s")
+            + "lr \(fixed(schedule.learningRate(step: step - 1), 5))  \(Int(imagesPerSecond.rounded())) img/s"
+        )
       }
       // Rank 0's decision after evaluating (always "continue" for now); the others wait here.
       var decision: [Int32] = [0]
@@ -111,7 +118,8 @@ public final class Trainer {
       let metrics = ClassificationMetrics(
         Evaluator().confusionMatrix(network: network, images: benchmark.test, normalization: normalization))
       let imagesPerSecond = Double(step * plan.globalBatch) / trainingSeconds
-      let result = TestReport(metrics: metrics, classNames: train.classNames, imagesPerSecond: imagesPerSecond)
+      let result = TestReport(
+        metrics: metrics, classNames: train.classNames, imagesPerSecond: imagesPerSecond)
       result.summaryLines.forEach(console.line)
       console.line(result.json)
       report = result

@@ -8,6 +8,12 @@ public struct TestReport: Sendable, Equatable {
   /// Global training throughput over the whole run (all ranks, training steps only).
   public let imagesPerSecond: Double
 
+  public init(metrics: ClassificationMetrics, classNames: [String], imagesPerSecond: Double) {
+    self.metrics = metrics
+    self.classNames = classNames
+    self.imagesPerSecond = imagesPerSecond
+  }
+
   /// One JSON object with keys in a fixed order, `split` first.
   public var json: String {
     func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
@@ -30,7 +36,8 @@ public struct TestReport: Sendable, Equatable {
     ]
     let width = classNames.map(\.count).max() ?? 0
     for (name, recall) in zip(classNames, metrics.recall) {
-      lines.append("  recall  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(fixed(recall, 4))")
+      lines.append(
+        "  recall  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(fixed(recall, 4))")
     }
     return lines
   }

@@ -1,0 +1,33 @@
+# imbal-dist: the two commands that do everything on a fresh Debian machine.
+#   make run    installs what is needed, builds in release mode, trains the default job under mpirun
+#   make test   installs what is needed, checks formatting, builds, runs the whole test suite
+# Other targets: deps, build, lint, clean. `make run RANKS=2 ARGS="--epochs 3"` changes the job.
+
+RANKS ?= 4
+ARGS ?=
+SWIFT ?= swift
+DEBIAN_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zlib1g-dev pkg-config dataset-fashion-mnist
+
+.PHONY: deps build run test lint clean
+
+deps:
+	@scripts/install-deps $(DEBIAN_PACKAGES)
+
+build: deps
+	$(SWIFT) build -c release
+
+run: build
+	scripts/mpirun-local -n $(RANKS) .build/release/imbal-dist $(ARGS)
+
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+
+# Tests run in release mode: the gradient checks and the real mpirun runs need optimised code,
+# and the mpirun tests drive the imbal-dist binary built beside the test bundle.
+test: deps lint
+	$(SWIFT) build -c release
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --skip-build
+
+clean:
+	rm -rf .build

@@ -1,0 +1,57 @@
+import Loader
+import XCTest
+
+final class LongTailTests: XCTestCase {
+  /// floor(5900 · 100^(−c/9)) computed in Double (checked with Python:
+  /// `[int(5900 * 100 ** (-c / 9)) for c in range(10)]`).
+  func testExponentialProfileCountsForRatio100() {
+    XCTAssertEqual(
+      ImbalanceProfile.exponential(ratio: 100).counts(maxCount: 5900, classes: 10),
+      [5900, 3536, 2120, 1271, 762, 456, 273, 164, 98, 59])
+    XCTAssertEqual(ImbalanceProfile.exponential(ratio: 1).counts(maxCount: 7, classes: 3), [7, 7, 7])
+  }
+
+  /// A toy source of 3 classes × 6 images (labels cycle 0,1,2): validation is the last 2 of
+  /// each class in file order, training the first n_c of the rest.
+  func testHoldsOutTheLastImagesAndKeepsTheFirst() throws {
+    let labels = (0..<18).map { Int32($0 % 3) }
+    let source = LabeledImages(
+      channels: 1, height: 1, width: 1, classNames: ["a", "b", "c"], pixels: (0..<18).map { UInt8($0) },
+      labels: labels)
+    let benchmark = try LongTailBenchmark(
+      source: source, test: source, validationPerClass: 2, profile: .exponential(ratio: 4))
+    // 4 images per class remain; counts 4, 4·4^(−1/2) = 2, 4·4^(−1) = 1.
+    XCTAssertEqual(benchmark.train.classCounts, [4, 2, 1])
+    XCTAssertEqual(benchmark.train.pixels, [0, 1, 2, 3, 4, 6, 9])
+    XCTAssertEqual(benchmark.validation.pixels, [12, 13, 14, 15, 16, 17])
+  }
+
+  func testAnEmptyClassIsAnError() {
+    let source = LabeledImages(
+      channels: 1, height: 1, width: 1, classNames: ["a", "b"], pixels: [0, 1, 2, 3], labels: [0, 1, 0, 1])
+    XCTAssertThrowsError(
+      try LongTailBenchmark(
+        source: source, test: source, validationPerClass: 1, profile: .exponential(ratio: 10))
+    ) { error in
+      XCTAssertEqual(
+        error as? DatasetError,
+        .emptyClass(className: "b", detail: "after applying the imbalance profile exp:10"))
+    }
+  }
+
+  func testFashionMNISTLongTailFromDebianFiles() throws {
+    let (source, test): (LabeledImages, LabeledImages)
+    do {
+      (source, test) = try FashionMNIST.load()
+    } catch DataFileError.missing {
+      throw XCTSkip("dataset-fashion-mnist is not installed (make deps installs it)")
+    }
+    XCTAssertEqual(source.count, 60_000)
+    XCTAssertEqual(test.count, 10_000)
+    XCTAssertEqual(test.classCounts, [Int](repeating: 1000, count: 10))
+    let benchmark = try LongTailBenchmark(
+      source: source, test: test, validationPerClass: 100, profile: .exponential(ratio: 100))
+    XCTAssertEqual(benchmark.train.classCounts, [5900, 3536, 2120, 1271, 762, 456, 273, 164, 98, 59])
+    XCTAssertEqual(benchmark.validation.classCounts, [Int](repeating: 100, count: 10))
+  }
+}

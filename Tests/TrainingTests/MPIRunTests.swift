@@ -1,0 +1,120 @@
+import Foundation
+import XCTest
+
+/// The distributed path for real: the built binary under `mpirun`, compared with the
+/// single-process debug mode.
+final class MPIRunTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "mpirun-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    guard
+      FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+    else {
+      throw XCTSkip("dataset-fashion-mnist is not installed (make deps installs it)")
+    }
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  private func parameters(_ prefix: String, rank: Int) throws -> [Float] {
+    let data = try Data(contentsOf: directory.appendingPathComponent("\(prefix).rank\(rank).f32"))
+    return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+  }
+
+  /// max_i |a_i − b_i| / max_i |a_i|: the largest difference relative to the largest parameter.
+  private func relativeDifference(_ a: [Float], _ b: [Float]) -> Double {
+    let scale = a.map { abs(Double($0)) }.max() ?? 0
+    let difference = zip(a, b).map { abs(Double($0) - Double($1)) }.max() ?? 0
+    return difference / scale
+  }
+
+  /// Invariant 1 and 3 of DESIGN.md: 2 ranks × 32 images reach the parameters of 1 rank × 64
+  /// after 5 steps (up to float summation order), and both ranks hold bit-identical copies.
+  func testTwoRanksMatchOneRankAfterFiveStepsAndReplicasAreIdentical() throws {
+    let common = [
+      "train", "--batch-size", "64", "--max-steps", "5", "--seed", "11", "--lr", "0.05", "--warmup-epochs",
+      "0",
+    ]
+    let prefix = directory.appendingPathComponent("params").path
+    let one = try CommandRunner.single(common + ["--dump-parameters", prefix + "-one"])
+    XCTAssertEqual(one.status, 0, one.standardError)
+    let two = try CommandRunner.mpirun(ranks: 2, common + ["--dump-parameters", prefix + "-two"])
+    XCTAssertEqual(two.status, 0, two.standardError)
+    let early = try CommandRunner.single(
+      [
+        "train", "--batch-size", "64", "--max-steps", "1", "--seed", "11", "--lr", "0.05", "--warmup-epochs",
+        "0",
+        "--dump-parameters", prefix + "-early",
+      ])
+    XCTAssertEqual(early.status, 0, early.standardError)
+
+    let single = try parameters("params-one", rank: 0)
+    let rank0 = try parameters("params-two", rank: 0)
+    let rank1 = try parameters("params-two", rank: 1)
+    XCTAssertEqual(single.count, 65_642)
+    XCTAssertEqual(rank0.count, single.count)
+    XCTAssertTrue(rank0 == rank1, "the two replicas are not bit-identical")
+    let invariance = relativeDifference(single, rank0)
+    XCTAssertLessThan(invariance, 1e-4, "1 rank vs 2 ranks")
+    // The comparison means something only if training moved the parameters well beyond that.
+    XCTAssertGreaterThan(
+      relativeDifference(single, try parameters("params-early", rank: 0)), 100 * max(invariance, 1e-6))
+  }
+
+  /// One short epoch (32 steps) under real mpirun with 3 ranks (oversubscribed on 2 cores), end to end:
+  /// per-epoch line, test metrics, and the JSON last line.
+  func testEndToEndShortEpochUnderMpirun() throws {
+    let result = try CommandRunner.mpirun(
+      ranks: 3,
+      [
+        "--epochs", "1", "--epoch-size", "3072", "--batch-size", "96", "--partitions", "12",
+        "--warmup-epochs", "0",
+      ])
+    XCTAssertEqual(result.status, 0, result.standardError)
+    XCTAssertTrue(result.lines.contains { $0.hasPrefix("epoch 1/1  loss ") }, result.standardOutput)
+    XCTAssertTrue(
+      result.lines.contains { $0.hasPrefix("run: 3 rank(s), global batch 96 (32 on rank 0)") },
+      result.standardOutput)
+    let last = try XCTUnwrap(result.lines.last)
+    let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], last)
+    XCTAssertEqual(json["split"] as? String, "test")
+    let recall = try XCTUnwrap(json["recall"] as? [Double])
+    XCTAssertEqual(recall.count, 10)
+    let accuracy = try XCTUnwrap(json["accuracy"] as? Double)
+    XCTAssertGreaterThan(accuracy, 0.3, "one short epoch should already beat chance (0.1) clearly")
+    XCTAssertGreaterThan(try XCTUnwrap(json["images_per_s"] as? Double), 0)
+    XCTAssertNotNil(json["macro_f1"] as? Double)
+    XCTAssertNotNil(json["balanced_accuracy"] as? Double)
+  }
+
+  /// Bad input under mpirun: one clear line naming the file, a non-zero exit, no hang.
+  func testMissingDataFailsTheWholeJobWithOneClearMessage() throws {
+    let result = try CommandRunner.mpirun(ranks: 2, ["--data-dir", "/nonexistent/fmnist", "--epochs", "1"])
+    XCTAssertNotEqual(result.status, 0)
+    XCTAssertTrue(
+      result.standardError.contains(
+        "imbal-dist (rank 0): error: /nonexistent/fmnist/train-images-idx3-ubyte.gz: no such file"),
+      result.standardError)
+  }
+
+  func testMorePartitionsThanRanksIsRequired() throws {
+    let result = try CommandRunner.mpirun(ranks: 3, ["--partitions", "2", "--epochs", "1"])
+    XCTAssertNotEqual(result.status, 0)
+    XCTAssertTrue(
+      result.standardError.contains(
+        "3 ranks need at least 3 data partitions, but there are 2: pass --partitions 3 or more"),
+      result.standardError)
+  }
+
+  func testSingleProcessBadOptionIsRejectedAtParseTime() throws {
+    let result = try CommandRunner.single(["train", "--sampler", "smote"])
+    XCTAssertNotEqual(result.status, 0)
+    XCTAssertTrue(result.standardError.contains("uniform"), result.standardError)
+    XCTAssertTrue(result.standardError.contains("oversample"), result.standardError)
+  }
+}
