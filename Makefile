@@ -27,7 +27,7 @@ lint:
 test: deps lint
 	$(SWIFT) build -c release
 	$(SWIFT) build -c release --build-tests
-	$(SWIFT) test -c release --skip-build
+	$(SWIFT) test -c release --skip-build --disable-swift-testing
 
 clean:
 	rm -rf .build

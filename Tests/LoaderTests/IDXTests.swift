@@ -82,7 +82,7 @@ final class IDXTests: XCTestCase {
   func testRejectsATruncatedGzipStream() throws {
     let source = "\(FashionMNIST.defaultDirectory)/train-labels-idx1-ubyte.gz"
     guard let whole = FileManager.default.contents(atPath: source) else {
-      throw XCTSkip("\(source) is not installed (make deps installs dataset-fashion-mnist)")
+      throw MissingDataset("\(source) is not installed (make deps installs dataset-fashion-mnist)")
     }
     let path = try write(Array(whole.prefix(whole.count / 2)), "half-labels-idx1-ubyte.gz")
     XCTAssertThrowsError(try IDXArray(contentsOf: path)) { error in

@@ -44,7 +44,7 @@ final class LongTailTests: XCTestCase {
     do {
       (source, test) = try FashionMNIST.load()
     } catch DataFileError.missing {
-      throw XCTSkip("dataset-fashion-mnist is not installed (make deps installs it)")
+      throw MissingDataset("dataset-fashion-mnist is not installed (make deps installs it)")
     }
     XCTAssertEqual(source.count, 60_000)
     XCTAssertEqual(test.count, 10_000)

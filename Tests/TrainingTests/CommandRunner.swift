@@ -22,7 +22,8 @@ struct CommandRunner {
       let path = candidate.appendingPathComponent("imbal-dist").path
       if FileManager.default.isExecutableFile(atPath: path) { return path }
     }
-    throw XCTSkip("imbal-dist is not built next to the tests; run `make test` (it builds it first)")
+    throw MissingRequirement(
+      "imbal-dist is not built next to the tests; run `make test` (it builds it first)")
   }
 
   static func mpirunAvailable() -> Bool {
@@ -37,7 +38,9 @@ struct CommandRunner {
 
   /// `mpirun -n RANKS imbal-dist ARGS` through `scripts/mpirun-local`.
   static func mpirun(ranks: Int, _ arguments: [String]) throws -> Result {
-    guard mpirunAvailable() else { throw XCTSkip("mpirun is not installed (make deps installs openmpi-bin)") }
+    guard mpirunAvailable() else {
+      throw MissingRequirement("mpirun is not installed; run `make test` (make deps installs openmpi-bin)")
+    }
     let script = repositoryRoot.appendingPathComponent("scripts/mpirun-local").path
     return try run(executable: script, arguments: ["-n", "\(ranks)", try binary()] + arguments)
   }
@@ -60,8 +63,8 @@ struct CommandRunner {
     defer { try? FileManager.default.removeItem(at: scratch) }
     let outputURL = scratch.appendingPathComponent("stdout")
     let errorURL = scratch.appendingPathComponent("stderr")
-    FileManager.default.createFile(atPath: outputURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+    try Data().write(to: outputURL)
+    try Data().write(to: errorURL)
     process.standardOutput = try FileHandle(forWritingTo: outputURL)
     process.standardError = try FileHandle(forWritingTo: errorURL)
     process.standardInput = FileHandle.nullDevice
@@ -73,4 +76,11 @@ struct CommandRunner {
       status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
       standardError: String(decoding: errorData, as: UTF8.self))
   }
+}
+
+/// Something the suite needs is not installed: a failure, not a skip, because `make test`
+/// installs everything and a silent skip would hide a broken install.
+struct MissingRequirement: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
 }

@@ -13,7 +13,8 @@ final class MPIRunTests: XCTestCase {
     guard
       FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
     else {
-      throw XCTSkip("dataset-fashion-mnist is not installed (make deps installs it)")
+      throw MissingRequirement(
+        "dataset-fashion-mnist is not installed; run `make test` (make deps installs it)")
     }
   }
 
@@ -33,37 +34,38 @@ final class MPIRunTests: XCTestCase {
     return difference / scale
   }
 
-  /// Invariant 1 and 3 of DESIGN.md: 2 ranks × 32 images reach the parameters of 1 rank × 64
-  /// after 5 steps (up to float summation order), and both ranks hold bit-identical copies.
-  func testTwoRanksMatchOneRankAfterFiveStepsAndReplicasAreIdentical() throws {
+  /// Invariants 1 and 3 of DESIGN.md: 2 ranks × 32 images, and 3 ranks holding unequal shares
+  /// of 8 partitions (24 + 24 + 16), reach the parameters of 1 rank × 64 after 5 steps (up to
+  /// float summation order), and all ranks of a job hold bit-identical copies.
+  func testTwoAndThreeRanksMatchOneRankAfterFiveStepsAndReplicasAreIdentical() throws {
     let common = [
-      "train", "--batch-size", "64", "--max-steps", "5", "--seed", "11", "--lr", "0.05", "--warmup-epochs",
+      "train", "--batch-size", "64", "--partitions", "8", "--seed", "11", "--lr", "0.05", "--warmup-epochs",
       "0",
     ]
     let prefix = directory.appendingPathComponent("params").path
-    let one = try CommandRunner.single(common + ["--dump-parameters", prefix + "-one"])
+    let one = try CommandRunner.single(common + ["--max-steps", "5", "--dump-parameters", prefix + "-one"])
     XCTAssertEqual(one.status, 0, one.standardError)
-    let two = try CommandRunner.mpirun(ranks: 2, common + ["--dump-parameters", prefix + "-two"])
-    XCTAssertEqual(two.status, 0, two.standardError)
     let early = try CommandRunner.single(
-      [
-        "train", "--batch-size", "64", "--max-steps", "1", "--seed", "11", "--lr", "0.05", "--warmup-epochs",
-        "0",
-        "--dump-parameters", prefix + "-early",
-      ])
+      common + ["--max-steps", "1", "--dump-parameters", prefix + "-early"])
     XCTAssertEqual(early.status, 0, early.standardError)
-
     let single = try parameters("params-one", rank: 0)
-    let rank0 = try parameters("params-two", rank: 0)
-    let rank1 = try parameters("params-two", rank: 1)
     XCTAssertEqual(single.count, 65_642)
-    XCTAssertEqual(rank0.count, single.count)
-    XCTAssertTrue(rank0 == rank1, "the two replicas are not bit-identical")
-    let invariance = relativeDifference(single, rank0)
-    XCTAssertLessThan(invariance, 1e-4, "1 rank vs 2 ranks")
-    // The comparison means something only if training moved the parameters well beyond that.
-    XCTAssertGreaterThan(
-      relativeDifference(single, try parameters("params-early", rank: 0)), 100 * max(invariance, 1e-6))
+
+    for ranks in [2, 3] {
+      let run = try CommandRunner.mpirun(
+        ranks: ranks, common + ["--max-steps", "5", "--dump-parameters", prefix + "-\(ranks)"])
+      XCTAssertEqual(run.status, 0, run.standardError)
+      let replicas = try (0..<ranks).map { try parameters("params-\(ranks)", rank: $0) }
+      for rank in 1..<ranks {
+        XCTAssertTrue(
+          replicas[rank] == replicas[0], "\(ranks) ranks: rank \(rank) is not bit-identical to rank 0")
+      }
+      let invariance = relativeDifference(single, replicas[0])
+      XCTAssertLessThan(invariance, 1e-4, "1 rank vs \(ranks) ranks")
+      // The comparison means something only if training moved the parameters far beyond that.
+      XCTAssertGreaterThan(
+        relativeDifference(single, try parameters("params-early", rank: 0)), 100 * max(invariance, 1e-6))
+    }
   }
 
   /// One short epoch (32 steps) under real mpirun with 3 ranks (oversubscribed on 2 cores), end to end:
