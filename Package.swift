@@ -38,7 +38,7 @@ let package = Package(
       ]),
 
     // MARK: - Unit test bundles
-    .testTarget(name: "ModelTests", dependencies: ["Model"]),
+    .testTarget(name: "ModelTests", dependencies: ["Model", "PRNG"]),
     .testTarget(name: "LoaderTests", dependencies: ["Loader"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training"]),

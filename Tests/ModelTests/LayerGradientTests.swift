@@ -33,7 +33,7 @@ final class LayerGradientTests: XCTestCase {
     // Distinct values 0.1 apart, shuffled: ±ε never changes a window's winner.
     let shape = Shape(batch: 2, channels: 2, height: 4, width: 5)
     var values = (0..<shape.count).map { Float($0) * 0.1 }
-    var rng = PRNGForTests(seed: 6)
+    var rng = Xoshiro256(seed: 6)
     values.shuffle(using: &rng)
     GradientChecker().check(network, input: Tensor(shape: shape, values: values))
   }
@@ -69,5 +69,3 @@ final class LayerGradientTests: XCTestCase {
     }
   }
 }
-
-typealias PRNGForTests = PRNG.Xoshiro256
