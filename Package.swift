@@ -21,6 +21,15 @@ let package = Package(
     .systemLibrary(
       name: "CZlib", pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(
+      name: "CZstd", pkgConfig: "libzstd",
+      providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(
+      name: "CPNG", pkgConfig: "libpng",
+      providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(
+      name: "CTurboJPEG", pkgConfig: "libturbojpeg",
+      providers: [.apt(["libjpeg62-turbo-dev", "libturbojpeg0-dev"])]),
 
     // MARK: - Implementation details
     .target(name: "PRNG"),
@@ -28,7 +37,7 @@ let package = Package(
     // MARK: - Public API (arrows point down: Training wires the rest together)
     .target(name: "Distributed", dependencies: ["CMPI"]),
     .target(name: "Model", dependencies: ["CBLAS", "PRNG"]),
-    .target(name: "Loader", dependencies: ["CZlib", "PRNG"]),
+    .target(name: "Loader", dependencies: ["CZlib", "CZstd", "CPNG", "CTurboJPEG", "PRNG"]),
     .target(name: "Training", dependencies: ["Model", "Loader", "Distributed"]),
     .executableTarget(
       name: "imbal-dist",
@@ -39,7 +48,7 @@ let package = Package(
 
     // MARK: - Unit test bundles
     .testTarget(name: "ModelTests", dependencies: ["Model", "PRNG"]),
-    .testTarget(name: "LoaderTests", dependencies: ["Loader"]),
+    .testTarget(name: "LoaderTests", dependencies: ["Loader", "CPNG", "CTurboJPEG", "CZlib"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training"]),
   ]

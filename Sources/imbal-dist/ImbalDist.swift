@@ -7,9 +7,10 @@ struct ImbalDist: ParsableCommand {
     abstract: "Data-parallel training for imbalanced image classification, over MPI ranks.",
     discussion: """
       With no subcommand, trains the default job: the small CNN on long-tailed Fashion-MNIST \
-      (exponential profile, ratio 100) with an oversampling sampler. Start it as \
-      `mpirun -n 4 imbal-dist`, or without mpirun for a single-process debug run.
+      (exponential profile, ratio 100, packed into data/ on first use) with an oversampling \
+      sampler. Start it as `mpirun -n 4 imbal-dist`, or without mpirun for a single-process \
+      debug run.
       """,
-    subcommands: [Train.self],
+    subcommands: [Train.self, Pack.self, Inspect.self],
     defaultSubcommand: Train.self)
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Distributed
 import Foundation
 import Model
@@ -32,6 +33,16 @@ func runDistributed(_ body: (Communicator) throws -> Void) throws {
     exit(1)
   }
   communicator.finalize()
+}
+
+/// Runs a single-process command: any error becomes one line on standard error and exit 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+  do {
+    try body()
+  } catch {
+    fail("imbal-dist: error: \(error)")
+    throw ExitCode.failure
+  }
 }
 
 func fail(_ message: String) {

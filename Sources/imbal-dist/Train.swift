@@ -36,29 +36,23 @@ struct Train: ParsableCommand {
   var sampler: SamplerKind = .oversample
 
   @Option(
-    name: .customLong("imbalance-ratio"),
-    help: "Largest over smallest class of the exponential long-tail profile applied to the training split.")
-  var imbalanceRatio = 100.0
+    help:
+      "A packed dataset directory (see `imbal-dist pack`). (default: long-tailed Fashion-MNIST, packed on first use)"
+  )
+  var data: String?
 
   @Option(
-    name: .customLong("val-per-class"),
-    help: "Images per class held out (the last of each class) for validation.")
-  var validationPerClass = 100
+    name: .customLong("imbalance-ratio"),
+    help: "Without --data: largest over smallest class of the default dataset's exponential long tail.")
+  var imbalanceRatio = 100.0
 
   @Option(
     name: .customLong("epoch-size"),
     help: "Images per epoch, over all ranks. (default: the training split's size)")
   var epochSize: Int?
 
-  @Option(
-    help: "Stratified data partitions; rank r of R trains on partitions r, r+R, …. Must be ≥ the rank count.")
-  var partitions = 8
-
   @Option(help: "Seed of every random choice (initialisation, sampling). Same seed, same result.")
   var seed: UInt64 = 0
-
-  @Option(name: .customLong("data-dir"), help: "Directory of the Fashion-MNIST IDX files (.gz or raw).")
-  var dataDirectory = FashionMNIST.defaultDirectory
 
   @Option(
     name: .customLong("max-steps"),
@@ -86,9 +80,7 @@ struct Train: ParsableCommand {
     guard imbalanceRatio >= 1, imbalanceRatio.isFinite else {
       throw ValidationError("--imbalance-ratio must be at least 1 (got \(imbalanceRatio))")
     }
-    guard validationPerClass >= 1 else { throw ValidationError("--val-per-class must be at least 1") }
     if let epochSize, epochSize < 1 { throw ValidationError("--epoch-size must be at least 1") }
-    guard partitions >= 1 else { throw ValidationError("--partitions must be at least 1") }
     if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
   }
 
@@ -102,11 +94,9 @@ struct Train: ParsableCommand {
     config.warmupEpochs = warmupEpochs
     config.sampler = sampler
     config.imbalanceRatio = imbalanceRatio
-    config.validationPerClass = validationPerClass
     config.epochSize = epochSize
-    config.partitions = partitions
     config.seed = seed
-    config.dataDirectory = dataDirectory
+    config.dataDirectory = data
     config.maxSteps = maxSteps
     config.dumpParametersPrefix = dumpParameters
     try runDistributed { communicator in

@@ -94,12 +94,19 @@ final class IDXTests: XCTestCase {
   }
 
   func testLabelOutsideTheClassListIsRejected() throws {
-    let images = try write(imageHeader(count: 2, rows: 1, columns: 1) + [9, 9], "img-idx3-ubyte")
-    let labels = try write([0, 0, 8, 1, 0, 0, 0, 2, 1, 12], "lbl-idx1-ubyte")
-    XCTAssertThrowsError(
-      try FashionMNIST.loadIDXPair(images: images, labels: labels, classNames: FashionMNIST.classNames)
-    ) {
+    for (name, bytes) in [
+      ("train-images-idx3-ubyte", imageHeader(count: 2, rows: 1, columns: 1) + [9, 9]),
+      ("train-labels-idx1-ubyte", [0, 0, 8, 1, 0, 0, 0, 2, 1, 12]),
+      ("t10k-images-idx3-ubyte", imageHeader(count: 1, rows: 1, columns: 1) + [9]),
+      ("t10k-labels-idx1-ubyte", [0, 0, 8, 1, 0, 0, 0, 1, 1]),
+    ] as [(String, [UInt8])] {
+      _ = try write(bytes, name)
+    }
+    let labels = directory.appendingPathComponent("train-labels-idx1-ubyte").path
+    XCTAssertThrowsError(try SourceKind.fashionMNIST.load(input: directory.path, ratios: [], seed: 0)) {
       XCTAssertEqual($0 as? DatasetError, .labelOutOfRange(path: labels, index: 1, label: 12, classes: 10))
     }
+    // As a generic IDX source the classes are 0…12, so the same files are fine.
+    XCTAssertEqual(try SourceKind.idx.load(input: directory.path, ratios: [], seed: 0).train.classCount, 13)
   }
 }

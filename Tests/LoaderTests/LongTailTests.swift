@@ -18,8 +18,9 @@ final class LongTailTests: XCTestCase {
     let source = LabeledImages(
       channels: 1, height: 1, width: 1, classNames: ["a", "b", "c"], pixels: (0..<18).map { UInt8($0) },
       labels: labels)
-    let benchmark = try LongTailBenchmark(
-      source: source, test: source, validationPerClass: 2, profile: .exponential(ratio: 4))
+    let benchmark = try DatasetSplits(
+      source: SourceData(train: source, validation: nil, test: source), validationPerClass: 2,
+      profile: .exponential(ratio: 4))
     // 4 images per class remain; counts 4, 4·4^(−1/2) = 2, 4·4^(−1) = 1.
     XCTAssertEqual(benchmark.train.classCounts, [4, 2, 1])
     XCTAssertEqual(benchmark.train.pixels, [0, 1, 2, 3, 4, 6, 9])
@@ -30,8 +31,9 @@ final class LongTailTests: XCTestCase {
     let source = LabeledImages(
       channels: 1, height: 1, width: 1, classNames: ["a", "b"], pixels: [0, 1, 2, 3], labels: [0, 1, 0, 1])
     XCTAssertThrowsError(
-      try LongTailBenchmark(
-        source: source, test: source, validationPerClass: 1, profile: .exponential(ratio: 10))
+      try DatasetSplits(
+        source: SourceData(train: source, validation: nil, test: source), validationPerClass: 1,
+        profile: .exponential(ratio: 10))
     ) { error in
       XCTAssertEqual(
         error as? DatasetError,
@@ -40,18 +42,36 @@ final class LongTailTests: XCTestCase {
   }
 
   func testFashionMNISTLongTailFromDebianFiles() throws {
-    let (source, test): (LabeledImages, LabeledImages)
+    let source: SourceData
     do {
-      (source, test) = try FashionMNIST.load()
+      source = try SourceKind.fashionMNIST.load(input: FashionMNIST.defaultDirectory, ratios: [], seed: 0)
     } catch DataFileError.missing {
       throw MissingDataset("dataset-fashion-mnist is not installed (make deps installs it)")
     }
-    XCTAssertEqual(source.count, 60_000)
-    XCTAssertEqual(test.count, 10_000)
-    XCTAssertEqual(test.classCounts, [Int](repeating: 1000, count: 10))
-    let benchmark = try LongTailBenchmark(
-      source: source, test: test, validationPerClass: 100, profile: .exponential(ratio: 100))
-    XCTAssertEqual(benchmark.train.classCounts, [5900, 3536, 2120, 1271, 762, 456, 273, 164, 98, 59])
-    XCTAssertEqual(benchmark.validation.classCounts, [Int](repeating: 100, count: 10))
+    XCTAssertEqual(source.train.count, 60_000)
+    XCTAssertEqual(source.test.count, 10_000)
+    XCTAssertEqual(source.test.classCounts, [Int](repeating: 1000, count: 10))
+    let splits = try DatasetSplits(source: source, validationPerClass: 100, profile: .exponential(ratio: 100))
+    XCTAssertEqual(splits.train.classCounts, [5900, 3536, 2120, 1271, 762, 456, 273, 164, 98, 59])
+    XCTAssertEqual(splits.validation.classCounts, [Int](repeating: 100, count: 10))
+  }
+
+  /// `step:0.5:2,4,6` keeps half of the listed classes (the seeds' imbalanced CIFAR-10:
+  /// 4,900 → 2,450 for three classes), `none` everything.
+  func testStepAndNoneProfiles() throws {
+    XCTAssertEqual(
+      try ImbalanceProfile(parsing: "step:0.5:2,4,6").counts(maxCount: 4900, classes: 8),
+      [4900, 4900, 2450, 4900, 2450, 4900, 2450, 4900])
+    XCTAssertEqual(try ImbalanceProfile(parsing: "none").counts(maxCount: 5, classes: 2), [5, 5])
+    XCTAssertEqual(try ImbalanceProfile(parsing: "exp:100"), .exponential(ratio: 100))
+    XCTAssertEqual(try ImbalanceProfile(parsing: "step:0.5:2,4,6").description, "step:0.5:2,4,6")
+  }
+
+  func testBadProfilesAreRejectedWithTheAcceptedForms() {
+    for text in ["exp", "exp:0.5", "step:2:1", "step:0.5:", "log:3", "step:0.5:a"] {
+      XCTAssertThrowsError(try ImbalanceProfile(parsing: text), text) { error in
+        XCTAssertTrue("\(error)".hasPrefix("invalid imbalance profile '\(text)'"), "\(error)")
+      }
+    }
   }
 }

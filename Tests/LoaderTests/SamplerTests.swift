@@ -21,17 +21,25 @@ final class SamplerTests: XCTestCase {
       pixels: [UInt8](repeating: 0, count: labels.count), labels: labels)
   }()
 
-  private func streams(ranks: Int, sampler: SamplerKind, batch: Int = 128, partitions: Int = 12) throws
-    -> [TrainingStream]
-  {
-    let plan = try EpochPlan(
-      epochSize: training.count, globalBatch: batch, partitions: partitions, ranks: ranks)
-    let normalization = Normalization(mean: [0], std: [1])
+  /// Every rank's stream over `images` cut into `shards` stratified shards, as `pack` cuts them.
+  private func streams(
+    of images: LabeledImages, ranks: Int, sampler: SamplerKind, batch: Int, shards: Int, seed: UInt64,
+    normalization: Normalization = Normalization(mean: [0], std: [1])
+  ) throws -> [TrainingStream] {
+    let plan = try EpochPlan(epochSize: images.count, globalBatch: batch, shards: shards, ranks: ranks)
+    let parts = StratifiedPartitioning.indices(
+      labels: images.labels, classes: images.classCount, partitions: shards)
     return (0..<ranks).map { rank in
-      TrainingStream(
-        training: training, plan: plan, rank: rank, ranks: ranks, sampler: sampler, seed: 42,
-        normalization: normalization)
+      let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: shards)
+      return TrainingStream(
+        shards: owned.map { (index: $0, images: images.subset(parts[$0])) },
+        globalClassCounts: images.classCounts,
+        plan: plan, sampler: sampler, seed: seed, normalization: normalization)
     }
+  }
+
+  private func streams(ranks: Int, sampler: SamplerKind, batch: Int = 128) throws -> [TrainingStream] {
+    try streams(of: training, ranks: ranks, sampler: sampler, batch: batch, shards: 12, seed: 42)
   }
 
   private func unionCounts(_ streams: [TrainingStream], epoch: Int = 0) -> [Int] {
@@ -85,19 +93,16 @@ final class SamplerTests: XCTestCase {
   }
 
   /// The union of a step's draws is the same multiset of images whatever the rank count
-  /// (sampling streams are keyed by partition, not rank): the basis of rank-count invariance.
+  /// (sampling streams are keyed by shard, not rank): the basis of rank-count invariance.
   func testUnionOfDrawsDoesNotDependOnTheRankCount() throws {
     func stepBatches(_ ranks: Int) throws -> [[Float]] {
       // Pixels carry the image index so that draws can be compared as images, not labels.
       let indexed = LabeledImages(
         channels: 1, height: 1, width: 1, classNames: training.classNames,
         pixels: (0..<training.count).map { UInt8($0 % 251) }, labels: training.labels)
-      let plan = try EpochPlan(epochSize: indexed.count, globalBatch: 96, partitions: 12, ranks: ranks)
-      let all = (0..<ranks).map {
-        TrainingStream(
-          training: indexed, plan: plan, rank: $0, ranks: ranks, sampler: .oversample, seed: 3,
-          normalization: Normalization(mean: [0], std: [1 / 255]))
-      }
+      let all = try streams(
+        of: indexed, ranks: ranks, sampler: .oversample, batch: 96, shards: 12, seed: 3,
+        normalization: Normalization(mean: [0], std: [1 / 255]))
       for stream in all { stream.startEpoch(1) }
       return (0..<5).map { step in
         all.flatMap { stream -> [Float] in
@@ -130,21 +135,23 @@ final class SamplerTests: XCTestCase {
     let parts = StratifiedPartitioning.indices(labels: training.labels, classes: 10, partitions: 7)
     XCTAssertEqual(parts.flatMap { $0 }.sorted(), Array(0..<training.count), "disjoint and covering")
     for c in 0..<10 {
-      let perPartition = parts.map { part in part.filter { training.labels[$0] == Int32(c) }.count }
-      XCTAssertLessThanOrEqual(perPartition.max()! - perPartition.min()!, 1, "class \(c)")
+      let perShard = parts.map { part in part.filter { training.labels[$0] == Int32(c) }.count }
+      XCTAssertLessThanOrEqual(perShard.max()! - perShard.min()!, 1, "class \(c)")
     }
   }
 
   func testPlanErrors() {
-    XCTAssertThrowsError(try EpochPlan(epochSize: 1000, globalBatch: 64, partitions: 2, ranks: 3)) {
-      XCTAssertEqual($0 as? PlanError, .tooFewPartitions(partitions: 2, ranks: 3))
+    XCTAssertThrowsError(try EpochPlan(epochSize: 1000, globalBatch: 64, shards: 2, ranks: 3)) {
+      XCTAssertEqual($0 as? PlanError, .tooFewShards(shards: 2, ranks: 3))
       XCTAssertEqual(
-        "\($0)", "3 ranks need at least 3 data partitions, but there are 2: pass --partitions 3 or more")
+        "\($0)",
+        "3 ranks need at least 3 training shards, but the dataset has 2: pack it again with --shards 3 or more"
+      )
     }
-    XCTAssertThrowsError(try EpochPlan(epochSize: 10, globalBatch: 64, partitions: 8, ranks: 1)) {
+    XCTAssertThrowsError(try EpochPlan(epochSize: 10, globalBatch: 64, shards: 8, ranks: 1)) {
       XCTAssertEqual($0 as? PlanError, .epochTooShort(epochSize: 10, globalBatch: 64))
     }
-    XCTAssertThrowsError(try EpochPlan(epochSize: 100, globalBatch: 2, partitions: 8, ranks: 4)) {
+    XCTAssertThrowsError(try EpochPlan(epochSize: 100, globalBatch: 2, shards: 8, ranks: 4)) {
       XCTAssertEqual($0 as? PlanError, .batchTooSmall(globalBatch: 2, ranks: 4))
     }
   }

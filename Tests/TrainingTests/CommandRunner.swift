@@ -31,24 +31,37 @@ struct CommandRunner {
       .contains { FileManager.default.isExecutableFile(atPath: "\($0)/mpirun") }
   }
 
-  /// `imbal-dist ARGS` with no mpirun (single-process debug mode).
-  static func single(_ arguments: [String]) throws -> Result {
-    try run(executable: try binary(), arguments: arguments)
+  /// `imbal-dist ARGS` with no mpirun (single-process debug mode), in `directory` if given.
+  static func single(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    try run(executable: try binary(), arguments: arguments, in: directory)
   }
 
   /// `mpirun -n RANKS imbal-dist ARGS` through `scripts/mpirun-local`.
-  static func mpirun(ranks: Int, _ arguments: [String]) throws -> Result {
+  static func mpirun(ranks: Int, _ arguments: [String], in directory: URL? = nil) throws -> Result {
     guard mpirunAvailable() else {
       throw MissingRequirement("mpirun is not installed; run `make test` (make deps installs openmpi-bin)")
     }
     let script = repositoryRoot.appendingPathComponent("scripts/mpirun-local").path
-    return try run(executable: script, arguments: ["-n", "\(ranks)", try binary()] + arguments)
+    return try run(
+      executable: script, arguments: ["-n", "\(ranks)", try binary()] + arguments, in: directory)
   }
 
-  private static func run(executable: String, arguments: [String]) throws -> Result {
+  /// A started `imbal-dist ARGS` process, for tests that interrupt it.
+  static func start(_ arguments: [String]) throws -> Process {
+    let process = try configured(executable: try binary(), arguments: arguments, in: nil)
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+  }
+
+  private static func configured(executable: String, arguments: [String], in directory: URL?) throws
+    -> Process
+  {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
     var environment = ProcessInfo.processInfo.environment
     // A test must not inherit a launcher's identity from whoever started the suite.
     for key in environment.keys
@@ -56,6 +69,12 @@ struct CommandRunner {
       environment[key] = nil
     }
     process.environment = environment
+    process.standardInput = FileHandle.nullDevice
+    return process
+  }
+
+  private static func run(executable: String, arguments: [String], in directory: URL?) throws -> Result {
+    let process = try configured(executable: executable, arguments: arguments, in: directory)
     // Output goes to files, so a chatty child can never block on a full pipe.
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
       "imbal-dist-run-\(UUID().uuidString)")
@@ -67,7 +86,6 @@ struct CommandRunner {
     try Data().write(to: errorURL)
     process.standardOutput = try FileHandle(forWritingTo: outputURL)
     process.standardError = try FileHandle(forWritingTo: errorURL)
-    process.standardInput = FileHandle.nullDevice
     try process.run()
     process.waitUntilExit()
     let outputData = try Data(contentsOf: outputURL)

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 
 /// The distributed path for real: the built binary under `mpirun`, compared with the
-/// single-process debug mode.
+/// single-process debug mode, training from packed shards.
 final class MPIRunTests: XCTestCase {
   private var directory: URL!
 
@@ -22,6 +22,15 @@ final class MPIRunTests: XCTestCase {
     try? FileManager.default.removeItem(at: directory)
   }
 
+  /// Packs exp-100 Fashion-MNIST-LT into `shards` shards per split and returns its directory.
+  private func packed(shards: Int) throws -> String {
+    let path = directory.appendingPathComponent("fmnist-lt-\(shards)").path
+    let result = try CommandRunner.single(
+      ["pack", "--out", path, "--imbalance", "exp:100", "--shards", "\(shards)"])
+    XCTAssertEqual(result.status, 0, result.standardError)
+    return path
+  }
+
   private func parameters(_ prefix: String, rank: Int) throws -> [Float] {
     let data = try Data(contentsOf: directory.appendingPathComponent("\(prefix).rank\(rank).f32"))
     return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
@@ -35,12 +44,12 @@ final class MPIRunTests: XCTestCase {
   }
 
   /// Invariants 1 and 3 of DESIGN.md: 2 ranks × 32 images, and 3 ranks holding unequal shares
-  /// of 8 partitions (24 + 24 + 16), reach the parameters of 1 rank × 64 after 5 steps (up to
+  /// of 8 shards (24 + 24 + 16), reach the parameters of 1 rank × 64 after 5 steps (up to
   /// float summation order), and all ranks of a job hold bit-identical copies.
   func testTwoAndThreeRanksMatchOneRankAfterFiveStepsAndReplicasAreIdentical() throws {
+    let data = try packed(shards: 8)
     let common = [
-      "train", "--batch-size", "64", "--partitions", "8", "--seed", "11", "--lr", "0.05", "--warmup-epochs",
-      "0",
+      "train", "--data", data, "--batch-size", "64", "--seed", "11", "--lr", "0.05", "--warmup-epochs", "0",
     ]
     let prefix = directory.appendingPathComponent("params").path
     let one = try CommandRunner.single(common + ["--max-steps", "5", "--dump-parameters", prefix + "-one"])
@@ -68,19 +77,20 @@ final class MPIRunTests: XCTestCase {
     }
   }
 
-  /// One short epoch (32 steps) under real mpirun with 3 ranks (oversubscribed on 2 cores), end to end:
-  /// per-epoch line, test metrics, and the JSON last line.
+  /// One short epoch (32 steps) under real mpirun with 3 ranks (oversubscribed on 2 cores),
+  /// end to end from 6 shards (rank 0 owns shards 0 and 3): per-epoch line, test metrics, and
+  /// the JSON last line.
   func testEndToEndShortEpochUnderMpirun() throws {
+    let data = try packed(shards: 6)
     let result = try CommandRunner.mpirun(
       ranks: 3,
-      [
-        "--epochs", "1", "--epoch-size", "3072", "--batch-size", "96", "--partitions", "12",
-        "--warmup-epochs", "0",
-      ])
+      ["--data", data, "--epochs", "1", "--epoch-size", "3072", "--batch-size", "96", "--warmup-epochs", "0"])
     XCTAssertEqual(result.status, 0, result.standardError)
     XCTAssertTrue(result.lines.contains { $0.hasPrefix("epoch 1/1  loss ") }, result.standardOutput)
     XCTAssertTrue(
-      result.lines.contains { $0.hasPrefix("run: 3 rank(s), global batch 96 (32 on rank 0)") },
+      result.lines.contains {
+        $0.hasPrefix("run: 3 rank(s), global batch 96 (32 on rank 0), 6 training shards")
+      },
       result.standardOutput)
     let last = try XCTUnwrap(result.lines.last)
     let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], last)
@@ -94,22 +104,45 @@ final class MPIRunTests: XCTestCase {
     XCTAssertNotNil(json["balanced_accuracy"] as? Double)
   }
 
-  /// Bad input under mpirun: one clear line naming the file, a non-zero exit, no hang.
-  func testMissingDataFailsTheWholeJobWithOneClearMessage() throws {
-    let result = try CommandRunner.mpirun(ranks: 2, ["--data-dir", "/nonexistent/fmnist", "--epochs", "1"])
+  /// With no --data, rank 0 packs the default dataset into ./data on first use while the other
+  /// rank waits, and the next run reuses it.
+  func testDefaultDatasetIsPackedOnFirstUseAndReused() throws {
+    let first = try CommandRunner.mpirun(
+      ranks: 2, ["--max-steps", "2", "--imbalance-ratio", "10"], in: directory)
+    XCTAssertEqual(first.status, 0, first.standardError)
+    XCTAssertTrue(
+      first.standardOutput.contains("packing the default dataset into data/fashion-mnist-lt-exp10"))
+    let manifest = directory.appendingPathComponent("data/fashion-mnist-lt-exp10/manifest.json")
+    XCTAssertTrue(FileManager.default.fileExists(atPath: manifest.path))
+    let second = try CommandRunner.mpirun(
+      ranks: 2, ["--max-steps", "2", "--imbalance-ratio", "10"], in: directory)
+    XCTAssertEqual(second.status, 0, second.standardError)
+    XCTAssertFalse(second.standardOutput.contains("packing"), second.standardOutput)
+    // floor(5900 · 10^(−c/9)) in Python: 24110 images, [5900, 4568, 3536, 2738, 2120, 1641, 1271, 984, 762, 590]
+    XCTAssertTrue(
+      second.standardOutput.contains(
+        "train 24110 (per class 5900 4568 3536 2738 2120 1641 1271 984 762 590)"),
+      second.standardOutput)
+  }
+
+  /// Bad input under mpirun: one clear line naming the directory, a non-zero exit, no hang.
+  func testMissingDatasetFailsTheWholeJobWithOneClearMessage() throws {
+    let result = try CommandRunner.mpirun(ranks: 2, ["--data", "/nonexistent/fmnist", "--epochs", "1"])
     XCTAssertNotEqual(result.status, 0)
     XCTAssertTrue(
       result.standardError.contains(
-        "imbal-dist (rank 0): error: /nonexistent/fmnist/train-images-idx3-ubyte.gz: no such file"),
+        "imbal-dist (rank 0): error: /nonexistent/fmnist: not a packed dataset (no manifest.json)"),
       result.standardError)
   }
 
-  func testMorePartitionsThanRanksIsRequired() throws {
-    let result = try CommandRunner.mpirun(ranks: 3, ["--partitions", "2", "--epochs", "1"])
+  func testFewerShardsThanRanksIsAClearError() throws {
+    let data = try packed(shards: 2)
+    let result = try CommandRunner.mpirun(ranks: 3, ["--data", data, "--epochs", "1"])
     XCTAssertNotEqual(result.status, 0)
     XCTAssertTrue(
       result.standardError.contains(
-        "3 ranks need at least 3 data partitions, but there are 2: pass --partitions 3 or more"),
+        "3 ranks need at least 3 training shards, but the dataset has 2: pack it again with --shards 3 or more"
+      ),
       result.standardError)
   }
 

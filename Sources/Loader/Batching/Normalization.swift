@@ -1,6 +1,6 @@
 /// Per-channel standardisation of uint8 pixels: `x = (p/255 − mean_c) / std_c`, with the
 /// mean and standard deviation measured on the training split.
-public struct Normalization: Sendable, Equatable {
+public struct Normalization: Codable, Sendable, Equatable {
   public let mean: [Float]
   public let std: [Float]
 

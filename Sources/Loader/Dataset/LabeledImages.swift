@@ -52,4 +52,14 @@ public struct LabeledImages: Sendable {
       channels: channels, height: height, width: width, classNames: classNames,
       pixels: subsetPixels, labels: indices.map { labels[$0] })
   }
+
+  /// The images of `parts` one after another (all of the same shape and classes).
+  public static func concatenating(_ parts: [LabeledImages]) -> LabeledImages {
+    precondition(!parts.isEmpty)
+    let first = parts[0]
+    precondition(parts.allSatisfy { $0.imageSize == first.imageSize && $0.classNames == first.classNames })
+    return LabeledImages(
+      channels: first.channels, height: first.height, width: first.width, classNames: first.classNames,
+      pixels: parts.flatMap(\.pixels), labels: parts.flatMap(\.labels))
+  }
 }

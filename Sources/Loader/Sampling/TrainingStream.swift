@@ -1,35 +1,34 @@
-/// What one rank feeds its model: the partitions it owns, each with its sampler, cut into the
-/// steps of an `EpochPlan`. Knows nothing of MPI: it is handed `rank` and `ranks`.
+/// What one rank feeds its model: the training shards it owns, each with its sampler, cut into
+/// the steps of an `EpochPlan`. Knows nothing of MPI: it is handed its shards.
 public final class TrainingStream {
   public let plan: EpochPlan
   public let normalization: Normalization
   public let localBatch: Int
-  private let pools: [(partition: Int, images: LabeledImages, sampler: PartitionSampler)]
+  private let pools: [(shard: Int, images: LabeledImages, sampler: ShardSampler)]
   private var epochDraws: [[Int]] = []
 
-  /// `training` is the whole training split; only the partitions of `rank` are kept.
+  /// `shards` are this rank's training shards with their indices; `globalClassCounts` are
+  /// the whole training split's (from the manifest).
   public init(
-    training: LabeledImages, plan: EpochPlan, rank: Int, ranks: Int, sampler: SamplerKind, seed: UInt64,
-    normalization: Normalization
+    shards: [(index: Int, images: LabeledImages)], globalClassCounts: [Int], plan: EpochPlan,
+    sampler: SamplerKind,
+    seed: UInt64, normalization: Normalization
   ) {
     self.plan = plan
     self.normalization = normalization
-    let partitionIndices = StratifiedPartitioning.indices(
-      labels: training.labels, classes: training.classCount, partitions: plan.partitions)
-    let globalCounts = training.classCounts
-    pools = StratifiedPartitioning.owned(byRank: rank, of: ranks, partitions: plan.partitions).map { p in
-      let images = training.subset(partitionIndices[p])
-      let partitionSampler = PartitionSampler(
-        kind: sampler, labels: images.labels, globalClassCounts: globalCounts, partition: p, seed: seed)
-      return (p, images, partitionSampler)
+    pools = shards.map { shard in
+      let shardSampler = ShardSampler(
+        kind: sampler, labels: shard.images.labels, globalClassCounts: globalClassCounts, shard: shard.index,
+        seed: seed)
+      return (shard.index, shard.images, shardSampler)
     }
-    localBatch = plan.localBatch(rank: rank, ranks: ranks)
+    localBatch = shards.reduce(0) { $0 + plan.share(ofShard: $1.index) }
   }
 
-  /// Draws every owned partition's images for `epoch`.
+  /// Draws every owned shard's images for `epoch`.
   public func startEpoch(_ epoch: Int) {
     epochDraws = pools.map { pool in
-      pool.sampler.draws(epoch: epoch, count: plan.stepsPerEpoch * plan.share(ofPartition: pool.partition))
+      pool.sampler.draws(epoch: epoch, count: plan.stepsPerEpoch * plan.share(ofShard: pool.shard))
     }
   }
 
@@ -38,12 +37,12 @@ public final class TrainingStream {
     zip(pools, epochDraws).flatMap { pool, draws in draws.map { pool.images.labels[$0] } }
   }
 
-  /// Fills `localBatch` images of step `step`: each owned partition's share, in partition order.
+  /// Fills `localBatch` images of step `step`: each owned shard's share, in shard order.
   public func batch(step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
     precondition(!epochDraws.isEmpty, "startEpoch must be called first")
     var offset = 0
     for (pool, draws) in zip(pools, epochDraws) {
-      let share = plan.share(ofPartition: pool.partition)
+      let share = plan.share(ofShard: pool.shard)
       let slice = draws[(step * share)..<((step + 1) * share)]
       BatchAssembler.copy(
         slice, of: pool.images, normalization: normalization, into: pixels, labels: labels, offset: offset)

@@ -1,20 +1,8 @@
-/// A dataset whose content does not make sense (as opposed to a file that cannot be read).
-public enum DatasetError: Error, CustomStringConvertible, Equatable {
-  case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
-  case labelOutOfRange(path: String, index: Int, label: Int, classes: Int)
-  case emptyClass(className: String, detail: String)
-
-  public var description: String {
-    switch self {
-    case .countMismatch(let imagesPath, let images, let labelsPath, let labels):
-      return "\(imagesPath) holds \(images) images but \(labelsPath) holds \(labels) labels"
-    case .labelOutOfRange(let path, let index, let label, let classes):
-      return "\(path): label \(label) of record \(index) is outside the \(classes) classes (0…\(classes - 1))"
-    case .emptyClass(let className, let detail):
-      return "class '\(className)' has no images \(detail)"
-    }
-  }
-}
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// Zalando's Fashion-MNIST (Xiao et al. 2017): 28×28 grey images of 10 clothing classes,
 /// 60,000 for training and 10,000 for test, in IDX files as Debian's `dataset-fashion-mnist`
@@ -25,29 +13,53 @@ public enum FashionMNIST {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
   ]
+}
 
-  /// Loads the training and test splits from `directory` (`*-idx?-ubyte.gz` or uncompressed).
-  public static func load(directory: String = defaultDirectory) throws -> (
-    train: LabeledImages, test: LabeledImages
-  ) {
+/// An MNIST-style directory of IDX files: a training pair and a test (`t10k`) pair.
+public enum IDXDirectory {
+  /// Loads both pairs from `directory` (each file `.gz` or raw). Classes are `classNames`, or
+  /// `0…K−1` with K one more than the largest label when `nil`.
+  public static func load(directory: String, classNames: [String]?) throws -> SourceData {
     func path(_ stem: String) -> String {
       let gz = "\(directory)/\(stem).gz"
       let raw = "\(directory)/\(stem)"
       return (access(gz, F_OK) == 0 || access(raw, F_OK) != 0) ? gz : raw
     }
-    let train = try loadIDXPair(
-      images: path("train-images-idx3-ubyte"), labels: path("train-labels-idx1-ubyte"), classNames: classNames
-    )
-    let test = try loadIDXPair(
-      images: path("t10k-images-idx3-ubyte"), labels: path("t10k-labels-idx1-ubyte"), classNames: classNames)
-    return (train, test)
+    guard access(directory, F_OK) == 0 else { throw DataFileError.missing(path: directory) }
+    let train = try IDXArray.pair(
+      images: path("train-images-idx3-ubyte"), labels: path("train-labels-idx1-ubyte"))
+    let test = try IDXArray.pair(
+      images: path("t10k-images-idx3-ubyte"), labels: path("t10k-labels-idx1-ubyte"))
+    let names =
+      classNames
+      ?? (0...Int(max(train.labels.bytes.max() ?? 0, test.labels.bytes.max() ?? 0))).map(String.init)
+    return SourceData(
+      train: try train.labeledImages(classNames: names), validation: nil,
+      test: try test.labeledImages(classNames: names))
   }
+}
 
-  /// Loads one MNIST-style pair: a rank-3 image file and a rank-1 label file.
-  public static func loadIDXPair(images imagesPath: String, labels labelsPath: String, classNames: [String])
-    throws
-    -> LabeledImages
-  {
+/// A rank-3 image file and its rank-1 label file.
+struct IDXPair {
+  let images: IDXArray
+  let labels: IDXArray
+  let imagesPath: String
+  let labelsPath: String
+
+  func labeledImages(classNames: [String]) throws -> LabeledImages {
+    for (index, label) in labels.bytes.enumerated() where Int(label) >= classNames.count {
+      throw DatasetError.labelOutOfRange(
+        path: labelsPath, index: index, label: Int(label), classes: classNames.count)
+    }
+    return LabeledImages(
+      channels: 1, height: images.dimensions[1], width: images.dimensions[2], classNames: classNames,
+      pixels: images.bytes, labels: labels.bytes.map { Int32($0) })
+  }
+}
+
+extension IDXArray {
+  /// Reads an image file and a label file and checks that they belong together.
+  static func pair(images imagesPath: String, labels labelsPath: String) throws -> IDXPair {
     let images = try IDXArray(contentsOf: imagesPath)
     let labels = try IDXArray(contentsOf: labelsPath)
     guard images.dimensions.count == 3 else {
@@ -61,18 +73,6 @@ public enum FashionMNIST {
         imagesPath: imagesPath, images: images.dimensions[0], labelsPath: labelsPath,
         labels: labels.dimensions[0])
     }
-    for (index, label) in labels.bytes.enumerated() where Int(label) >= classNames.count {
-      throw DatasetError.labelOutOfRange(
-        path: labelsPath, index: index, label: Int(label), classes: classNames.count)
-    }
-    return LabeledImages(
-      channels: 1, height: images.dimensions[1], width: images.dimensions[2], classNames: classNames,
-      pixels: images.bytes, labels: labels.bytes.map { Int32($0) })
+    return IDXPair(images: images, labels: labels, imagesPath: imagesPath, labelsPath: labelsPath)
   }
 }
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif

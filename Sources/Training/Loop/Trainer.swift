@@ -24,23 +24,27 @@ public final class Trainer {
     let config = configuration
     let (rank, ranks) = (communicator.rank, communicator.size)
 
-    // Data: the long-tailed benchmark, this rank's partitions of it, and the epoch plan.
-    let (source, test) = try FashionMNIST.load(directory: config.dataDirectory)
-    let benchmark = try LongTailBenchmark(
-      source: source, test: test, validationPerClass: config.validationPerClass,
-      profile: .exponential(ratio: config.imbalanceRatio))
-    let normalization = Normalization(measuredOn: benchmark.train)
+    // Data: the manifest (global counts, no data), this rank's training shards, the epoch plan.
+    let dataset = try DefaultDataset.resolve(
+      configuration: config, communicator: communicator, console: console)
+    let manifest = dataset.manifest
     let plan = try EpochPlan(
-      epochSize: config.epochSize ?? benchmark.train.count, globalBatch: config.globalBatch,
-      partitions: config.partitions, ranks: ranks)
+      epochSize: config.epochSize ?? manifest.splits.train.count, globalBatch: config.globalBatch,
+      shards: manifest.splits.train.shards.count, ranks: ranks)
+    let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
     let stream = TrainingStream(
-      training: benchmark.train, plan: plan, rank: rank, ranks: ranks, sampler: config.sampler,
-      seed: config.seed, normalization: normalization)
+      shards: try owned.map { (index: $0, images: try dataset.readShard(.train, $0)) },
+      globalClassCounts: manifest.splits.train.classCounts, plan: plan, sampler: config.sampler,
+      seed: config.seed,
+      normalization: manifest.normalization)
+    // Rank 0 evaluates, so it alone reads the validation and test splits.
+    let evaluationSplits = rank == 0 ? (try dataset.readSplit(.val), try dataset.readSplit(.test)) : nil
 
     // Model: rank 0 initialises, everyone receives the same parameters and checks the layout.
-    let train = benchmark.train
+    let image = manifest.image
+    let classes = manifest.classNames.count
     let network = config.architecture.makeNetwork(
-      channels: train.channels, height: train.height, width: train.width, classes: train.classCount)
+      channels: image.channels, height: image.height, width: image.width, classes: classes)
     if rank == 0 { network.initializeParameters(seed: config.seed) }
     try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
     try checkLayout(of: network)
@@ -50,12 +54,12 @@ public final class Trainer {
     let schedule = CosineSchedule(
       base: config.learningRate, totalSteps: config.epochs * plan.stepsPerEpoch,
       warmupSteps: config.warmupEpochs * plan.stepsPerEpoch)
-    printHeader(network: network, benchmark: benchmark, plan: plan, localBatch: stream.localBatch)
+    printHeader(network: network, dataset: dataset, plan: plan, localBatch: stream.localBatch)
 
     // Buffers for one local batch, planned once.
     let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
     var labels = [Int32](repeating: 0, count: stream.localBatch)
-    let logitsGradient = Tensor(shape: Shape(batch: stream.localBatch, channels: train.classCount))
+    let logitsGradient = Tensor(shape: Shape(batch: stream.localBatch, channels: classes))
     let lossScale = 1 / Float(plan.globalBatch)
     let lastStep = min(config.maxSteps ?? Int.max, config.epochs * plan.stepsPerEpoch)
 
@@ -92,10 +96,10 @@ public final class Trainer {
       try checkReplicasIdentical(network, epoch: epoch)
 
       guard config.maxSteps == nil else { continue }
-      if rank == 0 {
+      if let (validation, _) = evaluationSplits {
         let metrics = ClassificationMetrics(
           Evaluator().confusionMatrix(
-            network: network, images: benchmark.validation, normalization: normalization))
+            network: network, images: validation, normalization: manifest.normalization))
         let imagesPerSecond = epochLoss[1] / seconds
         console.line(
           "epoch \(epoch)/\(config.epochs)  loss \(fixed(epochLoss[0] / epochLoss[1], 4))  "
@@ -114,12 +118,12 @@ public final class Trainer {
     guard config.maxSteps == nil else { return nil }
 
     var report: TestReport?
-    if rank == 0 {
+    if let (_, test) = evaluationSplits {
       let metrics = ClassificationMetrics(
-        Evaluator().confusionMatrix(network: network, images: benchmark.test, normalization: normalization))
+        Evaluator().confusionMatrix(network: network, images: test, normalization: manifest.normalization))
       let imagesPerSecond = Double(step * plan.globalBatch) / trainingSeconds
       let result = TestReport(
-        metrics: metrics, classNames: train.classNames, imagesPerSecond: imagesPerSecond)
+        metrics: metrics, classNames: manifest.classNames, imagesPerSecond: imagesPerSecond)
       result.summaryLines.forEach(console.line)
       console.line(result.json)
       report = result
@@ -128,18 +132,20 @@ public final class Trainer {
     return report
   }
 
-  private func printHeader(network: Network, benchmark: LongTailBenchmark, plan: EpochPlan, localBatch: Int) {
+  private func printHeader(network: Network, dataset: DatasetDirectory, plan: EpochPlan, localBatch: Int) {
     let config = configuration
+    let manifest = dataset.manifest
+    let train = manifest.splits.train
     console.line(
       "imbal-dist: \(config.architecture.rawValue), \(network.layout.count) parameters, "
         + "\(fixed(Double(network.forwardFLOPsPerImage) / 1e6, 1)) M multiply-adds per image")
     console.line(
-      "data: Fashion-MNIST-LT \(ImbalanceProfile.exponential(ratio: config.imbalanceRatio)), train \(benchmark.train.count) "
-        + "(per class \(benchmark.train.classCounts.map(String.init).joined(separator: " "))), "
-        + "val \(benchmark.validation.count), test \(benchmark.test.count)")
+      "data: \(dataset.path) (\(manifest.source.kind), imbalance \(manifest.imbalance)), train \(train.count) "
+        + "(per class \(train.classCounts.map(String.init).joined(separator: " "))), "
+        + "val \(manifest.splits.val.count), test \(manifest.splits.test.count)")
     console.line(
       "run: \(communicator.size) rank(s), global batch \(plan.globalBatch) (\(localBatch) on rank 0), "
-        + "\(plan.partitions) partitions, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.rawValue), "
+        + "\(plan.shards) training shards, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.rawValue), "
         + "lr \(config.learningRate), seed \(config.seed)")
   }
 

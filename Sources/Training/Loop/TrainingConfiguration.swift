@@ -12,15 +12,13 @@ public struct TrainingConfiguration: Sendable {
   public var weightDecay = 5e-4
   public var warmupEpochs = 1
   public var sampler: SamplerKind = .oversample
-  /// `n_max / n_min` of the exponential long-tail profile applied to the training split.
+  /// A packed dataset directory; `nil` means the default Fashion-MNIST-LT one, packed on first use.
+  public var dataDirectory: String?
+  /// `n_max / n_min` of the default dataset's exponential long tail (ignored with `dataDirectory`).
   public var imbalanceRatio = 100.0
-  public var validationPerClass = 100
   /// Images per epoch (global); `nil` means the training split's size.
   public var epochSize: Int?
-  /// Stratified data partitions; each rank owns `partitions / ranks` of them (rounded).
-  public var partitions = 8
   public var seed: UInt64 = 0
-  public var dataDirectory = FashionMNIST.defaultDirectory
   /// Debugging: stop after this many steps, skip evaluation.
   public var maxSteps: Int?
   /// Debugging: each rank writes its final parameters to `<prefix>.rank<r>.f32`.

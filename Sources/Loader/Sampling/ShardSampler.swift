@@ -2,7 +2,7 @@ import PRNG
 
 /// How training images are drawn (`--sampler`).
 public enum SamplerKind: String, CaseIterable, Sendable {
-  /// Every image of the partition once per pass, in a fresh random order (a shuffle).
+  /// Every image of the shard once per pass, in a fresh random order (a shuffle).
   case uniform
   /// Weighted random sampling with replacement, weight `1/n_c` from the GLOBAL class counts
   /// (PyTorch's `WeightedRandomSampler` with inverse-frequency weights): every class is drawn
@@ -10,22 +10,22 @@ public enum SamplerKind: String, CaseIterable, Sendable {
   case oversample
 }
 
-/// Draws the images one partition contributes to an epoch, from a random stream seeded by
-/// `(seed, epoch, partition)` alone, so the draws are the same whichever rank owns it.
-public struct PartitionSampler: Sendable {
+/// Draws the images one training shard contributes to an epoch, from a random stream seeded
+/// by `(seed, epoch, shard)` alone, so the draws are the same whichever rank owns the shard.
+public struct ShardSampler: Sendable {
   public let kind: SamplerKind
-  public let partition: Int
+  public let shard: Int
   public let seed: UInt64
   private let byClass: [[Int]]
   private let poolSize: Int
   /// Cumulative sampling mass of the classes present here: weight `1/n_c` (global count)
-  /// times the class's local size, so the union over partitions is class-balanced.
+  /// times the class's local size, so the union over shards is class-balanced.
   private let cumulativeMass: [(classIndex: Int, upTo: Double)]
 
-  /// `labels` are the partition's own images; `globalClassCounts` those of the whole split.
-  public init(kind: SamplerKind, labels: [Int32], globalClassCounts: [Int], partition: Int, seed: UInt64) {
+  /// `labels` are the shard's own images; `globalClassCounts` those of the whole split.
+  public init(kind: SamplerKind, labels: [Int32], globalClassCounts: [Int], shard: Int, seed: UInt64) {
     self.kind = kind
-    self.partition = partition
+    self.shard = shard
     self.seed = seed
     poolSize = labels.count
     var byClass = [[Int]](repeating: [], count: globalClassCounts.count)
@@ -40,10 +40,10 @@ public struct PartitionSampler: Sendable {
     cumulativeMass = cumulative
   }
 
-  /// `count` indices into the partition's images for `epoch`.
+  /// `count` indices into the shard's images for `epoch`.
   public func draws(epoch: Int, count: Int) -> [Int] {
     guard count > 0, poolSize > 0 else { return [] }
-    var rng = Xoshiro256(seed: seed, stream: [UInt64(epoch), UInt64(partition), 0x5A3])
+    var rng = Xoshiro256(seed: seed, stream: [UInt64(epoch), UInt64(shard), 0x5A3])
     switch kind {
     case .uniform:
       var result: [Int] = []

@@ -1,0 +1,29 @@
+/// A dataset whose content does not make sense (as opposed to a file that cannot be read).
+public enum DatasetError: Error, CustomStringConvertible, Equatable {
+  case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
+  case labelOutOfRange(path: String, index: Int, label: Int, classes: Int)
+  case emptyClass(className: String, detail: String)
+  case missingManifest(directory: String)
+  case badManifest(path: String, detail: String)
+  case manifestDisagrees(path: String, detail: String)
+  case notADataset(path: String, detail: String)
+
+  public var description: String {
+    switch self {
+    case .countMismatch(let imagesPath, let images, let labelsPath, let labels):
+      return "\(imagesPath) holds \(images) images but \(labelsPath) holds \(labels) labels"
+    case .labelOutOfRange(let path, let index, let label, let classes):
+      return "\(path): label \(label) of record \(index) is outside the \(classes) classes (0…\(classes - 1))"
+    case .emptyClass(let className, let detail):
+      return "class '\(className)' has no images \(detail)"
+    case .missingManifest(let directory):
+      return "\(directory): not a packed dataset (no \(Manifest.fileName)); create one with `imbal-dist pack`"
+    case .badManifest(let path, let detail):
+      return "\(path): invalid manifest: \(detail)"
+    case .manifestDisagrees(let path, let detail):
+      return "\(path): does not match the manifest: \(detail)"
+    case .notADataset(let path, let detail):
+      return "\(path): \(detail)"
+    }
+  }
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// `manifest.json` of a packed dataset directory: what the shards hold, so that every rank can
+/// plan its work (global class counts, shard list, image shape) without reading any data.
+public struct Manifest: Codable, Equatable, Sendable {
+  public static let fileName = "manifest.json"
+  public static let formatVersion = 1
+
+  /// One shard file of a split and what its header must say.
+  public struct Shard: Codable, Equatable, Sendable {
+    public var file: String
+    public var count: Int
+    public var classCounts: [Int]
+    public var bytes: Int
+  }
+
+  /// One split (train, val or test): global counts and its shards, in index order.
+  public struct Split: Codable, Equatable, Sendable {
+    public var count: Int
+    public var classCounts: [Int]
+    public var shards: [Shard]
+  }
+
+  public struct Splits: Codable, Equatable, Sendable {
+    public var train: Split
+    public var val: Split
+    public var test: Split
+  }
+
+  public struct Source: Codable, Equatable, Sendable {
+    public var kind: String
+    public var input: String
+  }
+
+  public struct Image: Codable, Equatable, Sendable {
+    public var channels: Int
+    public var height: Int
+    public var width: Int
+
+    public init(channels: Int, height: Int, width: Int) {
+      self.channels = channels
+      self.height = height
+      self.width = width
+    }
+  }
+
+  public var formatVersion: Int
+  /// A fingerprint of every shard's bytes (FNV-1a, 64 bit, hex): two datasets with the same id
+  /// hold the same data.
+  public var id: String
+  public var tool: String
+  public var source: Source
+  public var image: Image
+  public var classNames: [String]
+  /// The imbalance profile applied to the training split (`exp:100`, `step:0.5:2,4,6`, `none`).
+  public var imbalance: String
+  public var seed: UInt64
+  public var zstdLevel: Int
+  /// Per-channel mean and standard deviation of the training pixels (on the 0…1 scale).
+  public var normalization: Normalization
+  public var splits: Splits
+
+  /// The split named `name` (`train`, `val`, `test`).
+  public func split(_ name: SplitName) -> Split {
+    switch name {
+    case .train: return splits.train
+    case .val: return splits.val
+    case .test: return splits.test
+    }
+  }
+
+  public func encoded() -> Data {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    return try! encoder.encode(self)
+  }
+
+  /// Reads `DIR/manifest.json`.
+  public init(directory: String) throws {
+    let path = "\(directory)/\(Manifest.fileName)"
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw DatasetError.missingManifest(directory: directory)
+    }
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    do {
+      self = try decoder.decode(Manifest.self, from: data)
+    } catch let error as DecodingError {
+      throw DatasetError.badManifest(path: path, detail: error.readableDescription)
+    }
+    guard formatVersion == Manifest.formatVersion else {
+      throw DatasetError.badManifest(
+        path: path, detail: "format version \(formatVersion); this build reads \(Manifest.formatVersion)")
+    }
+    for name in SplitName.allCases {
+      let split = self.split(name)
+      guard split.classCounts.count == classNames.count, split.count == split.classCounts.reduce(0, +),
+        split.shards.map(\.count).reduce(0, +) == split.count
+      else {
+        throw DatasetError.badManifest(path: path, detail: "the counts of split '\(name)' do not add up")
+      }
+    }
+  }
+
+  public init(
+    id: String, source: Source, image: Image, classNames: [String], imbalance: String, seed: UInt64,
+    zstdLevel: Int, normalization: Normalization, splits: Splits
+  ) {
+    formatVersion = Manifest.formatVersion
+    tool = "imbal-dist \(imbalDistVersion)"
+    self.id = id
+    self.source = source
+    self.image = image
+    self.classNames = classNames
+    self.imbalance = imbalance
+    self.seed = seed
+    self.zstdLevel = zstdLevel
+    self.normalization = normalization
+    self.splits = splits
+  }
+}
+
+/// The three splits of a dataset.
+public enum SplitName: String, CaseIterable, Sendable {
+  case train, val, test
+}
+
+/// The version written into manifests (and later run directories).
+public let imbalDistVersion = "0.1.0"
+
+extension DecodingError {
+  /// The error with field paths spelled as in the JSON file (`splits.train.class_counts`).
+  var readableDescription: String {
+    func jsonPath(_ keys: [CodingKey]) -> String {
+      keys.map { key in
+        key.intValue.map(String.init)
+          ?? key.stringValue.reduce(into: "") { name, character in
+            name += character.isUppercase ? "_" + character.lowercased() : String(character)
+          }
+      }.joined(separator: ".")
+    }
+    switch self {
+    case .keyNotFound(let key, let context):
+      return "missing field '\(jsonPath(context.codingPath + [key]))'"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+      let path = jsonPath(context.codingPath)
+      return path.isEmpty ? context.debugDescription : "field '\(path)': \(context.debugDescription)"
+    @unknown default:
+      return "\(self)"
+    }
+  }
+}

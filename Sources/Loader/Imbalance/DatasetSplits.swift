@@ -1,0 +1,40 @@
+/// The three splits a dataset is packed into, built deterministically from a source: the
+/// validation split is held out of the training pool when the source has none (the *last*
+/// `validationPerClass` images of each class, in file order), then the imbalance profile keeps
+/// the *first* `n_c` images of each training class, with `n_max` the smallest class's size.
+public struct DatasetSplits: Sendable {
+  public let train: LabeledImages
+  public let validation: LabeledImages
+  public let test: LabeledImages
+
+  public init(source: SourceData, validationPerClass: Int, profile: ImbalanceProfile) throws {
+    var pool = source.train
+    if let validation = source.validation {
+      self.validation = validation
+    } else {
+      precondition(validationPerClass >= 0)
+      let byClass = pool.indicesByClass
+      for (c, indices) in byClass.enumerated() where indices.count <= validationPerClass {
+        throw DatasetError.emptyClass(
+          className: pool.classNames[c],
+          detail:
+            "left for training after holding out \(validationPerClass) for validation (it has \(indices.count))"
+        )
+      }
+      validation = pool.subset(byClass.flatMap { $0.suffix(validationPerClass) }.sorted())
+      pool = pool.subset(byClass.flatMap { $0.dropLast(validationPerClass) }.sorted())
+    }
+    let byClass = pool.indicesByClass
+    if let empty = byClass.firstIndex(where: \.isEmpty) {
+      throw DatasetError.emptyClass(className: pool.classNames[empty], detail: "in the training split")
+    }
+    let kept = profile.counts(maxCount: byClass.map(\.count).min()!, classes: pool.classCount)
+    if let c = kept.firstIndex(of: 0) {
+      throw DatasetError.emptyClass(
+        className: pool.classNames[c], detail: "after applying the imbalance profile \(profile)")
+    }
+    // Back into file order, so that no class arrives as one block.
+    train = pool.subset(zip(byClass, kept).flatMap { $0.prefix($1) }.sorted())
+    test = source.test
+  }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import PRNG
+
+/// A torchvision `ImageFolder` tree of PNG/JPEG images, one folder per class (sorted by name;
+/// files sorted by name; hidden files ignored). Either already split:
+/// `ROOT/train/CLASS/*`, `ROOT/valid/CLASS/*` (or `val/`, optional), `ROOT/test/CLASS/*`;
+/// or not: `ROOT/CLASS/*`, split per class by `ratios` (train, val, test) after a seeded shuffle.
+/// Every image must have the size of the first one read; channels follow the first image too.
+public enum ImageFolder {
+  public static func load(root: String, ratios: [Double], seed: UInt64) throws -> SourceData {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue
+    else {
+      throw DataFileError.missing(path: root)
+    }
+    if FileManager.default.fileExists(atPath: "\(root)/train") {
+      return try loadSplit(root: root)
+    }
+    return try loadUnsplit(root: root, ratios: ratios, seed: seed)
+  }
+
+  private static func loadSplit(root: String) throws -> SourceData {
+    let classNames = try classFolders(in: "\(root)/train")
+    var reader = Reader(classNames: classNames)
+    let train = try reader.read(folder: "\(root)/train")
+    let validationFolder = ["valid", "val"].map { "\(root)/\($0)" }.first {
+      FileManager.default.fileExists(atPath: $0)
+    }
+    let validation = try validationFolder.map { try reader.read(folder: $0) }
+    guard FileManager.default.fileExists(atPath: "\(root)/test") else {
+      throw DatasetError.notADataset(path: root, detail: "has train/ but no test/ folder")
+    }
+    let test = try reader.read(folder: "\(root)/test")
+    return SourceData(train: train, validation: validation, test: test)
+  }
+
+  private static func loadUnsplit(root: String, ratios: [Double], seed: UInt64) throws -> SourceData {
+    precondition(ratios.count == 3 && ratios.allSatisfy { $0 >= 0 })
+    var reader = Reader(classNames: try classFolders(in: root))
+    let all = try reader.read(folder: root)
+    var parts: [[Int]] = [[], [], []]
+    let total = ratios.reduce(0, +)
+    for (c, indices) in all.indicesByClass.enumerated() {
+      var rng = Xoshiro256(seed: seed, stream: [0xF01D, UInt64(c)])
+      let shuffled = indices.shuffled(using: &rng)
+      let trainCount = Int((Double(shuffled.count) * ratios[0] / total).rounded())
+      let validationCount = Int((Double(shuffled.count) * ratios[1] / total).rounded())
+      parts[0] += shuffled[0..<trainCount]
+      parts[1] += shuffled[trainCount..<min(shuffled.count, trainCount + validationCount)]
+      parts[2] += shuffled[min(shuffled.count, trainCount + validationCount)...]
+    }
+    return SourceData(
+      train: all.subset(parts[0].sorted()), validation: all.subset(parts[1].sorted()),
+      test: all.subset(parts[2].sorted()))
+  }
+
+  /// The class folders directly under `folder`, sorted; an error if there are none.
+  private static func classFolders(in folder: String) throws -> [String] {
+    let names = try contents(of: folder).filter { isDirectory("\(folder)/\($0)") }
+    guard !names.isEmpty else {
+      throw DatasetError.notADataset(path: folder, detail: "holds no class folders")
+    }
+    return names
+  }
+
+  private static func contents(of folder: String) throws -> [String] {
+    do {
+      return try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }
+        .sorted()
+    } catch {
+      throw DataFileError.unreadable(path: folder, reason: error.localizedDescription)
+    }
+  }
+
+  private static func isDirectory(_ path: String) -> Bool {
+    var flag: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &flag) && flag.boolValue
+  }
+
+  /// Decodes class folders into one shape, fixed by the first image it reads.
+  private struct Reader {
+    let classNames: [String]
+    var shape: (width: Int, height: Int, channels: Int)?
+
+    init(classNames: [String]) { self.classNames = classNames }
+
+    mutating func read(folder: String) throws -> LabeledImages {
+      let present = try classFolders(in: folder)
+      if let stranger = present.first(where: { !classNames.contains($0) }) {
+        throw DatasetError.notADataset(
+          path: "\(folder)/\(stranger)", detail: "is a class folder that the training split does not have")
+      }
+      var pixels: [UInt8] = []
+      var labels: [Int32] = []
+      for (label, name) in classNames.enumerated() where present.contains(name) {
+        let classFolder = "\(folder)/\(name)"
+        let files = try contents(of: classFolder).filter { !isDirectory("\(classFolder)/\($0)") }
+        guard !files.isEmpty else {
+          throw DatasetError.emptyClass(className: name, detail: "in \(classFolder)")
+        }
+        for file in files {
+          let path = "\(classFolder)/\(file)"
+          let image = try ImageDecoder.decode(path: path)
+          if let shape, (image.width, image.height) != (shape.width, shape.height) {
+            throw ImageError.sizeMismatch(
+              path: path, width: image.width, height: image.height, expectedWidth: shape.width,
+              expectedHeight: shape.height)
+          }
+          let fixed = shape ?? (image.width, image.height, image.channels)
+          shape = fixed
+          pixels += image.planar(channels: fixed.channels)
+          labels.append(Int32(label))
+        }
+      }
+      let fixed = shape ?? (1, 1, 1)
+      return LabeledImages(
+        channels: fixed.channels, height: fixed.height, width: fixed.width, classNames: classNames,
+        pixels: pixels, labels: labels)
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Loader
+
+/// `imbal-dist inspect`: per split, every class's count and share and the imbalance ratio,
+/// as a table or JSON; with `verify`, every shard decompressed and checked.
+public struct DatasetInspection {
+  public let dataset: DatasetDirectory
+  /// Set by `verify()`: images decoded, bytes decompressed and the time it took.
+  public private(set) var verification: (images: Int, bytes: Int, seconds: Double)?
+
+  public init(path: String) throws {
+    dataset = try DatasetDirectory(path: path)
+    try dataset.checkHeaders()
+  }
+
+  /// Decompresses every shard, checking checksums, labels and counts against the manifest.
+  public mutating func verify() throws {
+    let started = Date()
+    var images = 0
+    var bytes = 0
+    for split in SplitName.allCases {
+      for index in dataset.manifest.split(split).shards.indices {
+        let shard = try dataset.readShard(split, index)
+        images += shard.count
+        bytes += shard.count * (2 + shard.imageSize)
+      }
+    }
+    verification = (images, bytes, Date().timeIntervalSince(started))
+  }
+
+  public var tableLines: [String] {
+    let manifest = dataset.manifest
+    let image = manifest.image
+    var lines = [
+      "dataset \(dataset.path): \(manifest.source.kind) from \(manifest.source.input), imbalance \(manifest.imbalance), "
+        + "id \(manifest.id)",
+      "images \(image.channels)×\(image.height)×\(image.width), \(manifest.classNames.count) classes, "
+        + "zstd level \(manifest.zstdLevel), packed by \(manifest.tool)",
+    ]
+    let nameWidth = max(5, manifest.classNames.map(\.count).max() ?? 0)
+    for name in SplitName.allCases {
+      let split = manifest.split(name)
+      lines.append("")
+      lines.append(
+        "\(name.rawValue): \(split.count) images in \(split.shards.count) shards, imbalance ratio "
+          + "\(ratioText(split.classCounts))")
+      lines.append("  class  \("name".padded(nameWidth))   count   share")
+      for (c, count) in split.classCounts.enumerated() {
+        let share = split.count == 0 ? 0 : 100 * Double(count) / Double(split.count)
+        lines.append(
+          "  \(String(c).padded(5))  \(manifest.classNames[c].padded(nameWidth))  \(String(count).leftPadded(6))  "
+            + "\(String(format: "%5.2f", share))%")
+      }
+    }
+    if let verification {
+      lines.append("")
+      lines.append(
+        "verified: every shard's checksums, labels and counts match the manifest; \(verification.images) images "
+          + "decoded in \(String(format: "%.3f", verification.seconds)) s "
+          + "(\(Int(Double(verification.images) / verification.seconds)) images/s, "
+          + "\(String(format: "%.0f", Double(verification.bytes) / verification.seconds / 1e6)) MB/s)")
+    }
+    return lines
+  }
+
+  public var json: String {
+    let manifest = dataset.manifest
+    var object: [String: Any] = [
+      "path": dataset.path, "id": manifest.id, "class_names": manifest.classNames,
+      "imbalance": manifest.imbalance,
+      "image": [
+        "channels": manifest.image.channels, "height": manifest.image.height, "width": manifest.image.width,
+      ],
+    ]
+    var splits: [String: Any] = [:]
+    for name in SplitName.allCases {
+      let split = manifest.split(name)
+      splits[name.rawValue] = [
+        "count": split.count, "class_counts": split.classCounts, "shards": split.shards.count,
+        "share": split.classCounts.map { split.count == 0 ? 0 : Double($0) / Double(split.count) },
+        "imbalance_ratio": ratio(split.classCounts) as Any,
+      ]
+    }
+    object["splits"] = splits
+    if let verification {
+      object["verified"] = [
+        "images": verification.images, "seconds": verification.seconds,
+        "images_per_s": Double(verification.images) / verification.seconds,
+      ]
+    }
+    let data = try! JSONSerialization.data(
+      withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    return String(decoding: data, as: UTF8.self)
+  }
+
+  /// Largest over smallest class count; `nil` when a class is empty.
+  private func ratio(_ counts: [Int]) -> Double? {
+    guard let smallest = counts.min(), smallest > 0, let largest = counts.max() else { return nil }
+    return Double(largest) / Double(smallest)
+  }
+
+  private func ratioText(_ counts: [Int]) -> String {
+    guard let value = ratio(counts) else { return "undefined (a class is empty)" }
+    return "\(String(format: "%.1f", value)) (\(counts.max()!) / \(counts.min()!))"
+  }
+}
+
+extension String {
+  func padded(_ width: Int) -> String {
+    count >= width ? self : self + String(repeating: " ", count: width - count)
+  }
+  func leftPadded(_ width: Int) -> String {
+    count >= width ? self : String(repeating: " ", count: width - count) + self
+  }
+}

@@ -1,0 +1,43 @@
+import Distributed
+import Foundation
+import Loader
+
+/// The dataset a run trains on: `--data DIR`, or the embedded default, long-tailed
+/// Fashion-MNIST from Debian's `dataset-fashion-mnist`, packed on first use into
+/// `data/fashion-mnist-lt-exp<R>` (by rank 0, while the other ranks wait) and reused after.
+public enum DefaultDataset {
+  public static let shards = 8
+  public static let validationPerClass = 100
+
+  public static func directory(imbalanceRatio: Double) -> String {
+    "data/fashion-mnist-lt-\(ImbalanceProfile.exponential(ratio: imbalanceRatio))".replacingOccurrences(
+      of: ":", with: "")
+  }
+
+  /// Opens the run's dataset, packing the default one first if it does not exist yet.
+  static func resolve(
+    configuration: TrainingConfiguration, communicator: Communicator, console: Console
+  ) throws -> DatasetDirectory {
+    if let path = configuration.dataDirectory { return try DatasetDirectory(path: path) }
+    let path = directory(imbalanceRatio: configuration.imbalanceRatio)
+    if communicator.rank == 0 && !FileManager.default.fileExists(atPath: "\(path)/\(Manifest.fileName)") {
+      var options = PackOptions()
+      options.source = .fashionMNIST
+      options.input = FashionMNIST.defaultDirectory
+      options.output = path
+      options.shards = shards
+      options.profile = .exponential(ratio: configuration.imbalanceRatio)
+      options.validationPerClass = validationPerClass
+      console.line("packing the default dataset into \(path) (first use) …")
+      do {
+        _ = try Packer.pack(options)
+      } catch DatasetError.notADataset
+        where FileManager.default.fileExists(atPath: "\(path)/\(Manifest.fileName)")
+      {
+        // Another job packed it at the same moment; its copy is as good as ours.
+      }
+    }
+    try communicator.barrier()
+    return try DatasetDirectory(path: path)
+  }
+}

@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import Loader
+
+extension SourceKind: ExpressibleByArgument {}
+
+extension ImbalanceProfile: ExpressibleByArgument {
+  public init?(argument: String) { try? self.init(parsing: argument) }
+  public var defaultValueDescription: String { description }
+}
+
+struct Pack: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Pack a raw dataset into zstd shards and a manifest (docs/shard-format.md).",
+    discussion: """
+      Splits: a source without a validation split gives the last --val-per-class images of each \
+      training class; an unsplit image folder is split by --split. The imbalance profile then \
+      keeps the first n_c images of each training class. Every split is cut into --shards \
+      stratified shards. The output appears only when complete.
+      """)
+
+  @Option(help: "What to read: \(SourceKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+  var source: SourceKind = .fashionMNIST
+
+  @Option(help: "The source's directory. (default: /usr/share/datasets/fashion-mnist for fashion-mnist)")
+  var input: String?
+
+  @Option(help: "The dataset directory to create.")
+  var out: String
+
+  @Option(help: "Shards per split; training needs at least one per rank.")
+  var shards = 8
+
+  @Option(help: "Imbalance profile for the training split: none, exp:R or step:F:C1,C2,….")
+  var imbalance: ImbalanceProfile = .none
+
+  @Option(
+    name: .customLong("val-per-class"),
+    help: "Validation images per class, held out when the source has none.")
+  var validationPerClass = 100
+
+  @Option(help: "Train,val,test shares for an unsplit image folder.")
+  var split = "0.8,0.1,0.1"
+
+  @Option(
+    name: .customLong("zstd-level"),
+    help: "zstd compression level (1–19; 1–3 are fast and compress nearly as well).")
+  var zstdLevel = 3
+
+  @Option(help: "Seed of the shuffle that splits an unsplit image folder.")
+  var seed: UInt64 = 0
+
+  @Flag(help: "Replace an existing dataset directory.")
+  var force = false
+
+  private var ratios: [Double]? {
+    let parts = split.split(separator: ",").map { Double($0) }
+    guard parts.count == 3, parts.allSatisfy({ ($0 ?? -1) >= 0 }), parts.map({ $0! }).reduce(0, +) > 0 else {
+      return nil
+    }
+    return parts.map { $0! }
+  }
+
+  func validate() throws {
+    guard input != nil || source.defaultInput != nil else {
+      throw ValidationError("--source \(source.rawValue) needs --input PATH")
+    }
+    guard shards >= 1 && shards <= 99_999 else {
+      throw ValidationError("--shards must be in 1…99999 (got \(shards))")
+    }
+    guard validationPerClass >= 0 else { throw ValidationError("--val-per-class must be non-negative") }
+    guard (1...19).contains(zstdLevel) else {
+      throw ValidationError("--zstd-level must be in 1…19 (got \(zstdLevel))")
+    }
+    guard ratios != nil else {
+      throw ValidationError("--split must be three non-negative shares, e.g. 0.8,0.1,0.1")
+    }
+  }
+
+  func run() throws {
+    var options = PackOptions()
+    options.source = source
+    options.input = input ?? source.defaultInput!
+    options.output = out
+    options.shards = shards
+    options.profile = imbalance
+    options.validationPerClass = validationPerClass
+    options.splitRatios = ratios!
+    options.zstdLevel = zstdLevel
+    options.seed = seed
+    options.force = force
+    try reportingErrors {
+      let report = try Packer.pack(options)
+      let splits = report.manifest.splits
+      let megabytes = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1e6) }
+      print(
+        "packed \(options.input) into \(out): train \(splits.train.count), val \(splits.val.count), "
+          + "test \(splits.test.count) images, \(shards) shards per split")
+      print(
+        "\(megabytes(report.rawBytes)) raw → \(megabytes(report.shardBytes)) "
+          + "(ratio \(String(format: "%.2f", Double(report.rawBytes) / Double(report.shardBytes)))) at zstd level "
+          + "\(zstdLevel), \(String(format: "%.0f", Double(report.rawBytes) / report.seconds / 1e6)) MB/s")
+    }
+  }
+}

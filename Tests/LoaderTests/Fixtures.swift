@@ -1,0 +1,90 @@
+import CPNG
+import CTurboJPEG
+import Foundation
+import Loader
+import XCTest
+
+/// Small source files written byte by byte (or through the reference encoders), so that
+/// round-trip tests compare against pixels that never went through our readers.
+enum Fixtures {
+  static func temporaryDirectory(_ name: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+  }
+
+  /// A deterministic pixel pattern for image `index`.
+  static func pixels(index: Int, count: Int) -> [UInt8] {
+    (0..<count).map { UInt8(truncatingIfNeeded: index &* 37 &+ $0 &* 11 &+ ($0 / 7)) }
+  }
+
+  /// One CIFAR record: label byte(s) then 3,072 pixel bytes.
+  static func cifarRecord(labels: [UInt8], index: Int) -> [UInt8] {
+    labels + pixels(index: index, count: 3072)
+  }
+
+  /// Writes an 8-bit PNG (`channels` 1 or 3, interleaved) with libpng's simplified writer.
+  static func writePNG(_ interleaved: [UInt8], width: Int, height: Int, channels: Int, to path: String) throws
+  {
+    var image = png_image()
+    image.version = cpng_image_version()
+    image.width = UInt32(width)
+    image.height = UInt32(height)
+    image.format = channels == 3 ? cpng_format_rgb() : cpng_format_gray()
+    let ok = interleaved.withUnsafeBytes { png_image_write_to_file(&image, path, 0, $0.baseAddress, 0, nil) }
+    png_image_free(&image)
+    guard ok != 0 else { throw FixtureError("libpng could not write \(path)") }
+  }
+
+  /// Writes a JPEG (quality 100, no chroma subsampling) with TurboJPEG.
+  static func writeJPEG(_ interleaved: [UInt8], width: Int, height: Int, channels: Int, to path: String)
+    throws
+  {
+    let handle = tjInitCompress()!
+    defer { tjDestroy(handle) }
+    var output: UnsafeMutablePointer<UInt8>?
+    var size: UInt = 0
+    let format = Int32(channels == 3 ? TJPF_RGB.rawValue : TJPF_GRAY.rawValue)
+    let subsampling = Int32(channels == 3 ? TJSAMP_444.rawValue : TJSAMP_GRAY.rawValue)
+    let status = interleaved.withUnsafeBufferPointer {
+      tjCompress2(
+        handle, $0.baseAddress, Int32(width), 0, Int32(height), format, &output, &size, subsampling, 100, 0)
+    }
+    guard status == 0, let output else { throw FixtureError("TurboJPEG could not encode \(path)") }
+    defer { tjFree(output) }
+    try Data(bytes: output, count: Int(size)).write(to: URL(fileURLWithPath: path))
+  }
+
+  static func write(_ bytes: [UInt8], to path: String) throws {
+    try FileManager.default.createDirectory(
+      atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+  }
+
+  /// Records as `label` followed by pixels, sorted: equal lists mean the same images, order aside.
+  static func records(_ images: LabeledImages) -> [[UInt8]] {
+    (0..<images.count).map { i in
+      [UInt8(images.labels[i])] + Array(images.pixels[(i * images.imageSize)..<((i + 1) * images.imageSize)])
+    }.sorted { $0.lexicographicallyPrecedes($1) }
+  }
+
+  /// A tiny labelled set with the given class counts, 1×3×2 images with distinct pixels.
+  static func tinyImages(counts: [Int]) -> LabeledImages {
+    var labels: [Int32] = []
+    var remaining = counts
+    while remaining.contains(where: { $0 > 0 }) {
+      for c in remaining.indices where remaining[c] > 0 {
+        labels.append(Int32(c))
+        remaining[c] -= 1
+      }
+    }
+    return LabeledImages(
+      channels: 1, height: 3, width: 2, classNames: counts.indices.map { "c\($0)" },
+      pixels: labels.indices.flatMap { Fixtures.pixels(index: $0, count: 6) }, labels: labels)
+  }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}

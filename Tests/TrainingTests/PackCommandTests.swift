@@ -1,0 +1,82 @@
+import Foundation
+import XCTest
+
+/// `imbal-dist pack` and `inspect` as a user runs them.
+final class PackCommandTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "pack-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  /// A pack killed half-way leaves no dataset at --out (and so no manifest over half-written
+  /// shards); only its `.partial-PID` staging directory remains. Level 19 compresses at about
+  /// 2 MB/s, so the full 70,000 images keep the packer busy long enough to be caught mid-way.
+  func testAPackKilledHalfWayLeavesNoDataset() throws {
+    let output = directory.appendingPathComponent("fm").path
+    let process = try CommandRunner.start(
+      ["pack", "--out", output, "--zstd-level", "19", "--shards", "4", "--val-per-class", "0"])
+    let staging = "\(output).partial-\(process.processIdentifier)"
+    let deadline = Date().addingTimeInterval(60)
+    while !FileManager.default.fileExists(atPath: staging) && process.isRunning && Date() < deadline {
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    XCTAssertTrue(process.isRunning, "the pack finished before it could be interrupted")
+    XCTAssertTrue(FileManager.default.fileExists(atPath: staging))
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    XCTAssertFalse(
+      FileManager.default.fileExists(atPath: output), "a killed pack must leave nothing at --out")
+    let inspect = try CommandRunner.single(["inspect", output])
+    XCTAssertNotEqual(inspect.status, 0)
+    XCTAssertTrue(inspect.standardError.contains("not a packed dataset"), inspect.standardError)
+  }
+
+  func testPackThenInspectVerifyAndJSON() throws {
+    let output = directory.appendingPathComponent("fm").path
+    let pack = try CommandRunner.single(["pack", "--out", output, "--imbalance", "exp:100", "--shards", "4"])
+    XCTAssertEqual(pack.status, 0, pack.standardError)
+    XCTAssertTrue(
+      pack.standardOutput.contains("train 14639, val 1000, test 10000 images, 4 shards per split"))
+    let inspect = try CommandRunner.single(["inspect", output, "--verify"])
+    XCTAssertEqual(inspect.status, 0, inspect.standardError)
+    XCTAssertTrue(
+      inspect.lines.contains("train: 14639 images in 4 shards, imbalance ratio 100.0 (5900 / 59)"))
+    XCTAssertTrue(inspect.lines.contains { $0.hasPrefix("verified: every shard's checksums") })
+    let json = try CommandRunner.single(["inspect", output, "--json"])
+    let object = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+    let splits = try XCTUnwrap(object["splits"] as? [String: Any])
+    let train = try XCTUnwrap(splits["train"] as? [String: Any])
+    XCTAssertEqual(train["class_counts"] as? [Int], [5900, 3536, 2120, 1271, 762, 456, 273, 164, 98, 59])
+    XCTAssertEqual(train["imbalance_ratio"] as? Double, 100)
+    // Packing again over it is refused without --force.
+    let again = try CommandRunner.single(["pack", "--out", output])
+    XCTAssertNotEqual(again.status, 0)
+    XCTAssertTrue(
+      again.standardError.contains("already exists; pass --force to replace it"), again.standardError)
+  }
+
+  /// `inspect --verify` exits non-zero on a shard whose chunk has one flipped byte.
+  func testVerifyFailsOnAFlippedByte() throws {
+    let output = directory.appendingPathComponent("fm").path
+    XCTAssertEqual(
+      try CommandRunner.single(["pack", "--out", output, "--imbalance", "exp:100", "--shards", "2"]).status, 0
+    )
+    let shard = "\(output)/test-00001-of-00002.imbs"
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: shard)))
+    bytes[bytes.count - 1000] ^= 0x10
+    try Data(bytes).write(to: URL(fileURLWithPath: shard))
+    XCTAssertEqual(try CommandRunner.single(["inspect", output]).status, 0, "the header alone is intact")
+    let verify = try CommandRunner.single(["inspect", output, "--verify"])
+    XCTAssertNotEqual(verify.status, 0)
+    XCTAssertTrue(verify.standardError.contains("\(shard): chunk "), verify.standardError)
+    XCTAssertTrue(verify.standardError.contains("is corrupt"), verify.standardError)
+  }
+}
