@@ -6,6 +6,8 @@ import Model
 import Training
 
 extension SamplerKind: ExpressibleByArgument {}
+extension LossKind: ExpressibleByArgument {}
+extension ClassWeightScheme: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -32,8 +34,49 @@ struct Train: ParsableCommand {
     help: "Epochs of linear learning-rate warm-up before the cosine decay.")
   var warmupEpochs = 1
 
-  @Option(help: "How training images are drawn: uniform (shuffle) or oversample (class weights 1/n_c).")
+  @Option(
+    help: "How training images are drawn: \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", ")).")
   var sampler: SamplerKind = .oversample
+
+  @Option(
+    name: .customLong("undersample-threshold"),
+    help: "T of --sampler under-over: every class drawn T times per epoch.")
+  var undersampleThreshold: Int?
+
+  @Option(
+    name: .customLong("stage1-epochs"),
+    help: "Class-balanced epochs before the natural distribution (--sampler two-stage).")
+  var stage1Epochs = 1
+
+  @Option(help: "The loss: \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+  var loss: LossKind = .ce
+
+  @Option(
+    name: .customLong("class-weights"),
+    help:
+      "Class weights of weighted-ce and focal: \(ClassWeightScheme.allCases.map(\.rawValue).joined(separator: ", "))."
+  )
+  var classWeights: ClassWeightScheme = .none
+
+  @Option(
+    help:
+      "β of the effective number of samples (cb-* losses, effective weights and sampler, LDAM's DRW), in [0, 1)."
+  )
+  var beta = 0.9999
+
+  @Option(help: "Focusing parameter γ ≥ 0 of focal and cb-focal.")
+  var gamma = 2.0
+
+  @Option(name: .customLong("cce-gamma"), help: "γ ≥ 0 of the complement term of cce.")
+  var cceGamma = 1.0
+
+  @Option(help: "τ ≥ 0 of logit-adjust (balanced-softmax is τ = 1).")
+  var tau = 1.0
+
+  @Option(
+    name: .customLong("drw-epoch"),
+    help: "Epoch from which ldam re-weights (DRW). (default: 80% of --epochs, plus one)")
+  var drwEpoch: Int?
 
   @Option(
     help:
@@ -82,6 +125,31 @@ struct Train: ParsableCommand {
     }
     if let epochSize, epochSize < 1 { throw ValidationError("--epoch-size must be at least 1") }
     if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
+    guard beta >= 0, beta < 1 else { throw ValidationError("--beta must be in [0, 1) (got \(beta))") }
+    guard gamma >= 0, gamma.isFinite else {
+      throw ValidationError("--gamma must be non-negative (got \(gamma))")
+    }
+    guard cceGamma >= 0, cceGamma.isFinite else {
+      throw ValidationError("--cce-gamma must be non-negative (got \(cceGamma))")
+    }
+    guard tau >= 0, tau.isFinite else { throw ValidationError("--tau must be non-negative (got \(tau))") }
+    if sampler == .underOver {
+      guard let undersampleThreshold else {
+        throw ValidationError("--sampler under-over needs --undersample-threshold T")
+      }
+      guard undersampleThreshold >= 1 else {
+        throw ValidationError("--undersample-threshold must be at least 1")
+      }
+    }
+    guard stage1Epochs >= 0 else { throw ValidationError("--stage1-epochs must be non-negative") }
+    if let drwEpoch, drwEpoch < 1 { throw ValidationError("--drw-epoch must be at least 1") }
+    if loss == .weightedCE && classWeights == .none {
+      throw ValidationError("--loss weighted-ce needs --class-weights (inverse, balanced, effective or log)")
+    }
+    if classWeights != .none && ![.weightedCE, .focal].contains(loss) {
+      throw ValidationError(
+        "--class-weights applies to weighted-ce and focal; \(loss.rawValue) brings its own weighting")
+    }
   }
 
   func run() throws {
@@ -92,7 +160,17 @@ struct Train: ParsableCommand {
     config.momentum = momentum
     config.weightDecay = weightDecay
     config.warmupEpochs = warmupEpochs
-    config.sampler = sampler
+    config.sampler = SamplerOptions(kind: sampler)
+    config.sampler.beta = beta
+    config.sampler.undersampleThreshold = undersampleThreshold
+    config.sampler.stage1Epochs = stage1Epochs
+    config.loss = LossOptions(kind: loss)
+    config.loss.classWeights = classWeights
+    config.loss.beta = beta
+    config.loss.gamma = gamma
+    config.loss.cceGamma = cceGamma
+    config.loss.tau = tau
+    config.loss.drwEpoch = drwEpoch
     config.imbalanceRatio = imbalanceRatio
     config.epochSize = epochSize
     config.seed = seed

@@ -52,6 +52,17 @@ final class LayerGradientTests: XCTestCase {
       network, input: randomTensor(Shape(batch: 3, channels: 3, height: 2, width: 2), seed: 10))
   }
 
+  func testCosineDense() {
+    let network = Network(
+      layers: [CosineDense(name: "fc", inputFeatures: 6, outputFeatures: 4)], channels: 6, height: 1, width: 1
+    )
+    network.initializeParameters(seed: 13)
+    GradientChecker(epsilon: 1e-3).check(network, input: randomTensor(Shape(batch: 3, channels: 6), seed: 14))
+    // Cosines lie in [−1, 1].
+    let output = network.forward(randomTensor(Shape(batch: 3, channels: 6), seed: 15)).toArray()
+    XCTAssertTrue(output.allSatisfy { abs($0) <= 1.0001 })
+  }
+
   /// The whole small CNN, end to end (on 8×8 inputs), checked along each tensor's gradient:
   /// this proves the wiring (every layer reached in order with the right buffers).
   func testSmallCNNEndToEnd() {

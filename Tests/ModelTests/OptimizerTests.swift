@@ -55,7 +55,7 @@ final class OptimizerTests: XCTestCase {
       let logits = network.forward(input)
       loss =
         labels.withUnsafeBufferPointer {
-          SoftmaxCrossEntropy.lossAndGradient(
+          CrossEntropyLoss().lossAndGradient(
             logits: logits, labels: $0, scale: 1 / Float(batch), gradient: gradient)
         } / Double(batch)
       network.backward(input: input, logitsGradient: gradient)

@@ -3,6 +3,7 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
   case tooFewShards(shards: Int, ranks: Int)
   case batchTooSmall(globalBatch: Int, ranks: Int)
   case epochTooShort(epochSize: Int, globalBatch: Int)
+  case quotaTooSmall(globalBatch: Int)
 
   public var description: String {
     switch self {
@@ -14,6 +15,9 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
         "a global batch of \(globalBatch) cannot give each of \(ranks) ranks an image: use --batch-size \(ranks) or more"
     case .epochTooShort(let epochSize, let globalBatch):
       return "an epoch of \(epochSize) images holds no full batch of \(globalBatch): lower --batch-size"
+    case .quotaTooSmall(let globalBatch):
+      return "the under-over quotas give some shard less than one batch of \(globalBatch) per epoch: "
+        + "raise --undersample-threshold or lower --batch-size"
     }
   }
 }
@@ -29,7 +33,9 @@ public struct EpochPlan: Sendable, Equatable {
   public let shards: Int
   public let stepsPerEpoch: Int
 
-  public init(epochSize: Int, globalBatch: Int, shards: Int, ranks: Int) throws {
+  /// `drawLimits` (images each shard can give per epoch, for quota samplers) caps the steps so
+  /// that no shard is asked for more.
+  public init(epochSize: Int, globalBatch: Int, shards: Int, ranks: Int, drawLimits: [Int]? = nil) throws {
     guard shards >= ranks else { throw PlanError.tooFewShards(shards: shards, ranks: ranks) }
     guard globalBatch >= ranks, globalBatch > 0 else {
       throw PlanError.batchTooSmall(globalBatch: globalBatch, ranks: ranks)
@@ -39,11 +45,23 @@ public struct EpochPlan: Sendable, Equatable {
     }
     self.globalBatch = globalBatch
     self.shards = shards
-    stepsPerEpoch = epochSize / globalBatch
+    var steps = epochSize / globalBatch
+    if let drawLimits {
+      let perStep = drawLimits.indices.map {
+        EpochPlan.share(ofShard: $0, globalBatch: globalBatch, shards: shards)
+      }
+      steps = min(steps, zip(drawLimits, perStep).map { $0 / max($1, 1) }.min() ?? steps)
+      guard steps > 0 else { throw PlanError.quotaTooSmall(globalBatch: globalBatch) }
+    }
+    stepsPerEpoch = steps
   }
 
   /// Images shard `p` contributes to every step.
   public func share(ofShard p: Int) -> Int {
+    EpochPlan.share(ofShard: p, globalBatch: globalBatch, shards: shards)
+  }
+
+  static func share(ofShard p: Int, globalBatch: Int, shards: Int) -> Int {
     globalBatch / shards + (p < globalBatch % shards ? 1 : 0)
   }
 

@@ -2,25 +2,25 @@
 /// the steps of an `EpochPlan`. Knows nothing of MPI: it is handed its shards.
 public final class TrainingStream {
   public let plan: EpochPlan
+  public let scheme: SamplingScheme
   public let normalization: Normalization
   public let localBatch: Int
   private let pools: [(shard: Int, images: LabeledImages, sampler: ShardSampler)]
   private var epochDraws: [[Int]] = []
 
-  /// `shards` are this rank's training shards with their indices; `globalClassCounts` are
-  /// the whole training split's (from the manifest).
+  /// `shards` are this rank's training shards with their indices; `scheme` is worked out from
+  /// the manifest's global and per-shard class counts.
   public init(
-    shards: [(index: Int, images: LabeledImages)], globalClassCounts: [Int], plan: EpochPlan,
-    sampler: SamplerKind,
-    seed: UInt64, normalization: Normalization
+    shards: [(index: Int, images: LabeledImages)], scheme: SamplingScheme, plan: EpochPlan, seed: UInt64,
+    normalization: Normalization
   ) {
     self.plan = plan
+    self.scheme = scheme
     self.normalization = normalization
     pools = shards.map { shard in
-      let shardSampler = ShardSampler(
-        kind: sampler, labels: shard.images.labels, globalClassCounts: globalClassCounts, shard: shard.index,
-        seed: seed)
-      return (shard.index, shard.images, shardSampler)
+      let sampler = ShardSampler(
+        labels: shard.images.labels, classes: scheme.globalCounts.count, shard: shard.index, seed: seed)
+      return (shard.index, shard.images, sampler)
     }
     localBatch = shards.reduce(0) { $0 + plan.share(ofShard: $1.index) }
   }
@@ -28,7 +28,9 @@ public final class TrainingStream {
   /// Draws every owned shard's images for `epoch`.
   public func startEpoch(_ epoch: Int) {
     epochDraws = pools.map { pool in
-      pool.sampler.draws(epoch: epoch, count: plan.stepsPerEpoch * plan.share(ofShard: pool.shard))
+      pool.sampler.draws(
+        rule: scheme.rule(epoch: epoch, shard: pool.shard), epoch: epoch,
+        count: plan.stepsPerEpoch * plan.share(ofShard: pool.shard))
     }
   }
 

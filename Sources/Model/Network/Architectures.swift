@@ -5,7 +5,11 @@ public enum Architecture: String, CaseIterable, Sendable {
   /// every conv 3×3 / stride 1 / padding 1 followed by ReLU.
   case smallCNN = "small-cnn"
 
-  public func makeNetwork(channels: Int, height: Int, width: Int, classes: Int) -> Network {
+  /// `cosineClassifier` replaces the last dense layer by `CosineDense` (for LDAM, as its
+  /// reference code does).
+  public func makeNetwork(
+    channels: Int, height: Int, width: Int, classes: Int, cosineClassifier: Bool = false
+  ) -> Network {
     switch self {
     case .smallCNN:
       let layers: [Layer] = [
@@ -16,7 +20,9 @@ public enum Architecture: String, CaseIterable, Sendable {
         Conv2D(name: "conv4", inputChannels: 64, outputChannels: 64), ReLU(name: "relu4"),
         MaxPool2D(name: "pool2"),
         GlobalAvgPool(name: "gap"),
-        Dense(name: "fc", inputFeatures: 64, outputFeatures: classes),
+        cosineClassifier
+          ? CosineDense(name: "fc", inputFeatures: 64, outputFeatures: classes)
+          : Dense(name: "fc", inputFeatures: 64, outputFeatures: classes),
       ]
       return Network(layers: layers, channels: channels, height: height, width: width)
     }

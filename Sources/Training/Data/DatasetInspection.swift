@@ -7,6 +7,8 @@ public struct DatasetInspection {
   public let dataset: DatasetDirectory
   /// Set by `verify()`: images decoded, bytes decompressed and the time it took.
   public private(set) var verification: (images: Int, bytes: Int, seconds: Double)?
+  /// Set to include the class weights in `json`.
+  public var weightsBeta: Double?
 
   public init(path: String) throws {
     dataset = try DatasetDirectory(path: path)
@@ -63,6 +65,26 @@ public struct DatasetInspection {
     return lines
   }
 
+  /// The weight of every training class under every `ClassWeightScheme`, with effective
+  /// numbers at `beta`.
+  public func weightLines(beta: Double) -> [String] {
+    let manifest = dataset.manifest
+    let counts = manifest.splits.train.classCounts
+    let schemes = ClassWeightScheme.allCases
+    let nameWidth = max(5, manifest.classNames.map(\.count).max() ?? 0)
+    var lines = [
+      "class weights of the training split (effective: β = \(beta), normalised to sum to K)",
+      "  class  \("name".padded(nameWidth))   count" + schemes.map { $0.rawValue.leftPadded(12) }.joined(),
+    ]
+    let table = schemes.map { $0.weights(counts: counts, beta: beta) }
+    for (c, count) in counts.enumerated() {
+      lines.append(
+        "  \(String(c).padded(5))  \(manifest.classNames[c].padded(nameWidth))  \(String(count).leftPadded(6))"
+          + table.map { String(format: "%12.6g", $0[c]) }.joined())
+    }
+    return lines
+  }
+
   public var json: String {
     let manifest = dataset.manifest
     var object: [String: Any] = [
@@ -82,6 +104,13 @@ public struct DatasetInspection {
       ]
     }
     object["splits"] = splits
+    if let beta = weightsBeta {
+      object["class_weights"] = Dictionary(
+        uniqueKeysWithValues: ClassWeightScheme.allCases.map {
+          ($0.rawValue, $0.weights(counts: manifest.splits.train.classCounts, beta: beta))
+        })
+      object["class_weights_beta"] = beta
+    }
     if let verification {
       object["verified"] = [
         "images": verification.images, "seconds": verification.seconds,

@@ -28,15 +28,18 @@ public final class Trainer {
     let dataset = try DefaultDataset.resolve(
       configuration: config, communicator: communicator, console: console)
     let manifest = dataset.manifest
+    let train = manifest.splits.train
+    let scheme = SamplingScheme(
+      options: config.sampler, globalCounts: train.classCounts, shardCounts: train.shards.map(\.classCounts))
     let plan = try EpochPlan(
-      epochSize: config.epochSize ?? manifest.splits.train.count, globalBatch: config.globalBatch,
-      shards: manifest.splits.train.shards.count, ranks: ranks)
+      epochSize: config.epochSize ?? scheme.defaultEpochSize, globalBatch: config.globalBatch,
+      shards: train.shards.count, ranks: ranks, drawLimits: scheme.drawLimits)
     let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
     let stream = TrainingStream(
-      shards: try owned.map { (index: $0, images: try dataset.readShard(.train, $0)) },
-      globalClassCounts: manifest.splits.train.classCounts, plan: plan, sampler: config.sampler,
-      seed: config.seed,
-      normalization: manifest.normalization)
+      shards: try owned.map { (index: $0, images: try dataset.readShard(.train, $0)) }, scheme: scheme,
+      plan: plan,
+      seed: config.seed, normalization: manifest.normalization)
+    let objectives = Objectives(options: config.loss, classCounts: train.classCounts, epochs: config.epochs)
     // Rank 0 evaluates, so it alone reads the validation and test splits.
     let evaluationSplits = rank == 0 ? (try dataset.readSplit(.val), try dataset.readSplit(.test)) : nil
 
@@ -44,7 +47,8 @@ public final class Trainer {
     let image = manifest.image
     let classes = manifest.classNames.count
     let network = config.architecture.makeNetwork(
-      channels: image.channels, height: image.height, width: image.width, classes: classes)
+      channels: image.channels, height: image.height, width: image.width, classes: classes,
+      cosineClassifier: config.loss.needsCosineClassifier)
     if rank == 0 { network.initializeParameters(seed: config.seed) }
     try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
     try checkLayout(of: network)
@@ -60,34 +64,42 @@ public final class Trainer {
     let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
     var labels = [Int32](repeating: 0, count: stream.localBatch)
     let logitsGradient = Tensor(shape: Shape(batch: stream.localBatch, channels: classes))
-    let lossScale = 1 / Float(plan.globalBatch)
     let lastStep = min(config.maxSteps ?? Int.max, config.epochs * plan.stepsPerEpoch)
 
     var step = 0
     var trainingSeconds = 0.0
     for epoch in 1...config.epochs where step < lastStep {
       stream.startEpoch(epoch - 1)
-      var epochLoss = [0.0, 0.0]  // (Σ loss, images) on this rank, summed over ranks below
+      var epochLoss = [0.0, 0.0]  // (Σ loss, Σ normaliser) of the first objective, summed over ranks below
+      let losses = objectives.losses(epoch: epoch)
       let started = ContinuousClock.now
       for s in 0..<plan.stepsPerEpoch where step < lastStep {
         labels.withUnsafeMutableBufferPointer {
           stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!)
         }
-        network.zeroGradients()
-        let logits = network.forward(input)
-        let loss = labels.withUnsafeBufferPointer {
-          SoftmaxCrossEntropy.lossAndGradient(
-            logits: logits, labels: $0, scale: lossScale, gradient: logitsGradient)
+        for (index, objective) in losses.enumerated() {
+          network.zeroGradients()
+          let logits = network.forward(input)
+          let normalizer = try globalNormalizer(of: objective, labels: labels, globalBatch: plan.globalBatch)
+          let loss = labels.withUnsafeBufferPointer {
+            objective.lossAndGradient(
+              logits: logits, labels: $0, scale: Float(1 / normalizer.global), gradient: logitsGradient)
+          }
+          guard loss.isFinite else {
+            throw TrainingError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: loss)
+          }
+          network.backward(input: input, logitsGradient: logitsGradient)
+          // Each rank's gradient is already divided by the global normaliser: their sum is the
+          // gradient of the global mean.
+          try communicator.allreduceSum(network.gradients.buffer)
+          optimizer.step(
+            parameters: network.parameters, gradients: network.gradients,
+            learningRate: Float(schedule.learningRate(step: step)))
+          if index == 0 {
+            epochLoss[0] += loss
+            epochLoss[1] += normalizer.local
+          }
         }
-        guard loss.isFinite else { throw TrainingError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: loss) }
-        network.backward(input: input, logitsGradient: logitsGradient)
-        // Each rank's gradient is already scaled by 1/B: their sum is the global mean's gradient.
-        try communicator.allreduceSum(network.gradients.buffer)
-        optimizer.step(
-          parameters: network.parameters, gradients: network.gradients,
-          learningRate: Float(schedule.learningRate(step: step)))
-        epochLoss[0] += loss
-        epochLoss[1] += Double(stream.localBatch)
         step += 1
       }
       let seconds = secondsSince(started)
@@ -145,8 +157,20 @@ public final class Trainer {
         + "val \(manifest.splits.val.count), test \(manifest.splits.test.count)")
     console.line(
       "run: \(communicator.size) rank(s), global batch \(plan.globalBatch) (\(localBatch) on rank 0), "
-        + "\(plan.shards) training shards, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.rawValue), "
+        + "\(plan.shards) training shards, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.kind.rawValue), loss \(config.loss.kind.rawValue), "
         + "lr \(config.learningRate), seed \(config.seed)")
+  }
+
+  /// The loss's normaliser on this rank and over the global batch: the batch size, or for a
+  /// weighted mean `Σ w_{y_i}`, which needs one small allreduce.
+  private func globalNormalizer(
+    of loss: ClassificationLoss, labels: [Int32], globalBatch: Int
+  ) throws -> (local: Double, global: Double) {
+    let local = labels.withUnsafeBufferPointer { loss.normalizer(labels: $0) }
+    guard loss.normalizingWeights != nil else { return (local, Double(globalBatch)) }
+    var sum = [local]
+    try sum.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+    return (local, sum[0])
   }
 
   /// The start-up contract: every rank's arena has rank 0's size and layout.

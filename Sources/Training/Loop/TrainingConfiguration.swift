@@ -11,7 +11,8 @@ public struct TrainingConfiguration: Sendable {
   public var momentum = 0.9
   public var weightDecay = 5e-4
   public var warmupEpochs = 1
-  public var sampler: SamplerKind = .oversample
+  public var sampler = SamplerOptions(kind: .oversample)
+  public var loss = LossOptions(kind: .ce)
   /// A packed dataset directory; `nil` means the default Fashion-MNIST-LT one, packed on first use.
   public var dataDirectory: String?
   /// `n_max / n_min` of the default dataset's exponential long tail (ignored with `dataDirectory`).

@@ -1,0 +1,147 @@
+import Model
+import XCTest
+
+/// Every loss: its value against numpy (float64) and its analytic gradient against central
+/// finite differences of the summed loss.
+///
+/// Reference values: z = [[1, −0.5, 0.3, 2], [0.2, 0.1, −1.2, 0.4]], y = [0, 2], class counts
+/// [100, 50, 10, 5]; effective-number weights at β = 0.9999 normalised to sum to K = 4:
+/// [0.12174538282132114, 0.2428835277260656, 1.2119923214754234, 2.42337876797719]; balanced
+/// weights N/(K n_c) = [0.4125, 0.825, 4.125, 8.25]. Each sum below is numpy's
+/// `(w[y] * per_image_loss).sum()` for the formula in the loss's doc comment.
+final class LossTests: XCTestCase {
+  let logits: [Float] = [1, -0.5, 0.3, 2, 0.2, 0.1, -1.2, 0.4]
+  let labels: [Int32] = [0, 2]
+  let effective: [Float] = [0.12174538282132114, 0.2428835277260656, 1.2119923214754234, 2.42337876797719]
+  let balanced: [Float] = [0.4125, 0.825, 4.125, 8.25]
+  /// 0.5 · m_c / max m with m_c = n_c^(−1/4), from numpy.
+  let ldamMargins: [Float] = [0.23643540225079396, 0.28117066259517454, 0.42044820762685725, 0.5]
+  /// log(n_c / N) for counts [100, 50, 10, 5].
+  var logPrior: [Float] { [100, 50, 10, 5].map { Float(log(Double($0) / 165)) } }
+
+  private func sum(_ loss: ClassificationLoss, logits values: [Float]? = nil) -> Double {
+    let shape = Shape(batch: 2, channels: 4)
+    let gradient = Tensor(shape: shape)
+    return labels.withUnsafeBufferPointer {
+      loss.lossAndGradient(
+        logits: Tensor(shape: shape, values: values ?? logits), labels: $0, scale: 1, gradient: gradient)
+    }
+  }
+
+  /// Central differences of `Σ ℓ` against the analytic gradient, normwise relative error.
+  private func checkGradient(
+    _ loss: ClassificationLoss, logits values: [Float]? = nil, epsilon: Float = 1e-2,
+    file: StaticString = #filePath,
+    line: UInt = #line
+  ) {
+    let base = values ?? logits
+    let shape = Shape(batch: 2, channels: 4)
+    let gradient = Tensor(shape: shape)
+    _ = labels.withUnsafeBufferPointer {
+      loss.lossAndGradient(
+        logits: Tensor(shape: shape, values: base), labels: $0, scale: 1, gradient: gradient)
+    }
+    let analytic = gradient.toArray()
+    var difference = 0.0
+    var norm = 0.0
+    for i in base.indices {
+      var plus = base
+      var minus = base
+      plus[i] += epsilon
+      minus[i] -= epsilon
+      let numeric = (sum(loss, logits: plus) - sum(loss, logits: minus)) / Double(2 * epsilon)
+      difference += (numeric - Double(analytic[i])) * (numeric - Double(analytic[i]))
+      norm += numeric * numeric
+    }
+    XCTAssertGreaterThan(norm, 0, file: file, line: line)
+    XCTAssertLessThan(difference.squareRoot() / norm.squareRoot(), 1e-3, "\(loss)", file: file, line: line)
+  }
+
+  func testCrossEntropy() {
+    XCTAssertEqual(sum(CrossEntropyLoss()), 4.105957485942779, accuracy: 1e-5)
+    checkGradient(CrossEntropyLoss())
+  }
+
+  func testWeightedCrossEntropyIsPyTorchsWeightedMean() {
+    let loss = CrossEntropyLoss(classWeights: balanced, normalizeByWeights: true)
+    XCTAssertEqual(sum(loss), 11.404695195997062, accuracy: 1e-4)
+    XCTAssertEqual(labels.withUnsafeBufferPointer { loss.normalizer(labels: $0) }, 4.5375, accuracy: 1e-6)
+    checkGradient(loss)
+  }
+
+  func testFocal() {
+    XCTAssertEqual(sum(FocalLoss(gamma: 2)), 3.1415458431460426, accuracy: 1e-5)
+    checkGradient(FocalLoss(gamma: 2))
+    checkGradient(FocalLoss(gamma: 0.5, classWeights: balanced))
+    XCTAssertEqual(
+      sum(FocalLoss(gamma: 0)), sum(CrossEntropyLoss()), accuracy: 1e-6, "γ = 0 is cross-entropy")
+  }
+
+  func testClassBalancedSoftmax() {
+    XCTAssertEqual(sum(CrossEntropyLoss(classWeights: effective)), 3.351699452778369, accuracy: 1e-5)
+    checkGradient(CrossEntropyLoss(classWeights: effective))
+  }
+
+  func testClassBalancedSigmoidAndFocal() {
+    XCTAssertEqual(
+      sum(SigmoidFocalLoss(gamma: 0, classWeights: effective)), 5.208408126401664, accuracy: 1e-5)
+    XCTAssertEqual(
+      sum(SigmoidFocalLoss(gamma: 2, classWeights: effective)), 2.231389639321488, accuracy: 1e-5)
+    checkGradient(SigmoidFocalLoss(gamma: 0, classWeights: effective))
+    checkGradient(SigmoidFocalLoss(gamma: 2, classWeights: effective))
+    checkGradient(SigmoidFocalLoss(gamma: 0.5, classWeights: effective))
+  }
+
+  func testComplementCrossEntropy() {
+    XCTAssertEqual(sum(ComplementCrossEntropyLoss(gamma: 1)), 3.528182081222082, accuracy: 1e-5)
+    checkGradient(ComplementCrossEntropyLoss(gamma: 1))
+    checkGradient(ComplementCrossEntropyLoss(gamma: 5))
+  }
+
+  /// The COT complement step never pushes the target logit: its gradient there is exactly 0.
+  func testComplementEntropy() {
+    XCTAssertEqual(sum(ComplementEntropyLoss()), -0.4333315535405232, accuracy: 1e-6)
+    checkGradient(ComplementEntropyLoss())
+    let gradient = Tensor(shape: Shape(batch: 2, channels: 4))
+    _ = labels.withUnsafeBufferPointer {
+      ComplementEntropyLoss().lossAndGradient(
+        logits: Tensor(shape: gradient.shape, values: logits), labels: $0, scale: 1, gradient: gradient)
+    }
+    XCTAssertEqual(gradient.toArray()[0], 0)
+    XCTAssertEqual(gradient.toArray()[6], 0)
+  }
+
+  /// LDAM on cosine-like logits (z · 0.3), scale 30: numpy gives 43.31555682334118, and with
+  /// DRW's effective weights 34.95271025859118 over the normaliser 1.3337377042967444.
+  func testLDAMWithAndWithoutDeferredReweighting() {
+    let cosines = logits.map { $0 * 0.3 }
+    let plain = CrossEntropyLoss(targetMargins: ldamMargins, scale: 30)
+    XCTAssertEqual(sum(plain, logits: cosines), 43.31555682334118, accuracy: 1e-3)
+    checkGradient(plain, logits: cosines, epsilon: 1e-3)
+    let reweighted = CrossEntropyLoss(
+      classWeights: effective, normalizeByWeights: true, targetMargins: ldamMargins, scale: 30)
+    XCTAssertEqual(sum(reweighted, logits: cosines), 34.95271025859118, accuracy: 1e-3)
+    XCTAssertEqual(
+      labels.withUnsafeBufferPointer { reweighted.normalizer(labels: $0) }, 1.3337377042967444, accuracy: 1e-6
+    )
+    checkGradient(reweighted, logits: cosines, epsilon: 1e-3)
+  }
+
+  func testBalancedSoftmaxAndLogitAdjustment() {
+    XCTAssertEqual(sum(CrossEntropyLoss(logitOffsets: logPrior)), 4.393324610772039, accuracy: 1e-5)
+    XCTAssertEqual(
+      sum(CrossEntropyLoss(logitOffsets: logPrior.map { 0.5 * $0 })), 3.8935828789648474, accuracy: 1e-5)
+    checkGradient(CrossEntropyLoss(logitOffsets: logPrior))
+  }
+
+  /// Large logits must not overflow: maxima are subtracted and softplus is computed stably.
+  func testStableForLargeLogits() {
+    let large: [Float] = [1000, 0, -1000, 3, 0, 0, 900, 0]
+    for loss: ClassificationLoss in [
+      CrossEntropyLoss(), FocalLoss(gamma: 2), SigmoidFocalLoss(gamma: 2, classWeights: effective),
+      ComplementCrossEntropyLoss(gamma: 1), ComplementEntropyLoss(),
+    ] {
+      XCTAssertTrue(sum(loss, logits: large).isFinite, "\(loss)")
+    }
+  }
+}
