@@ -79,4 +79,23 @@ final class PackCommandTests: XCTestCase {
     XCTAssertTrue(verify.standardError.contains("\(shard): chunk "), verify.standardError)
     XCTAssertTrue(verify.standardError.contains("is corrupt"), verify.standardError)
   }
+
+  /// `inspect --weights` shows every class under every scheme. Ankle boot (59 of 14,639 images,
+  /// K = 10): inverse 1/59 = 0.0169492, balanced 14639/(10·59) = 24.8119, log ln(1 + (5900/59)²)
+  /// = 9.21044, effective (β = 0.9999, Σ = K) 3.98649 (numpy).
+  func testInspectWeightsShowsEverySchemeForEveryClass() throws {
+    let output = directory.appendingPathComponent("fm").path
+    XCTAssertEqual(
+      try CommandRunner.single(["pack", "--out", output, "--imbalance", "exp:100", "--shards", "1"]).status, 0
+    )
+    let result = try CommandRunner.single(["inspect", output, "--weights"])
+    XCTAssertEqual(result.status, 0, result.standardError)
+    let row = try XCTUnwrap(
+      result.lines.first { $0.contains("Ankle boot") && $0.contains("0.0169492") }, result.standardOutput)
+    let fields = row.split(separator: " ").suffix(6)
+    XCTAssertEqual(fields.map(String.init), ["59", "1", "0.0169492", "24.8119", "3.98649", "9.21044"])
+    let rejected = try CommandRunner.single(["inspect", output, "--weights", "--beta", "1.5"])
+    XCTAssertNotEqual(rejected.status, 0)
+    XCTAssertTrue(rejected.standardError.contains("--beta must be in [0, 1)"), rejected.standardError)
+  }
 }
