@@ -72,6 +72,7 @@ public final class Trainer {
       stream.startEpoch(epoch - 1)
       var epochLoss = [0.0, 0.0]  // (Σ loss, Σ normaliser) of the first objective, summed over ranks below
       let losses = objectives.losses(epoch: epoch)
+      let firstStep = step
       let started = ContinuousClock.now
       for s in 0..<plan.stepsPerEpoch where step < lastStep {
         labels.withUnsafeMutableBufferPointer {
@@ -112,7 +113,7 @@ public final class Trainer {
         let metrics = ClassificationMetrics(
           Evaluator().confusionMatrix(
             network: network, images: validation, normalization: manifest.normalization))
-        let imagesPerSecond = epochLoss[1] / seconds
+        let imagesPerSecond = Double((step - firstStep) * plan.globalBatch) / seconds
         console.line(
           "epoch \(epoch)/\(config.epochs)  loss \(fixed(epochLoss[0] / epochLoss[1], 4))  "
             + "val acc \(fixed(metrics.accuracy, 4))  val macro-F1 \(fixed(metrics.macroF1, 4))  "
