@@ -77,6 +77,34 @@ final class MPIRunTests: XCTestCase {
     }
   }
 
+  /// The same for losses whose step differs: PyTorch's weighted mean (the global Σ w_y comes from
+  /// an extra allreduce), LDAM with DRW on a cosine classifier, and COT's two updates per step.
+  func testWeightedCosineAndTwoUpdateLossesAreRankInvariant() throws {
+    let data = try packed(shards: 4)
+    let prefix = directory.appendingPathComponent("loss").path
+    let configurations: [(String, [String])] = [
+      ("weighted", ["--loss", "weighted-ce", "--class-weights", "balanced", "--sampler", "uniform"]),
+      ("ldam", ["--loss", "ldam", "--drw-epoch", "1", "--sampler", "uniform"]),
+      ("cot", ["--loss", "cot", "--sampler", "oversample"]),
+    ]
+    for (name, options) in configurations {
+      let common =
+        [
+          "train", "--data", data, "--batch-size", "64", "--seed", "3", "--warmup-epochs", "0", "--max-steps",
+          "4",
+        ]
+        + options
+      let one = try CommandRunner.single(common + ["--dump-parameters", "\(prefix)-\(name)-1"])
+      XCTAssertEqual(one.status, 0, one.standardError)
+      let two = try CommandRunner.mpirun(ranks: 2, common + ["--dump-parameters", "\(prefix)-\(name)-2"])
+      XCTAssertEqual(two.status, 0, two.standardError)
+      let single = try parameters("loss-\(name)-1", rank: 0)
+      let replicas = try (0..<2).map { try parameters("loss-\(name)-2", rank: $0) }
+      XCTAssertTrue(replicas[0] == replicas[1], "\(name): replicas differ")
+      XCTAssertLessThan(relativeDifference(single, replicas[0]), 1e-4, name)
+    }
+  }
+
   /// One short epoch (32 steps) under real mpirun with 3 ranks (oversubscribed on 2 cores),
   /// end to end from 6 shards (rank 0 owns shards 0 and 3): per-epoch line, test metrics, and
   /// the JSON last line.
