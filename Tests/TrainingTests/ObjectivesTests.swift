@@ -61,4 +61,15 @@ final class ObjectivesTests: XCTestCase {
     XCTAssertTrue(LossOptions(kind: .ldam).needsCosineClassifier)
     XCTAssertFalse(LossOptions(kind: .cbFocal).needsCosineClassifier)
   }
+
+  /// −log((1 − 0.1)/0.1) = −log 9 = −2.1972245773362196 for the sigmoid-based losses only.
+  func testSigmoidLossesStartTheClassifierAtProbabilityOneTenth() throws {
+    XCTAssertEqual(
+      try XCTUnwrap(LossOptions(kind: .cbSigmoid).initialClassifierBias), -2.1972245773362196, accuracy: 1e-6)
+    XCTAssertEqual(
+      try XCTUnwrap(LossOptions(kind: .cbFocal).initialClassifierBias), -2.1972245773362196, accuracy: 1e-6)
+    for kind in LossKind.allCases where kind != .cbSigmoid && kind != .cbFocal {
+      XCTAssertNil(LossOptions(kind: kind).initialClassifierBias, "\(kind)")
+    }
+  }
 }

@@ -78,4 +78,24 @@ final class TrainingStepTests: XCTestCase {
     XCTAssertGreaterThan(
       relative(fromBinary, crossEntropyOnly), 1e-4, "the complement update must change something")
   }
+
+  /// cb-sigmoid starts every class at probability 0.1: the classifier bias is −log 9 on every
+  /// rank after the broadcast (one step at lr 1e-7 barely moves it).
+  func testSigmoidLossesStartWithThePriorBias() throws {
+    let data = directory.appendingPathComponent("fm").path
+    XCTAssertEqual(
+      try CommandRunner.single(["pack", "--out", data, "--imbalance", "exp:100", "--shards", "2"]).status, 0)
+    let prefix = directory.appendingPathComponent("sigmoid").path
+    let run = try CommandRunner.single([
+      "train", "--data", data, "--loss", "cb-sigmoid", "--sampler", "uniform", "--max-steps", "1", "--lr",
+      "1e-7",
+      "--warmup-epochs", "0", "--dump-parameters", prefix,
+    ])
+    XCTAssertEqual(run.status, 0, run.standardError)
+    let parameters = try Data(contentsOf: URL(fileURLWithPath: prefix + ".rank0.f32")).withUnsafeBytes {
+      Array($0.bindMemory(to: Float.self))
+    }
+    // The small CNN's arena ends with fc.bias (10 values).
+    for bias in parameters.suffix(10) { XCTAssertEqual(bias, -2.1972245, accuracy: 1e-4) }
+  }
 }

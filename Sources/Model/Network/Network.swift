@@ -61,6 +61,12 @@ public final class Network {
     }
   }
 
+  /// The values of the parameter tensor `name` (`fc.bias`), a view into the arena.
+  public func parameter(named name: String) -> UnsafeMutableBufferPointer<Float>? {
+    guard let entry = layout.entries.first(where: { $0.name == name }) else { return nil }
+    return UnsafeMutableBufferPointer(start: parameters.base + entry.offset, count: entry.count)
+  }
+
   /// Multiply–adds of one forward pass for one image.
   public var forwardFLOPsPerImage: Int {
     var shape = inputShape

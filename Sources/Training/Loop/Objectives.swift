@@ -42,6 +42,13 @@ public struct LossOptions: Sendable, Equatable {
 
   /// LDAM needs cosine logits (its reference model normalises the classifier).
   public var needsCosineClassifier: Bool { kind == .ldam }
+
+  /// The initial bias of the classifier for one-vs-all sigmoid losses, `b = −log((1 − π)/π)`
+  /// with `π = 0.1`, so that every class starts at probability 0.1 (Lin et al. 2017, used by
+  /// Cui et al. 2019 for cb-sigmoid and cb-focal); `nil` keeps the layer's own initialisation.
+  public var initialClassifierBias: Float? {
+    [.cbSigmoid, .cbFocal].contains(kind) ? Float(-Foundation.log((1 - 0.1) / 0.1)) : nil
+  }
 }
 
 /// What each training iteration optimises, epoch by epoch, built from the loss options and the

@@ -49,7 +49,12 @@ public final class Trainer {
     let network = config.architecture.makeNetwork(
       channels: image.channels, height: image.height, width: image.width, classes: classes,
       cosineClassifier: config.loss.needsCosineClassifier)
-    if rank == 0 { network.initializeParameters(seed: config.seed) }
+    if rank == 0 {
+      network.initializeParameters(seed: config.seed)
+      if let bias = config.loss.initialClassifierBias {
+        network.parameter(named: "fc.bias")?.update(repeating: bias)
+      }
+    }
     try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
     try checkLayout(of: network)
     let optimizer = SGD(
