@@ -33,7 +33,8 @@ final class NetworkTests: XCTestCase {
   }
 
   /// A smaller batch after a larger one reuses the planned buffers and gives the same logits
-  /// for the same images.
+  /// for the same images, up to rounding: OpenBLAS picks its sgemm kernel by matrix shape, so
+  /// the dense layer's sums for a batch of 1 and of 4 may differ in the last bit.
   func testForwardIsIndependentOfBatchPlanning() {
     let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 12, width: 12, classes: 3)
     network.initializeParameters(seed: 4)
@@ -42,7 +43,9 @@ final class NetworkTests: XCTestCase {
     let small = Tensor(
       shape: Shape(batch: 1, channels: 1, height: 12, width: 12), values: Array(large.toArray()[0..<144]))
     let logitsSmall = network.forward(small).toArray()
-    XCTAssertEqual(logitsSmall, Array(logitsLarge[0..<3]))
+    for (small, large) in zip(logitsSmall, logitsLarge[0..<3]) {
+      XCTAssertEqual(small, large, accuracy: 1e-6 * max(1, abs(large)))
+    }
   }
 
   func testSameSeedSameParametersDifferentSeedDifferent() {
