@@ -1,0 +1,85 @@
+import Model
+
+/// The model's parameters as a safetensors file, one tensor per parameter under its layer
+/// name (`conv1.weight`, `fc.bias`), so the file opens in PyTorch or numpy as a state dict.
+public enum ModelCheckpoint {
+  public static func make(_ network: Network, metadata: [String: String] = [:]) -> SafeTensors {
+    SafeTensors(entries: entries(of: network.parameters, layout: network.layout), metadata: metadata)
+  }
+
+  /// Copies the file's tensors into `network`'s parameters; every parameter must be present
+  /// with its exact shape.
+  public static func load(_ file: SafeTensors, into network: Network, path: String) throws {
+    try fill(network.parameters, layout: network.layout, from: file, path: path)
+  }
+
+  /// The tensors of `arena` laid out by `layout`, names prefixed by `prefix`.
+  static func entries(of arena: Arena, layout: ParameterLayout, prefix: String = "") -> [SafeTensors.Entry] {
+    layout.entries.map { entry in
+      SafeTensors.Entry(
+        name: prefix + entry.name, shape: entry.shape,
+        values: Array(UnsafeBufferPointer(start: arena.base + entry.offset, count: entry.count)))
+    }
+  }
+
+  static func fill(
+    _ arena: Arena, layout: ParameterLayout, from file: SafeTensors, path: String, prefix: String = ""
+  )
+    throws
+  {
+    for entry in layout.entries {
+      guard let tensor = file[prefix + entry.name] else {
+        throw CheckpointError.doesNotFit(path: path, reason: "it has no tensor \(prefix + entry.name)")
+      }
+      guard tensor.shape == entry.shape else {
+        throw CheckpointError.doesNotFit(
+          path: path, reason: "\(tensor.name) has shape \(tensor.shape), the model's is \(entry.shape)")
+      }
+      tensor.values.withUnsafeBufferPointer {
+        (arena.base + entry.offset).update(from: $0.baseAddress!, count: entry.count)
+      }
+    }
+  }
+}
+
+/// Everything besides the parameters that `--resume` needs to continue a run exactly: epochs
+/// done, optimizer steps done, SGD's momentum buffer (one tensor per parameter, named
+/// `momentum.<parameter>`) and the best validation score so far. Sampling needs nothing more:
+/// every epoch's draws come from `(seed, epoch, shard)` alone.
+public struct TrainingState: Equatable, Sendable {
+  public var epochsDone: Int
+  public var stepsDone: Int
+  public var bestEpoch: Int?
+  public var bestScore: Double?
+
+  public init(epochsDone: Int, stepsDone: Int, bestEpoch: Int?, bestScore: Double?) {
+    self.epochsDone = epochsDone
+    self.stepsDone = stepsDone
+    self.bestEpoch = bestEpoch
+    self.bestScore = bestScore
+  }
+
+  public func file(velocity: Arena, layout: ParameterLayout) -> SafeTensors {
+    var metadata = ["epochs_done": "\(epochsDone)", "steps_done": "\(stepsDone)"]
+    if let bestEpoch, let bestScore {
+      metadata["best_epoch"] = "\(bestEpoch)"
+      metadata["best_score"] = "\(bestScore)"
+    }
+    return SafeTensors(
+      entries: ModelCheckpoint.entries(of: velocity, layout: layout, prefix: "momentum."), metadata: metadata)
+  }
+
+  /// Reads the counters and fills `velocity` from a state file.
+  public init(_ file: SafeTensors, velocity: Arena, layout: ParameterLayout, path: String) throws {
+    guard let epochs = file.metadata["epochs_done"].flatMap(Int.init),
+      let steps = file.metadata["steps_done"].flatMap(Int.init)
+    else {
+      throw CheckpointError.malformed(path: path, reason: "its metadata lacks epochs_done or steps_done")
+    }
+    epochsDone = epochs
+    stepsDone = steps
+    bestEpoch = file.metadata["best_epoch"].flatMap(Int.init)
+    bestScore = file.metadata["best_score"].flatMap(Double.init)
+    try ModelCheckpoint.fill(velocity, layout: layout, from: file, path: path, prefix: "momentum.")
+  }
+}

@@ -1,0 +1,17 @@
+/// A checkpoint or run directory that cannot be used.
+public enum CheckpointError: Error, CustomStringConvertible, Equatable {
+  case missing(path: String)
+  case malformed(path: String, reason: String)
+  case doesNotFit(path: String, reason: String)
+
+  public var description: String {
+    switch self {
+    case .missing(let path):
+      return "\(path): no such file; is this the directory of a run that finished at least one epoch?"
+    case .malformed(let path, let reason):
+      return "\(path): not a valid safetensors checkpoint: \(reason)"
+    case .doesNotFit(let path, let reason):
+      return "\(path): does not fit this model: \(reason)"
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Model
+import Training
+import XCTest
+
+final class CheckpointTests: XCTestCase {
+  /// The exact bytes of a one-tensor file: 8-byte little-endian header length, the JSON header
+  /// padded with spaces to a multiple of 8, then the float32 values little-endian.
+  func testHeaderBytes() throws {
+    let file = SafeTensors(entries: [.init(name: "fc.bias", shape: [2], values: [1, -2])])
+    let bytes = [UInt8](file.encoded())
+    let header = #"{"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+    let padded = header + String(repeating: " ", count: (8 - header.utf8.count % 8) % 8)
+    XCTAssertEqual(padded.utf8.count % 8, 0)
+    XCTAssertEqual(Array(bytes[0..<8]), [UInt8(padded.utf8.count), 0, 0, 0, 0, 0, 0, 0])
+    XCTAssertEqual(String(decoding: bytes[8..<(8 + padded.utf8.count)], as: UTF8.self), padded)
+    // 1.0 = 0x3F800000, −2.0 = 0xC0000000, little-endian.
+    XCTAssertEqual(Array(bytes[(8 + padded.utf8.count)...]), [0, 0, 0x80, 0x3F, 0, 0, 0, 0xC0])
+  }
+
+  func testRoundTripWithMetadata() throws {
+    let file = SafeTensors(
+      entries: [
+        .init(name: "conv1.weight", shape: [2, 1, 1, 3], values: [1, 2, 3, 4, 5, 6]),
+        .init(name: "conv1.bias", shape: [2], values: [-0.5, .leastNonzeroMagnitude]),
+      ], metadata: ["epoch": "7", "note": "a \"quoted\" value"])
+    let decoded = try SafeTensors(data: file.encoded(), path: "x")
+    XCTAssertEqual(decoded, file)
+  }
+
+  func testCorruptFilesAreRejectedWithTheReason() throws {
+    let good = SafeTensors(entries: [.init(name: "w", shape: [2], values: [1, 2])]).encoded()
+    XCTAssertThrowsError(try SafeTensors(data: good.prefix(good.count - 1), path: "cut.safetensors")) {
+      XCTAssertTrue("\($0)".contains("cut.safetensors"), "\($0)")
+    }
+    XCTAssertThrowsError(try SafeTensors(data: good.prefix(5), path: "tiny")) {
+      XCTAssertTrue("\($0)".contains("shorter than its 8-byte header length"), "\($0)")
+    }
+    var longer = good
+    longer.append(contentsOf: [0, 0, 0, 0])
+    XCTAssertThrowsError(try SafeTensors(data: longer, path: "long")) {
+      XCTAssertTrue("\($0)".contains("4 bytes after the last tensor"), "\($0)")
+    }
+    var huge = good
+    huge[7] = 0x7F
+    XCTAssertThrowsError(try SafeTensors(data: huge, path: "huge")) {
+      XCTAssertTrue("\($0)".contains("the header claims"), "\($0)")
+    }
+  }
+
+  func testModelCheckpointRestoresEveryParameterAndRefusesAnotherModel() throws {
+    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
+    network.initializeParameters(seed: 9)
+    let file = ModelCheckpoint.make(network)
+    XCTAssertEqual(file.entries.map(\.name).first, "conv1.weight")
+    XCTAssertEqual(file["fc.weight"]?.shape, [3, 64])
+    let copy = Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
+    try ModelCheckpoint.load(try SafeTensors(data: file.encoded(), path: "m"), into: copy, path: "m")
+    XCTAssertEqual(copy.parameters.bitHash(), network.parameters.bitHash())
+
+    let other = Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 4)
+    XCTAssertThrowsError(try ModelCheckpoint.load(file, into: other, path: "m.safetensors")) {
+      XCTAssertEqual(
+        "\($0)", "m.safetensors: does not fit this model: fc.weight has shape [3, 64], the model's is [4, 64]"
+      )
+    }
+  }
+
+  func testTrainingStateRoundTrip() throws {
+    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
+    let optimizer = SGD(parameterCount: network.layout.count, momentum: 0.9, weightDecay: 0)
+    for i in 0..<optimizer.velocity.count { optimizer.velocity.base[i] = Float(i % 17) - 8 }
+    let state = TrainingState(epochsDone: 2, stepsDone: 228, bestEpoch: 1, bestScore: 0.8123456789012345)
+    let file = try SafeTensors(
+      data: state.file(velocity: optimizer.velocity, layout: network.layout).encoded(), path: "s")
+    let restored = SGD(parameterCount: network.layout.count, momentum: 0.9, weightDecay: 0)
+    XCTAssertEqual(
+      try TrainingState(file, velocity: restored.velocity, layout: network.layout, path: "s"), state)
+    XCTAssertEqual(restored.velocity.bitHash(), optimizer.velocity.bitHash())
+  }
+}
