@@ -38,7 +38,7 @@ let package = Package(
     .target(name: "Distributed", dependencies: ["CMPI"]),
     .target(name: "Model", dependencies: ["CBLAS", "PRNG"]),
     .target(name: "Loader", dependencies: ["CZlib", "CZstd", "CPNG", "CTurboJPEG", "PRNG"]),
-    .target(name: "Training", dependencies: ["Model", "Loader", "Distributed"]),
+    .target(name: "Training", dependencies: ["Model", "Loader", "Distributed", "PRNG"]),
     .executableTarget(
       name: "imbal-dist",
       dependencies: [
@@ -50,6 +50,6 @@ let package = Package(
     .testTarget(name: "ModelTests", dependencies: ["Model", "PRNG"]),
     .testTarget(name: "LoaderTests", dependencies: ["Loader", "CPNG", "CTurboJPEG", "CZlib"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Loader"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Loader", "PRNG"]),
   ]
 )

@@ -102,3 +102,12 @@ public final class MPICommunicator: Communicator {
 private func check(_ code: Int32, _ call: String) throws {
   if code != cmpi_success() { throw MPIError(call: call, code: code) }
 }
+
+/// The MPI library's own version line (`MPI_Get_library_version`, callable before MPI_Init).
+public func mpiLibraryVersion() -> String {
+  var buffer = [CChar](repeating: 0, count: 8192)
+  var length: Int32 = 0
+  guard MPI_Get_library_version(&buffer, &length) == cmpi_success() else { return "unknown" }
+  let text = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  return String(text.prefix { $0 != "," && $0 != "\n" })
+}

@@ -8,6 +8,8 @@ import Training
 extension SamplerKind: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
 extension ClassWeightScheme: ExpressibleByArgument {}
+extension SelectionMetric: ExpressibleByArgument {}
+extension TestTimeAugmentation: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -97,6 +99,46 @@ struct Train: ParsableCommand {
   @Option(help: "Seed of every random choice (initialisation, sampling). Same seed, same result.")
   var seed: UInt64 = 0
 
+  @Option(help: "The run directory for logs, checkpoints and the report. (default: runs/<UTC timestamp>)")
+  var out: String?
+
+  @Option(
+    help:
+      "Continue the run in this directory from its last checkpoint, with the options recorded in its hparams.json (other options are ignored)."
+  )
+  var resume: String?
+
+  @Option(
+    name: .customLong("eval-every"),
+    help: "Evaluate on the validation split every N epochs (and after the last).")
+  var evalEvery = 1
+
+  @Option(
+    name: .customLong("select-by"),
+    help:
+      "Validation metric that picks best.safetensors: \(SelectionMetric.allCases.map(\.rawValue).joined(separator: ", "))."
+  )
+  var selectBy: SelectionMetric = .macroF1
+
+  @Option(
+    help: "Test-time augmentation for validation and test: none, or flip (average with the mirror image).")
+  var tta: TestTimeAugmentation = .none
+
+  @Option(name: .customLong("tsne-points"), help: "Test images embedded in the t-SNE plot (0: none).")
+  var tsnePoints = 1000
+
+  @Option(
+    name: .customLong("log-every"), help: "Refresh the progress line every N steps (0: epoch lines only).")
+  var logEvery = 20
+
+  @Flag(help: "Print only the final JSON line (and errors).")
+  var quiet = false
+
+  @Option(
+    name: .customLong("stop-after-epoch"),
+    help: "Stop after this epoch as if pre-empted, with checkpoints that --resume continues exactly.")
+  var stopAfterEpoch: Int?
+
   @Option(
     name: .customLong("max-steps"),
     help: "Debugging: stop after this many optimizer steps and skip evaluation.")
@@ -124,6 +166,13 @@ struct Train: ParsableCommand {
       throw ValidationError("--imbalance-ratio must be at least 1 (got \(imbalanceRatio))")
     }
     if let epochSize, epochSize < 1 { throw ValidationError("--epoch-size must be at least 1") }
+    guard evalEvery >= 1 else { throw ValidationError("--eval-every must be at least 1") }
+    guard tsnePoints >= 0 else { throw ValidationError("--tsne-points must be non-negative") }
+    guard logEvery >= 0 else { throw ValidationError("--log-every must be non-negative") }
+    if let stopAfterEpoch, stopAfterEpoch < 1 {
+      throw ValidationError("--stop-after-epoch must be at least 1")
+    }
+    if resume != nil && out != nil { throw ValidationError("--resume RUN continues in RUN; leave out --out") }
     if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
     guard beta >= 0, beta < 1 else { throw ValidationError("--beta must be in [0, 1) (got \(beta))") }
     guard gamma >= 0, gamma.isFinite else {
@@ -177,8 +226,22 @@ struct Train: ParsableCommand {
     config.dataDirectory = data
     config.maxSteps = maxSteps
     config.dumpParametersPrefix = dumpParameters
+    config.outDirectory = out
+    config.evalEvery = evalEvery
+    config.selectBy = selectBy
+    config.testTimeAugmentation = tta
+    config.logEvery = logEvery
+    config.tsnePoints = tsnePoints
+    config.quiet = quiet
+    config.stopAfterEpoch = stopAfterEpoch
+    if let resume {
+      // Every rank reads the run's options; rank 0 alone reads its checkpoints.
+      try reportingErrors { config = try HyperParameters(run: RunDirectory(path: resume)).configuration }
+      config.outDirectory = resume
+      config.stopAfterEpoch = stopAfterEpoch
+    }
     try runDistributed { communicator in
-      try Trainer(configuration: config, communicator: communicator).run()
+      try Trainer(configuration: config, communicator: communicator, resume: resume != nil).run()
     }
   }
 }

@@ -110,9 +110,13 @@ final class MPIRunTests: XCTestCase {
   /// the JSON last line.
   func testEndToEndShortEpochUnderMpirun() throws {
     let data = try packed(shards: 6)
+    let run = directory.appendingPathComponent("run").path
     let result = try CommandRunner.mpirun(
       ranks: 3,
-      ["--data", data, "--epochs", "1", "--epoch-size", "3072", "--batch-size", "96", "--warmup-epochs", "0"])
+      [
+        "--data", data, "--epochs", "1", "--epoch-size", "3072", "--batch-size", "96", "--warmup-epochs", "0",
+        "--out", run, "--tsne-points", "100",
+      ])
     XCTAssertEqual(result.status, 0, result.standardError)
     XCTAssertTrue(result.lines.contains { $0.hasPrefix("epoch 1/1  loss ") }, result.standardOutput)
     XCTAssertTrue(
@@ -130,6 +134,87 @@ final class MPIRunTests: XCTestCase {
     XCTAssertGreaterThan(try XCTUnwrap(json["images_per_s"] as? Double), 0)
     XCTAssertNotNil(json["macro_f1"] as? Double)
     XCTAssertNotNil(json["balanced_accuracy"] as? Double)
+    let files = try FileManager.default.contentsOfDirectory(atPath: run)
+    for expected in [
+      "hparams.json", "train.csv", "valid.csv", "test.json", "best.safetensors", "last.safetensors",
+      "last.state.safetensors", "report.html", "loss.svg", "macro-f1.svg", "confusion-matrix.svg",
+      "recall-by-class.svg", "tsne.svg", "tsne.csv",
+    ] {
+      XCTAssertTrue(files.contains(expected), "\(expected) missing from \(files)")
+    }
+    XCTAssertTrue(files.contains { $0.hasPrefix("events.out.tfevents.") }, "\(files)")
+    XCTAssertFalse(files.contains { $0.hasPrefix(".") }, "temporary files left: \(files)")
+    let hparams = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/hparams.json")))
+        as? [String: Any])
+    XCTAssertEqual(hparams["ranks"] as? Int, 3)
+
+    // `evaluate` re-runs the best checkpoint on the test split: same metrics as the run's.
+    let evaluated = try CommandRunner.single(["evaluate", "--run", run])
+    XCTAssertEqual(evaluated.status, 0, evaluated.standardError)
+    let again = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(try XCTUnwrap(evaluated.lines.last).utf8)) as? [String: Any])
+    XCTAssertEqual(again["accuracy"] as? Double, json["accuracy"] as? Double)
+    XCTAssertEqual(again["macro_f1"] as? Double, json["macro_f1"] as? Double)
+    // `report` rebuilds the page from the directory's files alone.
+    try FileManager.default.removeItem(atPath: run + "/report.html")
+    let report = try CommandRunner.single(["report", run])
+    XCTAssertEqual(report.status, 0, report.standardError)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/report.html"))
+    let missing = try CommandRunner.single([
+      "evaluate", "--run", directory.appendingPathComponent("nope").path,
+    ])
+    XCTAssertNotEqual(missing.status, 0)
+    XCTAssertTrue(missing.standardError.contains("nope/hparams.json: no such file"), missing.standardError)
+  }
+
+  /// `--resume` continues exactly: 4 epochs in one go and 2 epochs (stopped as if pre-empted)
+  /// resumed for 2 more, both on 2 ranks, end with bit-identical parameters, momentum and
+  /// logs (up to the measured images/s), and the same test result.
+  func testResumedRunEqualsAnUninterruptedOne() throws {
+    let data = try packed(shards: 4)
+    let common = [
+      "--data", data, "--epochs", "4", "--epoch-size", "1024", "--batch-size", "64", "--tsne-points", "0",
+      "--log-every", "0",
+    ]
+    let whole = directory.appendingPathComponent("whole").path
+    let cut = directory.appendingPathComponent("cut").path
+    let first = try CommandRunner.mpirun(ranks: 2, common + ["--out", whole])
+    XCTAssertEqual(first.status, 0, first.standardError)
+    let stopped = try CommandRunner.mpirun(ranks: 2, common + ["--out", cut, "--stop-after-epoch", "2"])
+    XCTAssertEqual(stopped.status, 0, stopped.standardError)
+    XCTAssertTrue(
+      stopped.standardOutput.contains("stopped after epoch 2 of 4; continue with --resume \(cut)"))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: cut + "/test.json"))
+    let resumed = try CommandRunner.mpirun(ranks: 2, ["--resume", cut])
+    XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    XCTAssertTrue(
+      resumed.standardOutput.contains("resuming \(cut) after epoch 2 (step 32)"), resumed.standardOutput)
+
+    for file in ["last.safetensors", "last.state.safetensors", "best.safetensors"] {
+      let a = try Data(contentsOf: URL(fileURLWithPath: "\(whole)/\(file)"))
+      let b = try Data(contentsOf: URL(fileURLWithPath: "\(cut)/\(file)"))
+      XCTAssertTrue(a == b, "\(file) differs after resuming")
+    }
+    for log in ["train.csv", "valid.csv"] {
+      let a = try withoutThroughput(String(contentsOfFile: "\(whole)/\(log)", encoding: .utf8))
+      let b = try withoutThroughput(String(contentsOfFile: "\(cut)/\(log)", encoding: .utf8))
+      XCTAssertEqual(a.count, 5, log)
+      XCTAssertEqual(a, b, log)
+    }
+    let a = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(first.lines.last!.utf8)) as? [String: Any])
+    let b = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(resumed.lines.last!.utf8)) as? [String: Any])
+    for key in ["accuracy", "macro_f1", "balanced_accuracy", "loss", "epoch"] {
+      XCTAssertEqual("\(a[key]!)", "\(b[key]!)", key)
+    }
+  }
+
+  /// CSV lines without their last column (images/s, which depends on the machine's load).
+  private func withoutThroughput(_ text: String) -> [String] {
+    text.split(separator: "\n").map {
+      $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",")
+    }
   }
 
   /// With no --data, rank 0 packs the default dataset into ./data on first use while the other

@@ -2,7 +2,7 @@ import Foundation
 
 /// Per-class weights computed from class counts `n_c` (`--class-weights`), with `N = Σ n_c`
 /// and `K` classes.
-public enum ClassWeightScheme: String, CaseIterable, Sendable {
+public enum ClassWeightScheme: String, CaseIterable, Codable, Sendable {
   /// `w_c = 1`.
   case none
   /// `w_c = 1 / n_c`.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// How training images are drawn (`--sampler`).
-public enum SamplerKind: String, CaseIterable, Sendable {
+public enum SamplerKind: String, CaseIterable, Codable, Sendable {
   /// Every image of a shard once per pass, in a fresh random order (a shuffle).
   case uniform
   /// With replacement, per-image weight `1/n_c` (PyTorch's `WeightedRandomSampler` with
@@ -24,7 +24,7 @@ public enum SamplerKind: String, CaseIterable, Sendable {
 }
 
 /// The sampler's settings.
-public struct SamplerOptions: Sendable, Equatable {
+public struct SamplerOptions: Codable, Sendable, Equatable {
   public var kind: SamplerKind = .oversample
   /// β of the `effective` sampler.
   public var beta = 0.9999

@@ -41,3 +41,6 @@ enum Zstd {
     return output
   }
 }
+
+/// The zstd library's version (`ZSTD_versionString`).
+public func zstdVersion() -> String { String(cString: ZSTD_versionString()) }

@@ -1,5 +1,5 @@
 /// The architectures `--model` can name.
-public enum Architecture: String, CaseIterable, Sendable {
+public enum Architecture: String, CaseIterable, Codable, Sendable {
   /// The small CNN of the walking skeleton (no batch norm, so rank-count invariance is exact):
   /// conv(C→32), conv(32→32), pool, conv(32→64), conv(64→64), pool, global-avg-pool, dense(64→K),
   /// every conv 3×3 / stride 1 / padding 1 followed by ReLU.

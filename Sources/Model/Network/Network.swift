@@ -91,6 +91,10 @@ public final class Network {
     return x
   }
 
+  /// The output of layer `index` in the last `forward` (owned by the network, valid until the
+  /// next forward); `layers.count - 2` is the feature vector the classifier reads.
+  public func activation(ofLayer index: Int) -> Tensor { outputs[index] }
+
   /// Back-propagates `logitsGradient` (the loss gradient w.r.t. the last output) through every
   /// layer of the last `forward(input)`, accumulating into `gradients`. The gradient w.r.t.
   /// the input is computed only when `inputGradient` is given (training never needs it).

@@ -3,7 +3,7 @@ import Loader
 import Model
 
 /// The loss a run trains with (`--loss`).
-public enum LossKind: String, CaseIterable, Sendable {
+public enum LossKind: String, CaseIterable, Codable, Sendable {
   case ce
   case weightedCE = "weighted-ce"
   case focal
@@ -18,7 +18,7 @@ public enum LossKind: String, CaseIterable, Sendable {
 }
 
 /// The loss's settings.
-public struct LossOptions: Sendable, Equatable {
+public struct LossOptions: Codable, Sendable, Equatable {
   public var kind: LossKind = .ce
   /// Class weights of `weighted-ce` and `focal`.
   public var classWeights: ClassWeightScheme = .none

@@ -2,7 +2,7 @@ import Loader
 import Model
 
 /// Everything a training run depends on; the command line builds one, the trainer reads it.
-public struct TrainingConfiguration: Sendable {
+public struct TrainingConfiguration: Codable, Sendable, Equatable {
   public var architecture: Architecture = .smallCNN
   public var epochs = 12
   /// Images per optimizer step, summed over all ranks.
@@ -20,10 +20,34 @@ public struct TrainingConfiguration: Sendable {
   /// Images per epoch (global); `nil` means the training split's size.
   public var epochSize: Int?
   public var seed: UInt64 = 0
+  /// The run directory (`runs/NAME`); `nil` means `runs/<timestamp>`.
+  public var outDirectory: String?
+  /// Evaluate on the validation split every this many epochs (and always after the last).
+  public var evalEvery = 1
+  /// The validation metric that picks `best.safetensors`.
+  public var selectBy = SelectionMetric.macroF1
+  public var testTimeAugmentation = TestTimeAugmentation.none
+  /// Test images whose features the t-SNE plot embeds (0: no embedding).
+  public var tsnePoints = 1000
+  /// Refresh the progress line every this many steps.
+  public var logEvery = 20
+  /// Rank 0 prints only the final result.
+  public var quiet = false
+  /// Stop after this epoch as if pre-empted, leaving a run that `--resume` continues.
+  public var stopAfterEpoch: Int?
   /// Debugging: stop after this many steps, skip evaluation.
   public var maxSteps: Int?
   /// Debugging: each rank writes its final parameters to `<prefix>.rank<r>.f32`.
   public var dumpParametersPrefix: String?
 
   public init() {}
+}
+
+extension TrainingConfiguration {
+  /// The run's network for a dataset's image shape and class count (uninitialised).
+  public func makeNetwork(image: Manifest.Image, classes: Int) -> Network {
+    architecture.makeNetwork(
+      channels: image.channels, height: image.height, width: image.width, classes: classes,
+      cosineClassifier: loss.needsCosineClassifier)
+  }
 }

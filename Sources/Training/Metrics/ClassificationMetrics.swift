@@ -17,6 +17,11 @@ public struct ClassificationMetrics: Sendable, Equatable {
   public let macroF1: Double
   /// Mean of per-class recall (sklearn's `balanced_accuracy_score`, over classes present).
   public let balancedAccuracy: Double
+  /// Support-weighted mean of per-class F1 (sklearn's `f1_score(average="weighted")`).
+  public let weightedF1: Double
+  /// Geometric mean of per-class recall over classes present (imbalanced-learn's
+  /// `geometric_mean_score`, no correction): 0 as soon as one class is never recognised.
+  public let geometricMeanRecall: Double
 
   public init(_ matrix: ConfusionMatrix) {
     let support = matrix.support
@@ -33,5 +38,10 @@ public struct ClassificationMetrics: Sendable, Equatable {
     accuracy = ratio(matrix.correct, matrix.total)
     macroF1 = f1.isEmpty ? 0 : f1.reduce(0, +) / Double(f1.count)
     balancedAccuracy = presentRecalls.isEmpty ? 0 : presentRecalls.reduce(0, +) / Double(presentRecalls.count)
+    let total = support.reduce(0, +)
+    weightedF1 = total == 0 ? 0 : zip(f1, support).reduce(0) { $0 + $1.0 * Double($1.1) } / Double(total)
+    geometricMeanRecall =
+      presentRecalls.isEmpty || presentRecalls.contains(0)
+      ? 0 : exp(presentRecalls.reduce(0) { $0 + log($1) } / Double(presentRecalls.count))
   }
 }

@@ -1,43 +1,92 @@
 import Foundation
 
-/// The final result of a run on the test split, printed by rank 0 as its last line in JSON so
-/// scripts can read it: `{"split":"test","accuracy":…,"macro_f1":…,…}`.
-public struct TestReport: Sendable, Equatable {
-  public let metrics: ClassificationMetrics
-  public let classNames: [String]
-  /// Global training throughput over the whole run (all ranks, training steps only).
-  public let imagesPerSecond: Double
-
-  public init(metrics: ClassificationMetrics, classNames: [String], imagesPerSecond: Double) {
-    self.metrics = metrics
-    self.classNames = classNames
-    self.imagesPerSecond = imagesPerSecond
+/// The final result of a run on one split (`test.json`, and the last line rank 0 prints, as
+/// one JSON object so scripts can read it): every metric, the per-class table and the
+/// confusion matrix. Keys are snake_case and sorted.
+public struct TestReport: Codable, Sendable, Equatable {
+  public struct ClassRow: Codable, Sendable, Equatable {
+    public var name: String
+    public var precision: Double
+    public var recall: Double
+    public var f1: Double
+    public var support: Int
   }
 
-  /// One JSON object with keys in a fixed order, `split` first.
-  public var json: String {
-    func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
-    let fields = [
-      "\"split\":\"test\"",
-      "\"accuracy\":\(number(metrics.accuracy))",
-      "\"macro_f1\":\(number(metrics.macroF1))",
-      "\"balanced_accuracy\":\(number(metrics.balancedAccuracy))",
-      "\"recall\":[\(metrics.recall.map(number).joined(separator: ","))]",
-      "\"images_per_s\":\(number(imagesPerSecond))",
-    ]
-    return "{" + fields.joined(separator: ",") + "}"
+  public var split: String
+  /// The checkpoint evaluated (`best.safetensors`) and the epoch it was saved at.
+  public var checkpoint: String
+  public var epoch: Int
+  public var tta: TestTimeAugmentation
+  public var accuracy: Double
+  /// `nil` with 5 classes or fewer.
+  public var top5: Double?
+  public var macroF1: Double
+  public var weightedF1: Double
+  public var balancedAccuracy: Double
+  public var gmean: Double
+  /// Mean cross-entropy of the raw logits.
+  public var loss: Double
+  /// Recall per class (also in `perClass`; kept flat for one-line consumers).
+  public var recall: [Double]
+  public var perClass: [ClassRow]
+  public var confusionMatrix: [[Int]]
+  /// Global training throughput over the run (all ranks, training steps only); 0 when the
+  /// report comes from `imbal-dist evaluate`.
+  public var imagesPerS: Double
+
+  public init(
+    split: String, evaluation: Evaluation, classNames: [String], checkpoint: String, epoch: Int,
+    tta: TestTimeAugmentation, imagesPerSecond: Double
+  ) {
+    let metrics = evaluation.metrics
+    self.split = split
+    self.checkpoint = checkpoint
+    self.epoch = epoch
+    self.tta = tta
+    accuracy = metrics.accuracy
+    top5 = evaluation.top5Accuracy
+    macroF1 = metrics.macroF1
+    weightedF1 = metrics.weightedF1
+    balancedAccuracy = metrics.balancedAccuracy
+    gmean = metrics.geometricMeanRecall
+    loss = evaluation.meanCrossEntropy
+    recall = metrics.recall
+    perClass = classNames.indices.map {
+      ClassRow(
+        name: classNames[$0], precision: metrics.precision[$0], recall: metrics.recall[$0],
+        f1: metrics.f1[$0],
+        support: metrics.support[$0])
+    }
+    confusionMatrix = evaluation.counts.matrix.counts
+    imagesPerS = imagesPerSecond
   }
 
-  /// Human-readable lines: the headline metrics, then recall per class.
+  /// One line of JSON.
+  public var json: String { String(data: try! RunJSON.encoder(pretty: false).encode(self), encoding: .utf8)! }
+
+  /// The `test.json` file.
+  public var file: Data { try! RunJSON.encoder().encode(self) }
+
+  public init(contentsOf path: String) throws {
+    self = try RunJSON.decode(TestReport.self, from: path, what: "a test report")
+  }
+
+  /// Human-readable lines: the headline metrics, then the per-class table.
   public var summaryLines: [String] {
     var lines = [
-      "test  accuracy \(fixed(metrics.accuracy, 4))  macro-F1 \(fixed(metrics.macroF1, 4))  "
-        + "balanced accuracy \(fixed(metrics.balancedAccuracy, 4))"
+      "\(split) (\(checkpoint), epoch \(epoch)\(tta == .flip ? ", flip TTA" : ""))  accuracy \(fixed(accuracy, 4))  "
+        + "macro-F1 \(fixed(macroF1, 4))  balanced accuracy \(fixed(balancedAccuracy, 4))  "
+        + "weighted-F1 \(fixed(weightedF1, 4))  G-mean \(fixed(gmean, 4))"
+        + (top5.map { "  top-5 \(fixed($0, 4))" } ?? "")
     ]
-    let width = classNames.map(\.count).max() ?? 0
-    for (name, recall) in zip(classNames, metrics.recall) {
+    let width = max(perClass.map(\.name.count).max() ?? 0, 5)
+    lines.append(
+      "  \("class".padding(toLength: width, withPad: " ", startingAt: 0))  precision  recall  f1      support"
+    )
+    for row in perClass {
       lines.append(
-        "  recall  \(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(fixed(recall, 4))")
+        "  \(row.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(fixed(row.precision, 4))     "
+          + "\(fixed(row.recall, 4))  \(fixed(row.f1, 4))  \(row.support)")
     }
     return lines
   }

@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// What a pass over labelled images tallies from the logits: the confusion matrix (arg-max),
+/// how often the label is among the 5 largest logits, and the summed cross-entropy
+/// `−log softmax(z)_y` of the raw logits. Counts add, so ranks can sum theirs.
+public struct PredictionCounts: Sendable, Equatable {
+  public private(set) var matrix: ConfusionMatrix
+  public private(set) var top5Correct = 0
+  public private(set) var crossEntropySum = 0.0
+
+  public init(classes: Int) { matrix = ConfusionMatrix(classes: classes) }
+
+  public var classes: Int { matrix.classes }
+  public var images: Int { matrix.total }
+
+  /// Tallies `count` images whose logits are rows of `classes` floats.
+  public mutating func add(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>, count: Int) {
+    let k = classes
+    for n in 0..<count {
+      let row = logits + n * k
+      let label = Int(labels[n])
+      var best = 0
+      var largest = row[0]
+      var above = 0  // logits strictly larger than the label's: the label is in the top 5 iff < 5
+      for j in 0..<k {
+        if row[j] > largest { (best, largest) = (j, row[j]) }
+        if row[j] > row[label] { above += 1 }
+      }
+      var sum = 0.0
+      for j in 0..<k { sum += exp(Double(row[j] - largest)) }
+      crossEntropySum += log(sum) - Double(row[label] - largest)
+      if above < 5 { top5Correct += 1 }
+      matrix.add(truth: label, prediction: best)
+    }
+  }
+
+  /// The counts as one flat array (matrix row by row, top-5, cross-entropy) for an allreduce.
+  public var flattened: [Double] {
+    matrix.counts.flatMap { $0.map(Double.init) } + [Double(top5Correct), crossEntropySum]
+  }
+
+  /// The inverse of `flattened`.
+  public init(flattened values: [Double], classes: Int) {
+    precondition(values.count == classes * classes + 2, "wrong number of values for \(classes) classes")
+    matrix = ConfusionMatrix(
+      counts: (0..<classes).map { t in (0..<classes).map { Int(values[t * classes + $0].rounded()) } })
+    top5Correct = Int(values[classes * classes].rounded())
+    crossEntropySum = values[classes * classes + 1]
+  }
+}
+
+/// The metrics of one split at one moment: the classification metrics of the confusion matrix,
+/// top-5 accuracy (only when there are more than 5 classes) and the mean cross-entropy.
+public struct Evaluation: Sendable, Equatable {
+  public let counts: PredictionCounts
+  public let metrics: ClassificationMetrics
+
+  public init(_ counts: PredictionCounts) {
+    self.counts = counts
+    metrics = ClassificationMetrics(counts.matrix)
+  }
+
+  public var top5Accuracy: Double? {
+    counts.classes > 5 && counts.images > 0 ? Double(counts.top5Correct) / Double(counts.images) : nil
+  }
+
+  public var meanCrossEntropy: Double {
+    counts.images == 0 ? 0 : counts.crossEntropySum / Double(counts.images)
+  }
+
+  /// The value of `metric` (higher is better for all of them but `loss`).
+  public func value(of metric: SelectionMetric) -> Double {
+    switch metric {
+    case .macroF1: return metrics.macroF1
+    case .accuracy: return metrics.accuracy
+    case .balancedAccuracy: return metrics.balancedAccuracy
+    case .weightedF1: return metrics.weightedF1
+    case .gmean: return metrics.geometricMeanRecall
+    case .loss: return meanCrossEntropy
+    }
+  }
+}
+
+/// The validation metric that picks the best checkpoint (`--select-by`).
+public enum SelectionMetric: String, CaseIterable, Codable, Sendable {
+  case macroF1 = "macro-f1"
+  case accuracy
+  case balancedAccuracy = "balanced-accuracy"
+  case weightedF1 = "weighted-f1"
+  case gmean
+  /// Mean validation cross-entropy; the only one where lower is better.
+  case loss
+
+  /// Whether `candidate` beats `incumbent` (strictly: ties keep the earlier checkpoint).
+  public func improves(_ candidate: Double, on incumbent: Double?) -> Bool {
+    guard let incumbent else { return true }
+    return self == .loss ? candidate < incumbent : candidate > incumbent
+  }
+}

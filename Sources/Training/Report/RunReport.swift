@@ -1,0 +1,196 @@
+import Foundation
+
+/// `report.html` and the SVG plots of a run, rebuilt from the files of its directory alone
+/// (hparams.json, train.csv, valid.csv, test.json, tsne.csv): one XHTML page with the
+/// hyper-parameters, the metric tables, the plots inline and the class distribution.
+public enum RunReport {
+  /// Writes every plot the run's files allow, then `report.html`; returns the files written.
+  @discardableResult
+  public static func build(_ run: RunDirectory) throws -> [String] {
+    let hparams = try HyperParameters(run: run)
+    let train = try MetricsLog(path: run.trainLog, keepingEpochsUpTo: .max).rows
+    let valid = try MetricsLog(path: run.validLog, keepingEpochsUpTo: .max).rows
+    let test =
+      FileManager.default.fileExists(atPath: run.testResult)
+      ? try TestReport(contentsOf: run.testResult) : nil
+    let embedding = try readEmbedding(run.embedding)
+    let names = hparams.dataset.classNames
+
+    var plots: [(name: String, svg: String)] = []
+    if !train.isEmpty || !valid.isEmpty {
+      plots.append(
+        (
+          "loss",
+          Plots.learningCurve(
+            title: "loss (train: objective, valid: cross-entropy)", train: train.map { ($0.epoch, $0.loss) },
+            valid: valid.map { ($0.epoch, $0.loss) })
+        ))
+      plots.append(
+        (
+          "macro-f1",
+          Plots.learningCurve(
+            title: "macro-F1", train: train.map { ($0.epoch, $0.macroF1) },
+            valid: valid.map { ($0.epoch, $0.macroF1) })
+        ))
+    }
+    if let test {
+      plots.append(
+        (
+          "confusion-matrix",
+          Plots.confusionMatrix(ConfusionMatrix(counts: test.confusionMatrix), classNames: names)
+        ))
+      plots.append(
+        (
+          "recall-by-class",
+          Plots.recallByClassCount(
+            recall: test.recall, trainCounts: hparams.dataset.trainCounts, classNames: names)
+        ))
+    }
+    if let embedding, !embedding.points.isEmpty {
+      plots.append(("tsne", Plots.embedding(embedding.points, labels: embedding.labels, classNames: names)))
+    }
+    var written: [String] = []
+    for plot in plots {
+      try writeAtomically(Data(plot.svg.utf8), to: run.plot(plot.name))
+      written.append(run.plot(plot.name))
+    }
+    let page = html(run: run, hparams: hparams, valid: valid, test: test, plots: plots)
+    try writeAtomically(Data(page.utf8), to: run.report)
+    return written + [run.report]
+  }
+
+  /// `tsne.csv`: `x,y,label` per test image.
+  public static func writeEmbedding(_ points: [(x: Double, y: Double)], labels: [Int32], to path: String)
+    throws
+  {
+    let lines = ["x,y,label"] + zip(points, labels).map { "\($0.0.x),\($0.0.y),\($0.1)" }
+    try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: path)
+  }
+
+  static func readEmbedding(_ path: String) throws -> (points: [(x: Double, y: Double)], labels: [Int32])? {
+    guard let data = FileManager.default.contents(atPath: path),
+      let text = String(data: data, encoding: .utf8)
+    else { return nil }
+    var points: [(x: Double, y: Double)] = []
+    var labels: [Int32] = []
+    for (number, line) in text.split(separator: "\n").enumerated().dropFirst() {
+      let cells = line.split(separator: ",")
+      guard cells.count == 3, let x = Double(cells[0]), let y = Double(cells[1]), let label = Int32(cells[2])
+      else {
+        throw CheckpointError.malformed(path: path, reason: "line \(number + 1) is not x,y,label")
+      }
+      points.append((x, y))
+      labels.append(label)
+    }
+    return (points, labels)
+  }
+
+  static func html(
+    run: RunDirectory, hparams: HyperParameters, valid: [MetricsRow], test: TestReport?,
+    plots: [(name: String, svg: String)]
+  ) -> String {
+    var page: [String] = []
+    func add(_ line: String) { page.append(line) }
+    let title = "imbal-dist run \(run.path)"
+    add("<!DOCTYPE html>")
+    add("<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">")
+    add("<head><meta charset=\"utf-8\"/><title>\(xmlEscaped(title))</title>")
+    add(
+      "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        + "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+        + "th{background:#f3f3f3}td.l,th.l{text-align:left}figure{display:inline-block;margin:0.5em}</style></head>"
+    )
+    add("<body>")
+    add("<h1>\(xmlEscaped(title))</h1>")
+    add(
+      "<p>Dataset <code>\(xmlEscaped(hparams.dataset.path))</code> (\(xmlEscaped(hparams.dataset.source)), imbalance "
+        + "\(xmlEscaped(hparams.dataset.imbalance)), id <code>\(xmlEscaped(hparams.dataset.id))</code>), "
+        + "\(hparams.ranks) rank(s).</p>")
+
+    if let test {
+      add("<h2>Test metrics</h2>")
+      add(
+        "<p>Evaluated with <code>\(xmlEscaped(test.checkpoint))</code> (epoch \(test.epoch))"
+          + (test.tta == .flip ? ", averaging each image with its mirror image" : "") + ".</p>")
+      var headline: [(String, Double)] = [
+        ("accuracy", test.accuracy), ("macro-F1", test.macroF1), ("weighted-F1", test.weightedF1),
+        ("balanced accuracy", test.balancedAccuracy), ("G-mean of recalls", test.gmean),
+      ]
+      if let top5 = test.top5 { headline.append(("top-5 accuracy", top5)) }
+      headline.append(("cross-entropy", test.loss))
+      add("<table><tr>" + headline.map { "<th>\(xmlEscaped($0.0))</th>" }.joined() + "</tr>")
+      add("<tr>" + headline.map { "<td>\(fixed($0.1, 4))</td>" }.joined() + "</tr></table>")
+      add(
+        "<table><tr><th class=\"l\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
+      )
+      for row in test.perClass {
+        add(
+          "<tr><td class=\"l\">\(xmlEscaped(row.name))</td><td>\(fixed(row.precision, 4))</td><td>\(fixed(row.recall, 4))</td>"
+            + "<td>\(fixed(row.f1, 4))</td><td>\(row.support)</td></tr>")
+      }
+      add("</table>")
+    } else {
+      add("<p>No test result yet: the run has not finished.</p>")
+    }
+
+    if let last = valid.last {
+      add("<h2>Validation, last evaluated epoch (\(last.epoch))</h2>")
+      add(
+        "<table><tr><th>accuracy</th><th>macro-F1</th><th>balanced accuracy</th><th>cross-entropy</th></tr>"
+          + "<tr><td>\(fixed(last.accuracy, 4))</td><td>\(fixed(last.macroF1, 4))</td><td>\(fixed(last.balancedAccuracy, 4))</td>"
+          + "<td>\(fixed(last.loss, 4))</td></tr></table>")
+    }
+
+    if !plots.isEmpty {
+      add("<h2>Plots</h2>")
+      for plot in plots {
+        add("<figure id=\"\(plot.name)\">\(plot.svg)</figure>")
+      }
+    }
+
+    add("<h2>Class distribution</h2>")
+    add("<table><tr><th class=\"l\">class</th><th>train</th><th>share</th><th>val</th><th>test</th></tr>")
+    let dataset = hparams.dataset
+    let trainTotal = max(dataset.trainCounts.reduce(0, +), 1)
+    for (c, name) in dataset.classNames.enumerated() {
+      add(
+        "<tr><td class=\"l\">\(xmlEscaped(name))</td><td>\(dataset.trainCounts[c])</td>"
+          + "<td>\(fixed(100 * Double(dataset.trainCounts[c]) / Double(trainTotal), 2))%</td>"
+          + "<td>\(dataset.valCounts[c])</td><td>\(dataset.testCounts[c])</td></tr>")
+    }
+    let largest = dataset.trainCounts.max() ?? 0
+    let smallest = dataset.trainCounts.filter { $0 > 0 }.min() ?? 0
+    add("</table>")
+    add(
+      "<p>Imbalance ratio of the training split: \(smallest == 0 ? "n/a" : fixed(Double(largest) / Double(smallest), 1)).</p>"
+    )
+
+    add("<h2>Hyper-parameters</h2>")
+    add("<table><tr><th class=\"l\">option</th><th class=\"l\">value</th></tr>")
+    for (key, value) in flattened(hparams) {
+      add("<tr><td class=\"l\">\(xmlEscaped(key))</td><td class=\"l\">\(xmlEscaped(value))</td></tr>")
+    }
+    add("</table>")
+    add("</body></html>")
+    return page.joined(separator: "\n") + "\n"
+  }
+
+  /// `hparams.json` as sorted `a.b.c = value` pairs, for the table.
+  static func flattened(_ hparams: HyperParameters) -> [(String, String)] {
+    guard let object = try? JSONSerialization.jsonObject(with: hparams.encoded()) else { return [] }
+    var pairs: [(String, String)] = []
+    func walk(_ value: Any, _ key: String) {
+      if let dictionary = value as? [String: Any] {
+        for name in dictionary.keys.sorted() {
+          walk(dictionary[name]!, key.isEmpty ? name : "\(key).\(name)")
+        }
+      } else if let array = value as? [Any] {
+        pairs.append((key, array.map { "\($0)" }.joined(separator: ", ")))
+      } else {
+        pairs.append((key, "\(value)"))
+      }
+    }
+    walk(object, "")
+    return pairs
+  }
+}

@@ -1,0 +1,98 @@
+import Foundation
+
+/// One row of `train.csv` or `valid.csv`: the metrics of one epoch on one split.
+public struct MetricsRow: Equatable, Sendable {
+  public static let columns = [
+    "epoch", "step", "loss", "accuracy", "top5", "macro_f1", "balanced_accuracy", "lr", "images_per_s",
+  ]
+
+  public var epoch: Int
+  public var step: Int
+  public var loss: Double
+  public var accuracy: Double
+  /// `nil` with 5 classes or fewer (an empty cell).
+  public var top5: Double?
+  public var macroF1: Double
+  public var balancedAccuracy: Double
+  public var learningRate: Double
+  public var imagesPerSecond: Double
+
+  public init(
+    epoch: Int, step: Int, loss: Double, evaluation: Evaluation, learningRate: Double, imagesPerSecond: Double
+  ) {
+    self.epoch = epoch
+    self.step = step
+    self.loss = loss
+    accuracy = evaluation.metrics.accuracy
+    top5 = evaluation.top5Accuracy
+    macroF1 = evaluation.metrics.macroF1
+    balancedAccuracy = evaluation.metrics.balancedAccuracy
+    self.learningRate = learningRate
+    self.imagesPerSecond = imagesPerSecond
+  }
+
+  /// The numeric columns by name, `top5` only when present (for TensorBoard and the plots).
+  public var scalars: [(name: String, value: Double)] {
+    [("loss", loss), ("accuracy", accuracy)] + (top5.map { [("top5", $0)] } ?? [])
+      + [
+        ("macro_f1", macroF1), ("balanced_accuracy", balancedAccuracy), ("lr", learningRate),
+        ("images_per_s", imagesPerSecond),
+      ]
+  }
+
+  var csvLine: String {
+    [
+      "\(epoch)", "\(step)", "\(loss)", "\(accuracy)", top5.map { "\($0)" } ?? "", "\(macroF1)",
+      "\(balancedAccuracy)", "\(learningRate)", "\(imagesPerSecond)",
+    ].joined(separator: ",")
+  }
+
+  init?(csvLine line: String) {
+    let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    guard cells.count == Self.columns.count, let epoch = Int(cells[0]), let step = Int(cells[1]),
+      let numbers = Optional([2, 3, 5, 6, 7, 8].compactMap { Double(cells[$0]) }), numbers.count == 6
+    else { return nil }
+    self.epoch = epoch
+    self.step = step
+    (loss, accuracy) = (numbers[0], numbers[1])
+    top5 = Double(cells[4])
+    (macroF1, balancedAccuracy, learningRate, imagesPerSecond) = (
+      numbers[2], numbers[3], numbers[4], numbers[5]
+    )
+  }
+}
+
+/// `train.csv` / `valid.csv`: a header line and one row per epoch, rewritten atomically after
+/// every epoch (they are small), so a reader never sees a half-written line.
+public struct MetricsLog: Sendable {
+  public let path: String
+  public private(set) var rows: [MetricsRow] = []
+
+  public init(path: String) { self.path = path }
+
+  /// Reads an existing log, keeping the rows of epochs up to `epochs` (a resumed run rewrites
+  /// what came after its checkpoint).
+  public init(path: String, keepingEpochsUpTo epochs: Int) throws {
+    self.path = path
+    guard let data = FileManager.default.contents(atPath: path),
+      let text = String(data: data, encoding: .utf8)
+    else { return }
+    for (number, line) in text.split(separator: "\n").enumerated().dropFirst() {
+      guard let row = MetricsRow(csvLine: String(line)) else {
+        throw CheckpointError.malformed(path: path, reason: "line \(number + 1) is not a metrics row")
+      }
+      if row.epoch <= epochs { rows.append(row) }
+    }
+  }
+
+  public mutating func append(_ row: MetricsRow) throws {
+    rows.append(row)
+    try write()
+  }
+
+  public func write() throws {
+    let text =
+      ([MetricsRow.columns.joined(separator: ",")] + rows.map(\.csvLine)).joined(separator: "\n") + "\n"
+    try writeAtomically(Data(text.utf8), to: path)
+  }
+}

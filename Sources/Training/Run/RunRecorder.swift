@@ -1,0 +1,61 @@
+import Foundation
+import Model
+
+/// Rank 0's writer of the run directory while training: the metric logs and TensorBoard
+/// scalars after every epoch, `last` checkpoint and state after every epoch, `best` when the
+/// validation score improves, and at the end test.json, the embedding and the report.
+final class RunRecorder {
+  let run: RunDirectory
+  private var trainLog: MetricsLog
+  private var validLog: MetricsLog
+  private let events: EventFileWriter
+
+  /// A fresh run writes `hparams.json`; a resumed one keeps it and the log rows of the epochs
+  /// its checkpoint covers.
+  init(run: RunDirectory, hyperParameters: HyperParameters, resumedAfter epochs: Int?) throws {
+    self.run = run
+    if let epochs {
+      trainLog = try MetricsLog(path: run.trainLog, keepingEpochsUpTo: epochs)
+      validLog = try MetricsLog(path: run.validLog, keepingEpochsUpTo: epochs)
+    } else {
+      try writeAtomically(hyperParameters.encoded(), to: run.hyperParameters)
+      trainLog = MetricsLog(path: run.trainLog)
+      validLog = MetricsLog(path: run.validLog)
+    }
+    try trainLog.write()
+    try validLog.write()
+    events = try EventFileWriter(directory: run.path)
+  }
+
+  func record(train row: MetricsRow) throws {
+    try trainLog.append(row)
+    try events.scalars(row.scalars.map { ("train/\($0.name)", $0.value) }, step: row.step)
+  }
+
+  func record(valid row: MetricsRow) throws {
+    try validLog.append(row)
+    try events.scalars(row.scalars.map { ("valid/\($0.name)", $0.value) }, step: row.step)
+  }
+
+  func saveBest(_ network: Network, epoch: Int, metric: SelectionMetric, score: Double) throws {
+    let file = ModelCheckpoint.make(
+      network, metadata: ["epoch": "\(epoch)", "select_by": metric.rawValue, "score": "\(score)"])
+    try writeAtomically(file.encoded(), to: run.bestCheckpoint)
+  }
+
+  /// The parameters first, then the state that points at them: a crash between the two
+  /// leaves a state of the previous epoch with newer parameters, which `--resume` detects by
+  /// the epoch both files record.
+  func saveLast(_ network: Network, optimizer: SGD, state: TrainingState) throws {
+    let parameters = ModelCheckpoint.make(network, metadata: ["epoch": "\(state.epochsDone)"])
+    try writeAtomically(parameters.encoded(), to: run.lastCheckpoint)
+    try writeAtomically(
+      state.file(velocity: optimizer.velocity, layout: network.layout).encoded(), to: run.lastState)
+  }
+
+  func finish(test: TestReport, embedding: [(x: Double, y: Double)], labels: [Int32]) throws {
+    try writeAtomically(test.file, to: run.testResult)
+    if !embedding.isEmpty { try RunReport.writeEmbedding(embedding, labels: labels, to: run.embedding) }
+    try RunReport.build(run)
+  }
+}

@@ -1,0 +1,46 @@
+import Loader
+import Model
+import PRNG
+import Training
+import XCTest
+
+final class EvaluatorTests: XCTestCase {
+  /// `--tta flip` scores each image by the mean of its logits and its mirror image's logits:
+  /// the summed cross-entropy equals the one computed here by hand from two forward passes.
+  func testFlipAveragesTheLogitsOfEachImageAndItsMirror() {
+    let (height, width, count) = (6, 5, 3)
+    var rng = Xoshiro256(seed: 8, stream: [2])
+    let pixels = (0..<(count * height * width)).map { _ in UInt8(rng.nextIndex(below: 256)) }
+    let images = LabeledImages(
+      channels: 1, height: height, width: width, classNames: ["a", "b", "c"], pixels: pixels,
+      labels: [0, 2, 1])
+    let normalization = Normalization(mean: [0.5], std: [0.25])
+    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: height, width: width, classes: 3)
+    network.initializeParameters(seed: 3)
+
+    var expected = 0.0
+    for n in 0..<count {
+      func logits(mirrored: Bool) -> [Double] {
+        let input = Tensor(shape: Shape(batch: 1, channels: 1, height: height, width: width))
+        for y in 0..<height {
+          for x in 0..<width {
+            let source = mirrored ? width - 1 - x : x
+            let value = Float(pixels[n * height * width + y * width + source]) / 255
+            input.pointer[y * width + x] = (value - 0.5) / 0.25
+          }
+        }
+        return network.forward(input).toArray().map(Double.init)
+      }
+      let mean = zip(logits(mirrored: false), logits(mirrored: true)).map { ($0 + $1) / 2 }
+      let label = Int(images.labels[n])
+      expected += log(mean.map(exp).reduce(0, +)) - mean[label]
+    }
+    let flipped = Evaluator(batchSize: 2, augmentation: .flip).evaluate(
+      network: network, images: images, normalization: normalization)
+    XCTAssertEqual(flipped.counts.crossEntropySum, expected, accuracy: 1e-4)
+    let plain = Evaluator(batchSize: 2).evaluate(
+      network: network, images: images, normalization: normalization)
+    XCTAssertNotEqual(plain.counts.crossEntropySum, flipped.counts.crossEntropySum)
+    XCTAssertEqual(flipped.counts.images, count)
+  }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import XCTest
+
+/// Python's `safetensors` and TensorBoard read a real run directory (through
+/// `scripts/check-interop.py`, in the venv `make test` creates with `scripts/interop-venv`).
+final class InteropTests: XCTestCase {
+  func testPythonSafetensorsAndTensorBoardReadARun() throws {
+    let python = CommandRunner.repositoryRoot.appendingPathComponent(".build/interop-venv/bin/python").path
+    guard FileManager.default.isExecutableFile(atPath: python) else {
+      throw XCTSkip("no .build/interop-venv: PyPI was unreachable when `make test` ran scripts/interop-venv")
+    }
+    guard
+      FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+    else { throw MissingRequirement("dataset-fashion-mnist is not installed; run `make test`") }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "interop-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let data = directory.appendingPathComponent("data").path
+    let run = directory.appendingPathComponent("run").path
+    let pack = try CommandRunner.single(["pack", "--out", data, "--imbalance", "exp:10", "--shards", "2"])
+    XCTAssertEqual(pack.status, 0, pack.standardError)
+    let train = try CommandRunner.single([
+      "train", "--data", data, "--epochs", "2", "--epoch-size", "512", "--out", run, "--tsne-points", "0",
+    ])
+    XCTAssertEqual(train.status, 0, train.standardError)
+
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [
+      CommandRunner.repositoryRoot.appendingPathComponent("scripts/check-interop.py").path, run,
+    ]
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 0, text)
+    XCTAssertTrue(text.contains("tensorboard: valid scalars match valid.csv (2 rows)"), text)
+  }
+}
