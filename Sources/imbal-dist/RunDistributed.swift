@@ -2,6 +2,7 @@ import ArgumentParser
 import Distributed
 import Foundation
 import Model
+import Training
 
 /// Runs `body` on this process's rank and ends the job the way users expect: a clean exit
 /// when every rank succeeds; on any error one clear line on standard error and a non-zero
@@ -21,6 +22,11 @@ func runDistributed(_ body: (Communicator) throws -> Void) throws {
   }
   do {
     try body(communicator)
+  } catch TrainingError.stoppedBySignal {
+    // Every rank stopped at the same step and rank 0 saved the checkpoint: a clean exit with
+    // the code job scripts requeue on.
+    communicator.finalize()
+    exit(StopRequest.exitCode)
   } catch {
     let prefix =
       communicator.size > 1 ? "imbal-dist (rank \(communicator.rank)): error:" : "imbal-dist: error:"
@@ -33,6 +39,72 @@ func runDistributed(_ body: (Communicator) throws -> Void) throws {
     exit(1)
   }
   communicator.finalize()
+}
+
+/// Runs `body` once per rank on `ranks` threads over an in-process group (`--simulate-ranks`):
+/// the distributed code path without mpirun. The first rank to fail stops the others; its
+/// error is the one reported.
+func runSimulated(ranks: Int, _ body: @escaping @Sendable (Communicator) throws -> Void) throws {
+  setBLASThreads(1)
+  let group = InProcessGroup(size: ranks)
+  let failures = FailureLog()
+  let done = DispatchGroup()
+  for communicator in group.communicators() {
+    nonisolated(unsafe) let rankCommunicator = communicator
+    done.enter()
+    let thread = Thread {
+      defer { done.leave() }
+      do {
+        try body(rankCommunicator)
+      } catch TrainingError.stoppedBySignal {
+        failures.recordStop()
+      } catch let error as InProcessGroupError {
+        failures.record(rank: rankCommunicator.rank, error: error, secondary: true)
+      } catch {
+        failures.record(rank: rankCommunicator.rank, error: error, secondary: false)
+        group.fail(rank: rankCommunicator.rank)
+      }
+    }
+    thread.stackSize = 16 << 20
+    thread.start()
+  }
+  done.wait()
+  if let (rank, error) = failures.first {
+    fail("imbal-dist (simulated rank \(rank)): error: \(error)")
+    exit(1)
+  }
+  if failures.stopped { exit(StopRequest.exitCode) }
+}
+
+/// The errors of simulated ranks; a rank's own failure outranks the "stopped because another
+/// rank failed" of the others.
+private final class FailureLog: @unchecked Sendable {
+  private let lock = NSLock()
+  private var primary: (Int, Error)?
+  private var secondary: (Int, Error)?
+  private(set) var stopped = false
+
+  func recordStop() {
+    lock.lock()
+    stopped = true
+    lock.unlock()
+  }
+
+  func record(rank: Int, error: Error, secondary isSecondary: Bool) {
+    lock.lock()
+    defer { lock.unlock() }
+    if isSecondary {
+      if secondary == nil { secondary = (rank, error) }
+    } else if primary == nil {
+      primary = (rank, error)
+    }
+  }
+
+  var first: (Int, Error)? {
+    lock.lock()
+    defer { lock.unlock() }
+    return primary ?? secondary
+  }
 }
 
 /// Runs a single-process command: any error becomes one line on standard error and exit 1.

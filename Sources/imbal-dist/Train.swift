@@ -139,6 +139,34 @@ struct Train: ParsableCommand {
     help: "Stop after this epoch as if pre-empted, with checkpoints that --resume continues exactly.")
   var stopAfterEpoch: Int?
 
+  @Flag(
+    help:
+      "Single-node debug mode: epochs of --debug-samples images, a line per step (loss, gradient and parameter norms, time), a NaN/Inf check of every gradient."
+  )
+  var debug = false
+
+  @Option(
+    name: .customLong("debug-samples"), help: "Images per epoch and per evaluation split in --debug mode.")
+  var debugSamples = 512
+
+  @Option(
+    name: .customLong("simulate-ranks"),
+    help: "Run N ranks as threads of this one process (no mpirun), over an in-process communicator.")
+  var simulateRanks: Int?
+
+  @Option(
+    name: .customLong("check-replicas"),
+    help:
+      "Compare the ranks' parameter hashes every N steps and stop on any difference (always after each epoch)."
+  )
+  var checkReplicas: Int?
+
+  @Option(
+    name: .customLong("inject-fault"),
+    help: ArgumentHelp(
+      "Testing: make a rank fail: error|nan|gradient|drift|exit@STEP[:RANK].", visibility: .hidden))
+  var injectFault: String?
+
   @Option(
     name: .customLong("max-steps"),
     help: "Debugging: stop after this many optimizer steps and skip evaluation.")
@@ -167,6 +195,13 @@ struct Train: ParsableCommand {
     }
     if let epochSize, epochSize < 1 { throw ValidationError("--epoch-size must be at least 1") }
     guard evalEvery >= 1 else { throw ValidationError("--eval-every must be at least 1") }
+    guard debugSamples >= 1 else { throw ValidationError("--debug-samples must be at least 1") }
+    if let simulateRanks, simulateRanks < 1 { throw ValidationError("--simulate-ranks must be at least 1") }
+    if let checkReplicas, checkReplicas < 1 { throw ValidationError("--check-replicas must be at least 1") }
+    if let injectFault, FaultInjection(injectFault) == nil {
+      throw ValidationError(
+        "--inject-fault takes KIND@STEP[:RANK] with KIND one of error, nan, gradient, drift, exit")
+    }
     guard tsnePoints >= 0 else { throw ValidationError("--tsne-points must be non-negative") }
     guard logEvery >= 0 else { throw ValidationError("--log-every must be non-negative") }
     if let stopAfterEpoch, stopAfterEpoch < 1 {
@@ -234,14 +269,30 @@ struct Train: ParsableCommand {
     config.tsnePoints = tsnePoints
     config.quiet = quiet
     config.stopAfterEpoch = stopAfterEpoch
+    config.debug = debug
+    config.debugSamples = debugSamples
+    config.checkReplicasEvery = checkReplicas
+    config.fault = injectFault.flatMap(FaultInjection.init)
     if let resume {
       // Every rank reads the run's options; rank 0 alone reads its checkpoints.
       try reportingErrors { config = try HyperParameters(run: RunDirectory(path: resume)).configuration }
       config.outDirectory = resume
       config.stopAfterEpoch = stopAfterEpoch
     }
+    StopRequest.install()
+    let resuming = resume != nil
+    let configuration = config
+    if let simulateRanks {
+      if ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil {
+        throw ValidationError("--simulate-ranks runs without mpirun; under mpirun the ranks are real")
+      }
+      try runSimulated(ranks: simulateRanks) { communicator in
+        try Trainer(configuration: configuration, communicator: communicator, resume: resuming).run()
+      }
+      return
+    }
     try runDistributed { communicator in
-      try Trainer(configuration: config, communicator: communicator, resume: resume != nil).run()
+      try Trainer(configuration: config, communicator: communicator, resume: resuming).run()
     }
   }
 }

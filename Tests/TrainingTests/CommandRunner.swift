@@ -74,25 +74,75 @@ struct CommandRunner {
   }
 
   private static func run(executable: String, arguments: [String], in directory: URL?) throws -> Result {
-    let process = try configured(executable: executable, arguments: arguments, in: directory)
-    // Output goes to files, so a chatty child can never block on a full pipe.
-    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "imbal-dist-run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: scratch) }
-    let outputURL = scratch.appendingPathComponent("stdout")
-    let errorURL = scratch.appendingPathComponent("stderr")
-    try Data().write(to: outputURL)
-    try Data().write(to: errorURL)
-    process.standardOutput = try FileHandle(forWritingTo: outputURL)
-    process.standardError = try FileHandle(forWritingTo: errorURL)
-    try process.run()
-    process.waitUntilExit()
-    let outputData = try Data(contentsOf: outputURL)
-    let errorData = try Data(contentsOf: errorURL)
-    return Result(
-      status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-      standardError: String(decoding: errorData, as: UTF8.self))
+    let running = try Running(executable: executable, arguments: arguments, in: directory)
+    return try running.finish()
+  }
+
+  /// `imbal-dist ARGS` (under `mpirun -n RANKS` when `ranks` is given) started in the
+  /// background, for tests that signal or kill it while it trains.
+  static func launch(ranks: Int? = nil, _ arguments: [String]) throws -> Running {
+    if let ranks {
+      let script = repositoryRoot.appendingPathComponent("scripts/mpirun-local").path
+      return try Running(
+        executable: script, arguments: ["-n", "\(ranks)", try binary()] + arguments, in: nil)
+    }
+    return try Running(executable: try binary(), arguments: arguments, in: nil)
+  }
+
+  /// A started process whose output goes to files (so a chatty child never blocks on a full
+  /// pipe), readable while it runs.
+  final class Running {
+    let process: Process
+    private let scratch: URL
+
+    fileprivate init(executable: String, arguments: [String], in directory: URL?) throws {
+      process = try configured(executable: executable, arguments: arguments, in: directory)
+      scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "imbal-dist-run-\(UUID().uuidString)")
+      try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+      try Data().write(to: scratch.appendingPathComponent("stdout"))
+      try Data().write(to: scratch.appendingPathComponent("stderr"))
+      process.standardOutput = try FileHandle(forWritingTo: scratch.appendingPathComponent("stdout"))
+      process.standardError = try FileHandle(forWritingTo: scratch.appendingPathComponent("stderr"))
+      try process.run()
+    }
+
+    deinit {
+      if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+      try? FileManager.default.removeItem(at: scratch)
+    }
+
+    var standardOutput: String {
+      String(
+        decoding: (try? Data(contentsOf: scratch.appendingPathComponent("stdout"))) ?? Data(), as: UTF8.self)
+    }
+
+    /// Waits until standard output contains `text`; false after `timeout` seconds or if the
+    /// process ended first.
+    func waitForOutput(containing text: String, timeout: Double = 60) -> Bool {
+      let deadline = Date().addingTimeInterval(timeout)
+      while Date() < deadline {
+        if standardOutput.contains(text) { return true }
+        if !process.isRunning { return standardOutput.contains(text) }
+        Thread.sleep(forTimeInterval: 0.05)
+      }
+      return false
+    }
+
+    /// Waits for the process to end; after `timeout` seconds it is killed and the test fails
+    /// (a job that hangs is the bug these tests look for).
+    func finish(timeout: Double = 600, file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+      let deadline = Date().addingTimeInterval(timeout)
+      while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+      if process.isRunning {
+        kill(process.processIdentifier, SIGKILL)
+        XCTFail("still running after \(timeout) s: killed", file: file, line: line)
+      }
+      process.waitUntilExit()
+      let errors = String(
+        decoding: try Data(contentsOf: scratch.appendingPathComponent("stderr")), as: UTF8.self)
+      return Result(status: process.terminationStatus, standardOutput: standardOutput, standardError: errors)
+    }
   }
 }
 

@@ -19,6 +19,13 @@ public final class Arena {
 
   public func zero() { base.update(repeating: 0, count: count) }
 
+  /// `√(Σ x²)`, accumulated in double precision.
+  public func euclideanNorm() -> Double {
+    var sum = 0.0
+    for i in 0..<count { sum += Double(base[i]) * Double(base[i]) }
+    return sum.squareRoot()
+  }
+
   /// A 64-bit FNV-1a hash of the raw bits: equal on two ranks iff the contents are
   /// bit-identical (up to hash collisions). Used to check that replicas never diverge.
   public func bitHash() -> UInt64 {

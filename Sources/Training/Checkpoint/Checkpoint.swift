@@ -44,13 +44,18 @@ public enum ModelCheckpoint {
 
 /// Everything besides the parameters that `--resume` needs to continue a run exactly: epochs
 /// done, optimizer steps done, SGD's momentum buffer (one tensor per parameter, named
-/// `momentum.<parameter>`) and the best validation score so far. Sampling needs nothing more:
-/// every epoch's draws come from `(seed, epoch, shard)` alone.
+/// `momentum.<parameter>`) and the best validation score so far; after a stop mid-epoch, also
+/// the steps done in the unfinished epoch and its running totals (summed over ranks).
+/// Sampling needs nothing more: every epoch's draws come from `(seed, epoch, shard)` alone.
 public struct TrainingState: Equatable, Sendable {
   public var epochsDone: Int
   public var stepsDone: Int
   public var bestEpoch: Int?
   public var bestScore: Double?
+  /// Steps already done in epoch `epochsDone + 1` (0 at an epoch boundary).
+  public var stepInEpoch = 0
+  /// The unfinished epoch's loss and prediction totals so far.
+  public var epochTotals: [Double] = []
 
   public init(epochsDone: Int, stepsDone: Int, bestEpoch: Int?, bestScore: Double?) {
     self.epochsDone = epochsDone
@@ -64,6 +69,10 @@ public struct TrainingState: Equatable, Sendable {
     if let bestEpoch, let bestScore {
       metadata["best_epoch"] = "\(bestEpoch)"
       metadata["best_score"] = "\(bestScore)"
+    }
+    if stepInEpoch > 0 {
+      metadata["step_in_epoch"] = "\(stepInEpoch)"
+      metadata["epoch_totals"] = epochTotals.map { "\($0)" }.joined(separator: ",")
     }
     return SafeTensors(
       entries: ModelCheckpoint.entries(of: velocity, layout: layout, prefix: "momentum."), metadata: metadata)
@@ -80,6 +89,8 @@ public struct TrainingState: Equatable, Sendable {
     stepsDone = steps
     bestEpoch = file.metadata["best_epoch"].flatMap(Int.init)
     bestScore = file.metadata["best_score"].flatMap(Double.init)
+    stepInEpoch = file.metadata["step_in_epoch"].flatMap(Int.init) ?? 0
+    epochTotals = (file.metadata["epoch_totals"] ?? "").split(separator: ",").compactMap { Double($0) }
     try ModelCheckpoint.fill(velocity, layout: layout, from: file, path: path, prefix: "momentum.")
   }
 }

@@ -40,7 +40,8 @@ public final class Trainer {
     let scheme = SamplingScheme(
       options: config.sampler, globalCounts: train.classCounts, shardCounts: train.shards.map(\.classCounts))
     let plan = try EpochPlan(
-      epochSize: config.epochSize ?? scheme.defaultEpochSize, globalBatch: config.globalBatch,
+      epochSize: config.epochSize ?? (config.debug ? config.debugSamples : scheme.defaultEpochSize),
+      globalBatch: config.globalBatch,
       shards: train.shards.count, ranks: ranks, drawLimits: scheme.drawLimits)
     let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
     let stream = TrainingStream(
@@ -49,7 +50,9 @@ public final class Trainer {
       seed: config.seed, normalization: manifest.normalization)
     let objectives = Objectives(options: config.loss, classCounts: train.classCounts, epochs: config.epochs)
     // Rank 0 evaluates, so it alone reads the validation and test splits.
-    let evaluationSplits = rank == 0 ? (try dataset.readSplit(.val), try dataset.readSplit(.test)) : nil
+    // In debug mode, their first `debugSamples` images.
+    let evaluationSplits =
+      rank == 0 ? (try debugSubset(dataset.readSplit(.val)), try debugSubset(dataset.readSplit(.test))) : nil
     let classes = manifest.classNames.count
 
     // Model: rank 0 initialises (or loads the last checkpoint), everyone receives the same
@@ -69,9 +72,11 @@ public final class Trainer {
     try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
     if resume {
       try communicator.broadcast(UnsafeMutableRawBufferPointer(optimizer.velocity.buffer), root: 0)
-      var counters = [Int64(state.epochsDone), Int64(state.stepsDone)]
+      var counters = [Int64(state.epochsDone), Int64(state.stepsDone), Int64(state.stepInEpoch)]
       try communicator.broadcast(&counters, root: 0)
-      (state.epochsDone, state.stepsDone) = (Int(counters[0]), Int(counters[1]))
+      (state.epochsDone, state.stepsDone, state.stepInEpoch) = (
+        Int(counters[0]), Int(counters[1]), Int(counters[2])
+      )
     }
     try checkLayout(of: network)
     let schedule = CosineSchedule(
@@ -86,7 +91,9 @@ public final class Trainer {
         resumedAfter: resume ? state.epochsDone : nil) : nil
     printHeader(network: network, dataset: dataset, plan: plan, localBatch: stream.localBatch)
     if resume {
-      console.line("resuming \(run.path) after epoch \(state.epochsDone) (step \(state.stepsDone))")
+      let within =
+        state.stepInEpoch > 0 ? " and \(state.stepInEpoch) steps of epoch \(state.epochsDone + 1)" : ""
+      console.line("resuming \(run.path) after epoch \(state.epochsDone)\(within) (step \(state.stepsDone))")
     }
 
     // Buffers for one local batch, planned once.
@@ -101,19 +108,29 @@ public final class Trainer {
     let firstStepOfThisProcess = step
     var trainingSeconds = 0.0
     var stoppedEarly = false
+    var stoppedBy: Int32 = 0
     for epoch in stride(from: state.epochsDone + 1, through: config.epochs, by: 1) where step < lastStep {
       stream.startEpoch(epoch - 1)
       // (Σ loss, Σ normaliser) of the first objective and the predictions on the drawn batches,
-      // summed over ranks below.
+      // summed over ranks below. A run resumed mid-epoch starts rank 0 from the saved totals.
       var epochLoss = [0.0, 0.0]
       var trainCounts = PredictionCounts(classes: classes)
+      // Only the first epoch of a run resumed mid-epoch starts late; the state then forgets it.
+      let firstStepInEpoch = state.stepInEpoch
+      if firstStepInEpoch > 0 && rank == 0 && state.epochTotals.count == 2 + classes * classes + 2 {
+        epochLoss = Array(state.epochTotals[0..<2])
+        trainCounts = PredictionCounts(flattened: Array(state.epochTotals[2...]), classes: classes)
+      }
+      (state.stepInEpoch, state.epochTotals) = (0, [])
       let losses = objectives.losses(epoch: epoch)
       let firstStep = step
       let started = ContinuousClock.now
-      for s in 0..<plan.stepsPerEpoch where step < lastStep {
+      for s in firstStepInEpoch..<plan.stepsPerEpoch where step < lastStep {
+        let stepStarted = ContinuousClock.now
         labels.withUnsafeMutableBufferPointer {
           stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!)
         }
+        try injectFault(before: step + 1, into: input)
         for (index, objective) in losses.enumerated() {
           network.zeroGradients()
           let logits = network.forward(input)
@@ -133,27 +150,63 @@ public final class Trainer {
             }
           }
           network.backward(input: input, logitsGradient: logitsGradient)
+          injectFault(afterBackwardOf: step + 1, into: network)
+          if config.debug { try checkGradientsFinite(of: network, epoch: epoch, step: step + 1) }
           // Each rank's gradient is already divided by the global normaliser: their sum is the
           // gradient of the global mean.
           try communicator.allreduceSum(network.gradients.buffer)
           optimizer.step(
             parameters: network.parameters, gradients: network.gradients,
             learningRate: Float(schedule.learningRate(step: step)))
+          if config.debug && index == 0 {
+            console.line(
+              "step \(step + 1)  epoch \(epoch)  loss \(fixed(loss / normalizer.local, 5))  "
+                + "grad-norm \(fixed(network.gradients.euclideanNorm(), 5))  "
+                + "param-norm \(fixed(network.parameters.euclideanNorm(), 4))  "
+                + "\(fixed(secondsSince(stepStarted) * 1000, 1)) ms")
+          }
         }
         step += 1
+        try injectFault(after: step, into: network)
+        if let every = config.checkReplicasEvery, step % every == 0 {
+          try checkReplicasIdentical(network, after: "step \(step)")
+        }
         let elapsed = secondsSince(started)
-        progress.update(
-          epoch: epoch, epochs: config.epochs, step: s + 1, steps: plan.stepsPerEpoch,
-          loss: epochLoss[0] / max(epochLoss[1], 1e-12),
-          imagesPerSecond: Double((s + 1) * plan.globalBatch) / elapsed,
-          seconds: elapsed)
+        if !config.debug {
+          progress.update(
+            epoch: epoch, epochs: config.epochs, step: s + 1 - firstStepInEpoch,
+            steps: plan.stepsPerEpoch - firstStepInEpoch, loss: epochLoss[0] / max(epochLoss[1], 1e-12),
+            imagesPerSecond: Double((s + 1 - firstStepInEpoch) * plan.globalBatch) / elapsed, seconds: elapsed
+          )
+        }
+        // A stop signal on any rank stops every rank after this same step.
+        var signal = [Double(StopRequest.received)]
+        try signal.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+        if signal[0] != 0 && s + 1 < plan.stepsPerEpoch && step < lastStep {
+          progress.finishEpoch()
+          var totals = epochLoss + trainCounts.flattened
+          try totals.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+          if let recorder {
+            var partial = state
+            (partial.epochsDone, partial.stepsDone, partial.stepInEpoch, partial.epochTotals) = (
+              epoch - 1, step, s + 1, totals
+            )
+            try recorder.saveLast(network, optimizer: optimizer, state: partial)
+          }
+          stoppedBy = Int32(signal[0] > 0 ? 1 : 0)
+          console.line(
+            "stopped by a signal after step \(s + 1) of epoch \(epoch); checkpoint saved, continue with --resume \(run.path)"
+          )
+          break
+        }
       }
+      if stoppedBy != 0 { break }
       progress.finishEpoch()
       let seconds = secondsSince(started)
       trainingSeconds += seconds
       var totals = epochLoss + trainCounts.flattened
       try totals.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
-      try checkReplicasIdentical(network, epoch: epoch)
+      try checkReplicasIdentical(network, after: "epoch \(epoch)")
       guard config.maxSteps == nil else { continue }
 
       if let recorder, let (validation, _) = evaluationSplits {
@@ -192,6 +245,14 @@ public final class Trainer {
       // Rank 0's decision after evaluating (always "continue" for now); the others wait here.
       var decision: [Int32] = [0]
       try communicator.broadcast(&decision, root: 0)
+      var signal = [Double(StopRequest.received)]
+      try signal.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+      if signal[0] != 0 && epoch < config.epochs && config.maxSteps == nil {
+        stoppedBy = 1
+        console.line(
+          "stopped by a signal after epoch \(epoch); checkpoint saved, continue with --resume \(run.path)")
+        break
+      }
       if epoch == config.stopAfterEpoch && epoch < config.epochs {
         stoppedEarly = true
         console.line("stopped after epoch \(epoch) of \(config.epochs); continue with --resume \(run.path)")
@@ -202,8 +263,9 @@ public final class Trainer {
     if let prefix = config.dumpParametersPrefix {
       try writeParameters(network.parameters, to: "\(prefix).rank\(rank).f32")
     }
-    guard config.maxSteps == nil, !stoppedEarly else {
+    guard config.maxSteps == nil, !stoppedEarly, stoppedBy == 0 else {
       try communicator.barrier()
+      if stoppedBy != 0 { throw TrainingError.stoppedBySignal }
       return nil
     }
 
@@ -246,11 +308,11 @@ public final class Trainer {
     let state = try TrainingState(
       try SafeTensors(contentsOf: run.lastState), velocity: optimizer.velocity, layout: network.layout,
       path: run.lastState)
-    guard parameters.metadata["epoch"] == "\(state.epochsDone)" else {
+    guard parameters.metadata["step"] == "\(state.stepsDone)" else {
       throw CheckpointError.doesNotFit(
         path: run.lastState,
         reason:
-          "it records epoch \(state.epochsDone) but last.safetensors epoch \(parameters.metadata["epoch"] ?? "?"); the run was cut off while checkpointing"
+          "it records step \(state.stepsDone) but last.safetensors step \(parameters.metadata["step"] ?? "?"); the run was cut off while checkpointing"
       )
     }
     return state
@@ -294,11 +356,58 @@ public final class Trainer {
     }
   }
 
-  /// Invariant 3 of DESIGN.md: after every epoch all replicas hold bit-identical parameters.
-  private func checkReplicasIdentical(_ network: Network, epoch: Int) throws {
+  /// Invariant 3 of DESIGN.md: all replicas hold bit-identical parameters (checked after
+  /// every epoch, and every `--check-replicas N` steps).
+  private func checkReplicasIdentical(_ network: Network, after moment: String) throws {
     guard let hashes = try communicator.gather([network.parameters.bitHash()], root: 0) else { return }
     let differing = hashes.indices.filter { hashes[$0] != hashes[0] }
-    if !differing.isEmpty { throw TrainingError.replicasDiverged(epoch: epoch, ranks: differing) }
+    if !differing.isEmpty { throw TrainingError.replicasDiverged(after: moment, ranks: differing) }
+  }
+
+  /// Debug mode: every gradient finite, or an error naming the layer nearest the loss whose
+  /// gradient is not (backward runs from the loss towards the input).
+  private func checkGradientsFinite(of network: Network, epoch: Int, step: Int) throws {
+    for entry in network.layout.entries.reversed() {
+      let values = UnsafeBufferPointer(start: network.gradients.base + entry.offset, count: entry.count)
+      if let bad = values.first(where: { !$0.isFinite }) {
+        throw TrainingError.nonFiniteGradient(
+          parameter: entry.name, value: Double(bad), rank: communicator.rank, epoch: epoch, step: step)
+      }
+    }
+  }
+
+  /// In debug mode, the first `debugSamples` images of an evaluation split.
+  private func debugSubset(_ images: LabeledImages) -> LabeledImages {
+    guard configuration.debug, images.count > configuration.debugSamples else { return images }
+    return images.subset(Array(0..<configuration.debugSamples))
+  }
+
+  /// Testing (`--inject-fault`): faults that strike before the forward pass of `step`.
+  private func injectFault(before step: Int, into input: Tensor) throws {
+    guard let fault = configuration.fault, fault.step == step, fault.rank == communicator.rank else { return }
+    switch fault.kind {
+    case .error: throw TrainingError.injectedFault(rank: communicator.rank, step: step)
+    case .nan: input.fill(.nan)
+    case .exit: exit(3)
+    case .drift, .gradient: break
+    }
+  }
+
+  /// Testing (`--inject-fault gradient@STEP:RANK`): an infinite gradient after backward.
+  private func injectFault(afterBackwardOf step: Int, into network: Network) {
+    guard let fault = configuration.fault, fault.kind == .gradient, fault.step == step,
+      fault.rank == communicator.rank,
+      let entry = network.layout.entries.first(where: { $0.name == FaultInjection.poisonedParameter })
+    else { return }
+    network.gradients.base[entry.offset] = .infinity
+  }
+
+  /// Testing (`--inject-fault drift@STEP:RANK`): nudges one parameter after `step`.
+  private func injectFault(after step: Int, into network: Network) throws {
+    guard let fault = configuration.fault, fault.kind == .drift, fault.step == step,
+      fault.rank == communicator.rank
+    else { return }
+    network.parameters.base[0] += 1e-3
   }
 
   /// Raw little-endian Float32 values, written to a temporary file and renamed into place.

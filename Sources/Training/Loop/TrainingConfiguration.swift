@@ -35,6 +35,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
   public var quiet = false
   /// Stop after this epoch as if pre-empted, leaving a run that `--resume` continues.
   public var stopAfterEpoch: Int?
+  /// Single-node debug mode: epochs of `debugSamples` images, validation and test on their
+  /// first `debugSamples` images, a line per step, and a NaN/Inf check of every gradient.
+  public var debug = false
+  public var debugSamples = 512
+  /// Compare the replicas' parameter hashes every this many steps (always after each epoch).
+  public var checkReplicasEvery: Int?
+  /// Testing: a fault to inject.
+  public var fault: FaultInjection?
   /// Debugging: stop after this many steps, skip evaluation.
   public var maxSteps: Int?
   /// Debugging: each rank writes its final parameters to `<prefix>.rank<r>.f32`.

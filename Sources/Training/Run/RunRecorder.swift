@@ -45,9 +45,10 @@ final class RunRecorder {
 
   /// The parameters first, then the state that points at them: a crash between the two
   /// leaves a state of the previous epoch with newer parameters, which `--resume` detects by
-  /// the epoch both files record.
+  /// the step both files record.
   func saveLast(_ network: Network, optimizer: SGD, state: TrainingState) throws {
-    let parameters = ModelCheckpoint.make(network, metadata: ["epoch": "\(state.epochsDone)"])
+    let parameters = ModelCheckpoint.make(
+      network, metadata: ["epoch": "\(state.epochsDone)", "step": "\(state.stepsDone)"])
     try writeAtomically(parameters.encoded(), to: run.lastCheckpoint)
     try writeAtomically(
       state.file(velocity: optimizer.velocity, layout: network.layout).encoded(), to: run.lastState)

@@ -1,0 +1,198 @@
+import Foundation
+import XCTest
+
+/// Running it for real (issue 8): failures end the whole job quickly with one message naming
+/// the rank and the cause; a stop signal leaves a checkpoint that resumes exactly; the
+/// single-node debug and simulated-ranks modes.
+final class FaultTests: XCTestCase {
+  private var directory: URL!
+  private var data: String!
+
+  override func setUpWithError() throws {
+    guard CommandRunner.mpirunAvailable() else {
+      throw MissingRequirement("mpirun is not installed; run `make test`")
+    }
+    guard
+      FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+    else { throw MissingRequirement("dataset-fashion-mnist is not installed; run `make test`") }
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "fault-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    data = directory.appendingPathComponent("data").path
+    let pack = try CommandRunner.single(["pack", "--out", data, "--imbalance", "exp:10", "--shards", "4"])
+    XCTAssertEqual(pack.status, 0, pack.standardError)
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+  /// A short job: epochs of 16 steps of 64 images.
+  private func job(_ out: String, epochs: Int = 2, _ extra: [String] = []) -> [String] {
+    [
+      "train", "--data", data!, "--epochs", "\(epochs)", "--epoch-size", "1024", "--batch-size", "64",
+      "--out", out,
+      "--tsne-points", "0", "--log-every", "1",
+    ] + extra
+  }
+
+  func testAFailingRankEndsTheWholeJobNamingRankAndCause() throws {
+    let result = try CommandRunner.launch(ranks: 2, job(path("e"), ["--inject-fault", "error@3:1"])).finish(
+      timeout: 30)
+    XCTAssertNotEqual(result.status, 0)
+    XCTAssertTrue(
+      result.standardError.contains("imbal-dist (rank 1): error: injected fault: rank 1 fails at step 3"),
+      result.standardError)
+  }
+
+  /// A corrupt shard that only rank 1 reads: its message names the rank and the file.
+  func testACorruptShardOnRankOneIsNamed() throws {
+    let shard = try XCTUnwrap(
+      try FileManager.default.contentsOfDirectory(atPath: data).first { $0.hasPrefix("train-00001-") })
+    let file = "\(data!)/\(shard)"
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+    bytes[bytes.count - 10] ^= 0xFF
+    try bytes.write(to: URL(fileURLWithPath: file))
+    let result = try CommandRunner.launch(ranks: 2, job(path("s"))).finish(timeout: 30)
+    XCTAssertNotEqual(result.status, 0)
+    XCTAssertTrue(result.standardError.contains("imbal-dist (rank 1): error: \(file)"), result.standardError)
+  }
+
+  /// SIGKILL of one rank (no chance to clean up) and a rank that exits without telling MPI:
+  /// mpirun ends the job and says which rank died and how.
+  func testAKilledOrVanishedRankEndsTheJob() throws {
+    let running = try CommandRunner.launch(ranks: 2, job(path("k"), epochs: 50))
+    XCTAssertTrue(running.waitForOutput(containing: "step 2/16"), running.standardOutput)
+    let ranks = children(of: running.process.processIdentifier)
+    XCTAssertEqual(ranks.count, 2, "rank processes: \(ranks)")
+    kill(try XCTUnwrap(ranks.last), SIGKILL)
+    let killed = try running.finish(timeout: 30)
+    XCTAssertNotEqual(killed.status, 0)
+    XCTAssertTrue(
+      (killed.standardError + killed.standardOutput).contains("exited on signal 9"), killed.standardError)
+
+    let vanished = try CommandRunner.launch(ranks: 2, job(path("v"), ["--inject-fault", "exit@3:1"])).finish(
+      timeout: 30)
+    XCTAssertNotEqual(vanished.status, 0)
+  }
+
+  func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoints() throws {
+    let out = path("n")
+    let result = try CommandRunner.single(job(out, epochs: 3, ["--inject-fault", "nan@20"]))
+    XCTAssertEqual(result.status, 1)
+    XCTAssertTrue(
+      result.standardError.contains("training diverged: the loss is nan at epoch 2, step 4"),
+      result.standardError)
+    // Epoch 1's checkpoints are intact and still say epoch 1.
+    for file in ["best.safetensors", "last.safetensors"] {
+      let header = try headerJSON(out + "/" + file)
+      XCTAssertTrue(header.contains(#""epoch":"1""#), "\(file): \(header)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/test.json"))
+  }
+
+  func testReplicaDriftIsCaughtAtTheNextCheck() throws {
+    let result = try CommandRunner.launch(
+      ranks: 2, job(path("d"), ["--check-replicas", "2", "--inject-fault", "drift@3:1"])
+    ).finish(timeout: 60)
+    XCTAssertNotEqual(result.status, 0)
+    XCTAssertTrue(
+      result.standardError.contains("after step 4 the parameters of rank(s) 1 differ from rank 0's"),
+      result.standardError)
+  }
+
+  func testAnUnwritableOutputDirectoryFailsBeforeTraining() throws {
+    let result = try CommandRunner.single(job("/proc/imbal-dist-cannot/run"))
+    XCTAssertEqual(result.status, 1)
+    XCTAssertTrue(
+      result.standardError.contains("/proc/imbal-dist-cannot/run: cannot be written"), result.standardError)
+    XCTAssertFalse(result.standardOutput.contains("step 1/"), result.standardOutput)
+  }
+
+  /// SIGTERM (single process) and SIGUSR1 (to mpirun, which forwards it to every rank): the
+  /// run finishes its step, checkpoints mid-epoch, exits 75; `--resume` then ends with
+  /// parameters, momentum and training log identical to a run that was never stopped.
+  func testStopSignalCheckpointsAndResumesExactly() throws {
+    for (ranks, signal) in [(nil, SIGTERM), (2, SIGUSR1)] as [(Int?, Int32)] {
+      let whole = path("whole-\(signal)")
+      let cut = path("cut-\(signal)")
+      let first = try CommandRunner.launch(ranks: ranks, job(whole)).finish()
+      XCTAssertEqual(first.status, 0, first.standardError)
+      let running = try CommandRunner.launch(ranks: ranks, job(cut))
+      XCTAssertTrue(running.waitForOutput(containing: "step 5/16"), running.standardOutput)
+      kill(running.process.processIdentifier, signal)
+      let stopped = try running.finish(timeout: 60)
+      XCTAssertEqual(stopped.status, 75, stopped.standardOutput + stopped.standardError)
+      XCTAssertTrue(stopped.standardOutput.contains("stopped by a signal after step"), stopped.standardOutput)
+      let resumed = try CommandRunner.launch(ranks: ranks, ["train", "--resume", cut]).finish()
+      XCTAssertEqual(resumed.status, 0, resumed.standardError)
+      for file in ["last.safetensors", "last.state.safetensors", "best.safetensors"] {
+        let a = try Data(contentsOf: URL(fileURLWithPath: "\(whole)/\(file)"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: "\(cut)/\(file)"))
+        XCTAssertTrue(a == b, "signal \(signal): \(file) differs after resuming")
+      }
+      let rows = { (run: String) in
+        try String(contentsOfFile: run + "/train.csv", encoding: .utf8).split(separator: "\n").map {
+          $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",")
+        }
+      }
+      XCTAssertEqual(try rows(whole), try rows(cut))
+    }
+  }
+
+  func testDebugModePrintsEveryStepAndNamesTheLayerOfABadGradient() throws {
+    // No --epoch-size: in debug mode an epoch is --debug-samples images.
+    let debug: [String] = [
+      "train", "--data", data!, "--epochs", "1", "--batch-size", "64", "--out", path("g"), "--debug",
+      "--debug-samples", "256", "--tsne-points", "0",
+    ]
+    let result = try CommandRunner.single(debug)
+    XCTAssertEqual(result.status, 0, result.standardError)
+    let steps = result.lines.filter { $0.hasPrefix("step ") }
+    XCTAssertEqual(steps.count, 4, result.standardOutput)  // 256 images / 64
+    XCTAssertTrue(
+      steps[0].contains("grad-norm ") && steps[0].contains("param-norm ") && steps[0].hasSuffix(" ms"))
+    let bad = try CommandRunner.single(
+      job(path("b"), epochs: 1, ["--debug", "--inject-fault", "gradient@2"]))
+    XCTAssertEqual(bad.status, 1)
+    XCTAssertTrue(
+      bad.standardError.contains("the gradient of conv2.weight is inf on rank 0 at step 2 (epoch 1)"),
+      bad.standardError)
+  }
+
+  /// Two ranks as threads of one process reach the very parameters of `mpirun -n 2`; a failing
+  /// simulated rank stops the others.
+  func testSimulatedRanksMatchMpirunAndFailCleanly() throws {
+    let common: [String] = ["train", "--data", data!, "--batch-size", "64", "--max-steps", "6"]
+    let simulated = try CommandRunner.single(
+      common + ["--simulate-ranks", "2", "--dump-parameters", path("sim")])
+    XCTAssertEqual(simulated.status, 0, simulated.standardError)
+    let real = try CommandRunner.mpirun(ranks: 2, common + ["--dump-parameters", path("mpi")])
+    XCTAssertEqual(real.status, 0, real.standardError)
+    for rank in 0..<2 {
+      let a = try Data(contentsOf: URL(fileURLWithPath: path("sim.rank\(rank).f32")))
+      let b = try Data(contentsOf: URL(fileURLWithPath: path("mpi.rank\(rank).f32")))
+      XCTAssertTrue(a == b, "rank \(rank): simulated and mpirun parameters differ")
+    }
+    let failing = try CommandRunner.launch(common + ["--simulate-ranks", "2", "--inject-fault", "error@2:1"])
+      .finish(timeout: 30)
+    XCTAssertEqual(failing.status, 1)
+    XCTAssertTrue(
+      failing.standardError.contains(
+        "imbal-dist (simulated rank 1): error: injected fault: rank 1 fails at step 2"),
+      failing.standardError)
+  }
+
+  private func children(of pid: Int32) -> [Int32] {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+    return text.split(separator: " ").compactMap { Int32($0) }
+  }
+
+  private func headerJSON(_ file: String) throws -> String {
+    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+    let length = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+    return String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
+  }
+}
