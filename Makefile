@@ -26,6 +26,7 @@ lint:
 # Tests run in release mode: the gradient checks and the real mpirun runs need optimised code,
 # and the mpirun tests drive the imbal-dist binary built beside the test bundle.
 test: deps lint
+	scripts/install-deps shellcheck
 	scripts/interop-venv
 	$(SWIFT) build -c release
 	$(SWIFT) build -c release --build-tests
