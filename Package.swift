@@ -8,7 +8,8 @@ let package = Package(
     .executable(name: "imbal-dist", targets: ["imbal-dist"])
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
   ],
   targets: [
     // MARK: - System libraries (each with its pkg-config name, so the linker sees it)
@@ -44,6 +45,7 @@ let package = Package(
       dependencies: [
         "Training",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Yams", package: "Yams"),
       ]),
 
     // MARK: - Unit test bundles

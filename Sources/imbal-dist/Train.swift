@@ -99,6 +99,12 @@ struct Train: ParsableCommand {
   @Option(help: "Seed of every random choice (initialisation, sampling). Same seed, same result.")
   var seed: UInt64 = 0
 
+  @Option(
+    help:
+      "A YAML file of options (`epochs: 12`, `loss: ldam`, a flag as `debug: true`); options on the command line override it."
+  )
+  var config: String?
+
   @Option(help: "The run directory for logs, checkpoints and the report. (default: runs/<UTC timestamp>)")
   var out: String?
 
@@ -237,6 +243,63 @@ struct Train: ParsableCommand {
   }
 
   func run() throws {
+    if let config {
+      // The file's options first, then the command line's own, which therefore win.
+      var merged = Train()
+      try reportingErrors {
+        merged = try Train.parseReporting(
+          try PlanOptions.arguments(PlanOptions.load(config), file: config) + Self.commandLineWithoutConfig())
+      }
+      merged.config = nil
+      try merged.run()
+      return
+    }
+    let configuration = try makeConfiguration()
+    StopRequest.install()
+    let resuming = resume != nil
+    if let simulateRanks {
+      if ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil {
+        throw ValidationError("--simulate-ranks runs without mpirun; under mpirun the ranks are real")
+      }
+      try runSimulated(ranks: simulateRanks) { communicator in
+        try Trainer(configuration: configuration, communicator: communicator, resume: resuming).run()
+      }
+      return
+    }
+    try runDistributed { communicator in
+      try Trainer(configuration: configuration, communicator: communicator, resume: resuming).run()
+    }
+  }
+
+  /// Parses `arguments` as `train`'s, turning a parse error into one line for the user.
+  static func parseReporting(_ arguments: [String]) throws -> Train {
+    do {
+      return try Train.parse(arguments)
+    } catch {
+      throw ValidationError(Train.message(for: error))
+    }
+  }
+
+  /// This process's own arguments after the subcommand, without `--config FILE`.
+  private static func commandLineWithoutConfig() -> [String] {
+    var arguments = Array(CommandLine.arguments.dropFirst())
+    if arguments.first == "train" { arguments.removeFirst() }
+    var result: [String] = []
+    var skipNext = false
+    for argument in arguments {
+      if skipNext {
+        skipNext = false
+      } else if argument == "--config" {
+        skipNext = true
+      } else if !argument.hasPrefix("--config=") {
+        result.append(argument)
+      }
+    }
+    return result
+  }
+
+  /// The run's configuration from the options (from the run directory with `--resume`).
+  func makeConfiguration() throws -> TrainingConfiguration {
     var config = TrainingConfiguration()
     config.epochs = epochs
     config.globalBatch = batchSize
@@ -279,20 +342,6 @@ struct Train: ParsableCommand {
       config.outDirectory = resume
       config.stopAfterEpoch = stopAfterEpoch
     }
-    StopRequest.install()
-    let resuming = resume != nil
-    let configuration = config
-    if let simulateRanks {
-      if ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil {
-        throw ValidationError("--simulate-ranks runs without mpirun; under mpirun the ranks are real")
-      }
-      try runSimulated(ranks: simulateRanks) { communicator in
-        try Trainer(configuration: configuration, communicator: communicator, resume: resuming).run()
-      }
-      return
-    }
-    try runDistributed { communicator in
-      try Trainer(configuration: config, communicator: communicator, resume: resuming).run()
-    }
+    return config
   }
 }

@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+
+/// Experiment plans: `train --config plan.yaml` and `sweep plan.yaml`.
+final class PlanTests: XCTestCase {
+  private var directory: URL!
+  private var data: String!
+
+  override func setUpWithError() throws {
+    guard
+      FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+    else { throw MissingRequirement("dataset-fashion-mnist is not installed; run `make test`") }
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "plan-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    data = directory.appendingPathComponent("data").path
+    let pack = try CommandRunner.single(["pack", "--out", data, "--imbalance", "exp:10", "--shards", "2"])
+    XCTAssertEqual(pack.status, 0, pack.standardError)
+  }
+
+  override func tearDownWithError() throws {
+    try? FileManager.default.removeItem(at: directory)
+  }
+
+  private func write(_ name: String, _ text: String) throws -> String {
+    let path = directory.appendingPathComponent(name).path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  private func hparams(_ run: String) throws -> [String: Any] {
+    let json = try JSONSerialization.jsonObject(
+      with: Data(contentsOf: URL(fileURLWithPath: run + "/hparams.json")))
+    return try XCTUnwrap((json as? [String: Any])?["configuration"] as? [String: Any])
+  }
+
+  func testConfigFileGivesOptionsAndTheCommandLineOverridesThem() throws {
+    let plan = try write(
+      "plan.yaml",
+      """
+      data: \(data!)
+      epochs: 1
+      epoch-size: 256
+      batch-size: 64
+      lr: 0.02
+      loss: ldam
+      tsne-points: 0
+      quiet: true
+      """)
+    let run = directory.appendingPathComponent("run").path
+    let result = try CommandRunner.single(["train", "--config", plan, "--loss", "focal", "--out", run])
+    XCTAssertEqual(result.status, 0, result.standardError)
+    XCTAssertEqual(result.lines.count, 1, "quiet: only the JSON line\n\(result.standardOutput)")
+    let configuration = try hparams(run)
+    // The command line wins; the rest comes from the file.
+    XCTAssertEqual((configuration["loss"] as? [String: Any])?["kind"] as? String, "focal")
+    XCTAssertEqual(configuration["learning_rate"] as? Double, 0.02)
+    XCTAssertEqual(configuration["global_batch"] as? Int, 64)
+    XCTAssertEqual(configuration["quiet"] as? Bool, true)
+  }
+
+  func testUnknownKeysAndListsAreErrorsNamingTheKey() throws {
+    let unknown = try write("unknown.yaml", "epochz: 3\n")
+    let result = try CommandRunner.single(["train", "--config", unknown])
+    XCTAssertEqual(result.status, 1)
+    XCTAssertTrue(
+      result.standardError.contains(
+        #"unknown.yaml: unknown option "epochz"; valid options are batch-size, beta,"#),
+      result.standardError)
+    XCTAssertTrue(result.standardError.contains(" epochs, "), result.standardError)
+    let list = try write("list.yaml", "loss: [ce, ldam]\n")
+    let listed = try CommandRunner.single(["train", "--config", list])
+    XCTAssertTrue(
+      listed.standardError.contains(#"option "loss" takes one value, not a list or a map"#),
+      listed.standardError)
+    let plan = try write("sweep.yaml", "outt: x\n")
+    let sweep = try CommandRunner.single(["sweep", plan])
+    XCTAssertEqual(sweep.status, 1)
+    XCTAssertTrue(
+      sweep.standardError.contains(#"unknown key "outt"; a plan has out, base and grid"#), sweep.standardError
+    )
+  }
+
+  /// A 2 × 1 grid under mpirun with 2 ranks: two run directories and a summary of both.
+  func testSweepRunsTheGridAndSummarises() throws {
+    guard CommandRunner.mpirunAvailable() else {
+      throw MissingRequirement("mpirun is not installed; run `make test`")
+    }
+    let out = directory.appendingPathComponent("sweep").path
+    let plan = try write(
+      "grid.yaml",
+      """
+      out: \(out)
+      base: {data: \(data!), epochs: 1, epoch-size: 256, batch-size: 64, tsne-points: 0, log-every: 0}
+      grid:
+        sampler: [uniform, oversample]
+        seed: [3]
+      """)
+    let result = try CommandRunner.mpirun(ranks: 2, ["sweep", plan])
+    XCTAssertEqual(result.status, 0, result.standardError)
+    XCTAssertTrue(
+      result.standardOutput.contains("sweep: run 2/2: sampler-oversample_seed-3"), result.standardOutput)
+    let summary = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(summary.count, 3)
+    XCTAssertEqual(
+      summary[0], "run,sampler,seed,accuracy,macro_f1,balanced_accuracy,weighted_f1,gmean,top5,best_epoch")
+    XCTAssertTrue(summary[1].hasPrefix("sampler-uniform_seed-3,uniform,3,"), String(summary[1]))
+    XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/summary.md"))
+    let configuration = try hparams(out + "/sampler-oversample_seed-3")
+    XCTAssertEqual((configuration["sampler"] as? [String: Any])?["kind"] as? String, "oversample")
+    XCTAssertEqual(configuration["seed"] as? Int, 3)
+  }
+}
