@@ -11,7 +11,7 @@ public final class Trainer {
   public let communicator: Communicator
   /// Continue the run in `configuration.outDirectory` from its last checkpoint.
   public let resume: Bool
-  private let console: Console
+  let console: Console
 
   public init(configuration: TrainingConfiguration, communicator: Communicator, resume: Bool = false) {
     self.configuration = configuration
@@ -210,41 +210,15 @@ public final class Trainer {
       guard config.maxSteps == nil else { continue }
 
       if let recorder, let (validation, _) = evaluationSplits {
-        let imagesPerSecond = Double((step - firstStep) * plan.globalBatch) / seconds
-        let learningRate = schedule.learningRate(step: step - 1)
-        let trainRow = MetricsRow(
-          epoch: epoch, step: step, loss: totals[0] / totals[1],
-          evaluation: Evaluation(PredictionCounts(flattened: Array(totals[2...]), classes: classes)),
-          learningRate: learningRate, imagesPerSecond: imagesPerSecond)
-        try recorder.record(train: trainRow)
-        var line =
-          "epoch \(epoch)/\(config.epochs)  loss \(fixed(trainRow.loss, 4))  train acc \(fixed(trainRow.accuracy, 4))  "
-          + "lr \(fixed(learningRate, 5))  \(Int(imagesPerSecond.rounded())) img/s"
-        if epoch % config.evalEvery == 0 || epoch == config.epochs {
-          let evaluationStart = ContinuousClock.now
-          let evaluation = evaluator.evaluate(
-            network: network, images: validation, normalization: manifest.normalization)
-          let validRow = MetricsRow(
-            epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
-            learningRate: learningRate,
-            imagesPerSecond: Double(validation.count) / secondsSince(evaluationStart))
-          try recorder.record(valid: validRow)
-          let score = evaluation.value(of: config.selectBy)
-          line +=
-            "  val acc \(fixed(validRow.accuracy, 4))  val macro-F1 \(fixed(validRow.macroF1, 4))"
-          if config.selectBy.improves(score, on: state.bestScore) {
-            (state.bestEpoch, state.bestScore) = (epoch, score)
-            try recorder.saveBest(network, epoch: epoch, metric: config.selectBy, score: score)
-            line += "  (best \(config.selectBy.rawValue))"
-          }
-        }
-        (state.epochsDone, state.stepsDone) = (epoch, step)
-        try recorder.saveLast(network, optimizer: optimizer, state: state)
-        console.line(line)
+        let summary = EpochSummary(
+          epoch: epoch, step: step, totals: totals, seconds: seconds,
+          images: (step - firstStep) * plan.globalBatch,
+          learningRate: schedule.learningRate(step: step - 1))
+        try record(
+          summary, recorder: recorder, network: network, optimizer: optimizer, validation: validation,
+          normalization: manifest.normalization, evaluator: evaluator, state: &state)
       }
-      // Rank 0's decision after evaluating (always "continue" for now); the others wait here.
-      var decision: [Int32] = [0]
-      try communicator.broadcast(&decision, root: 0)
+      // The other ranks wait here while rank 0 evaluates; a stop signal on any rank stops all.
       var signal = [Double(StopRequest.received)]
       try signal.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
       if signal[0] != 0 && epoch < config.epochs && config.maxSteps == nil {
@@ -271,29 +245,10 @@ public final class Trainer {
 
     var report: TestReport?
     if let recorder, let (_, test) = evaluationSplits {
-      // The test split is evaluated once, with the best checkpoint.
-      let best = try SafeTensors(contentsOf: run.bestCheckpoint)
-      try ModelCheckpoint.load(best, into: network, path: run.bestCheckpoint)
-      let evaluation = evaluator.evaluate(
-        network: network, images: test, normalization: manifest.normalization)
-      let result = TestReport(
-        split: "test", evaluation: evaluation, classNames: manifest.classNames,
-        checkpoint: "best.safetensors",
-        epoch: Int(best.metadata["epoch"] ?? "") ?? 0, tta: config.testTimeAugmentation,
+      report = try testBestCheckpoint(
+        recorder: recorder, network: network, test: test, manifest: manifest, evaluator: evaluator,
         imagesPerSecond: trainingSeconds > 0
           ? Double((step - firstStepOfThisProcess) * plan.globalBatch) / trainingSeconds : 0)
-      let features = Evaluator().features(
-        network: network, images: test, normalization: manifest.normalization, limit: config.tsnePoints)
-      var tsne = TSNE()
-      tsne.seed = config.seed
-      try recorder.finish(test: result, embedding: tsne.embed(features.features), labels: features.labels)
-      result.summaryLines.forEach(console.line)
-      console.line(
-        "run directory: \(run.path) (report.html, train.csv, valid.csv, test.json, checkpoints, TensorBoard events)"
-      )
-      // The JSON line is the last line even with --quiet: scripts read it.
-      Console(enabled: true).line(result.json)
-      report = result
     }
     try communicator.barrier()
     return report
@@ -347,67 +302,10 @@ public final class Trainer {
     return (local, sum[0])
   }
 
-  /// The start-up contract: every rank's arena has rank 0's size and layout.
-  private func checkLayout(of network: Network) throws {
-    let mine = [UInt64(network.layout.count), network.layout.fingerprint]
-    guard let all = try communicator.gather(mine, root: 0) else { return }
-    for (rank, theirs) in all.enumerated() where theirs != mine {
-      throw TrainingError.layoutMismatch(rank: rank, detail: "\(theirs[0]) parameters vs \(mine[0])")
-    }
-  }
-
-  /// Invariant 3 of DESIGN.md: all replicas hold bit-identical parameters (checked after
-  /// every epoch, and every `--check-replicas N` steps).
-  private func checkReplicasIdentical(_ network: Network, after moment: String) throws {
-    guard let hashes = try communicator.gather([network.parameters.bitHash()], root: 0) else { return }
-    let differing = hashes.indices.filter { hashes[$0] != hashes[0] }
-    if !differing.isEmpty { throw TrainingError.replicasDiverged(after: moment, ranks: differing) }
-  }
-
-  /// Debug mode: every gradient finite, or an error naming the layer nearest the loss whose
-  /// gradient is not (backward runs from the loss towards the input).
-  private func checkGradientsFinite(of network: Network, epoch: Int, step: Int) throws {
-    for entry in network.layout.entries.reversed() {
-      let values = UnsafeBufferPointer(start: network.gradients.base + entry.offset, count: entry.count)
-      if let bad = values.first(where: { !$0.isFinite }) {
-        throw TrainingError.nonFiniteGradient(
-          parameter: entry.name, value: Double(bad), rank: communicator.rank, epoch: epoch, step: step)
-      }
-    }
-  }
-
   /// In debug mode, the first `debugSamples` images of an evaluation split.
   private func debugSubset(_ images: LabeledImages) -> LabeledImages {
     guard configuration.debug, images.count > configuration.debugSamples else { return images }
     return images.subset(Array(0..<configuration.debugSamples))
-  }
-
-  /// Testing (`--inject-fault`): faults that strike before the forward pass of `step`.
-  private func injectFault(before step: Int, into input: Tensor) throws {
-    guard let fault = configuration.fault, fault.step == step, fault.rank == communicator.rank else { return }
-    switch fault.kind {
-    case .error: throw TrainingError.injectedFault(rank: communicator.rank, step: step)
-    case .nan: input.fill(.nan)
-    case .exit: exit(3)
-    case .drift, .gradient: break
-    }
-  }
-
-  /// Testing (`--inject-fault gradient@STEP:RANK`): an infinite gradient after backward.
-  private func injectFault(afterBackwardOf step: Int, into network: Network) {
-    guard let fault = configuration.fault, fault.kind == .gradient, fault.step == step,
-      fault.rank == communicator.rank,
-      let entry = network.layout.entries.first(where: { $0.name == FaultInjection.poisonedParameter })
-    else { return }
-    network.gradients.base[entry.offset] = .infinity
-  }
-
-  /// Testing (`--inject-fault drift@STEP:RANK`): nudges one parameter after `step`.
-  private func injectFault(after step: Int, into network: Network) throws {
-    guard let fault = configuration.fault, fault.kind == .drift, fault.step == step,
-      fault.rank == communicator.rank
-    else { return }
-    network.parameters.base[0] += 1e-3
   }
 
   /// Raw little-endian Float32 values, written to a temporary file and renamed into place.
@@ -421,7 +319,7 @@ public final class Trainer {
   }
 }
 
-private func secondsSince(_ start: ContinuousClock.Instant) -> Double {
+func secondsSince(_ start: ContinuousClock.Instant) -> Double {
   let elapsed = ContinuousClock.now - start
   return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }

@@ -1,0 +1,84 @@
+import Foundation
+import Loader
+import Model
+
+/// What the ranks measured in one epoch, summed over ranks: the first objective's
+/// `(Σ loss, Σ normaliser)` followed by the flattened `PredictionCounts` of the drawn batches.
+struct EpochSummary {
+  let epoch: Int
+  let step: Int
+  let totals: [Double]
+  let seconds: Double
+  let images: Int
+  let learningRate: Double
+}
+
+/// Rank 0's work between epochs and at the end: logs, validation, checkpoints, the test.
+extension Trainer {
+  /// Writes the epoch's training row, validates when due (saving `best` on improvement),
+  /// saves `last`, and prints the epoch line.
+  func record(
+    _ summary: EpochSummary, recorder: RunRecorder, network: Network, optimizer: SGD,
+    validation: LabeledImages,
+    normalization: Normalization, evaluator: Evaluator, state: inout TrainingState
+  ) throws {
+    let config = configuration
+    let (epoch, step, totals) = (summary.epoch, summary.step, summary.totals)
+    let classes = validation.classCount
+    let imagesPerSecond = Double(summary.images) / summary.seconds
+    let trainRow = MetricsRow(
+      epoch: epoch, step: step, loss: totals[0] / totals[1],
+      evaluation: Evaluation(PredictionCounts(flattened: Array(totals[2...]), classes: classes)),
+      learningRate: summary.learningRate, imagesPerSecond: imagesPerSecond)
+    try recorder.record(train: trainRow)
+    var line =
+      "epoch \(epoch)/\(config.epochs)  loss \(fixed(trainRow.loss, 4))  train acc \(fixed(trainRow.accuracy, 4))  "
+      + "lr \(fixed(summary.learningRate, 5))  \(Int(imagesPerSecond.rounded())) img/s"
+    if epoch % config.evalEvery == 0 || epoch == config.epochs {
+      let started = ContinuousClock.now
+      let evaluation = evaluator.evaluate(network: network, images: validation, normalization: normalization)
+      let validRow = MetricsRow(
+        epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
+        learningRate: summary.learningRate, imagesPerSecond: Double(validation.count) / secondsSince(started))
+      try recorder.record(valid: validRow)
+      line += "  val acc \(fixed(validRow.accuracy, 4))  val macro-F1 \(fixed(validRow.macroF1, 4))"
+      let score = evaluation.value(of: config.selectBy)
+      if config.selectBy.improves(score, on: state.bestScore) {
+        (state.bestEpoch, state.bestScore) = (epoch, score)
+        try recorder.saveBest(network, epoch: epoch, metric: config.selectBy, score: score)
+        line += "  (best \(config.selectBy.rawValue))"
+      }
+    }
+    (state.epochsDone, state.stepsDone) = (epoch, step)
+    try recorder.saveLast(network, optimizer: optimizer, state: state)
+    console.line(line)
+  }
+
+  /// Loads `best.safetensors`, evaluates the test split once, embeds test features with
+  /// t-SNE, writes test.json, the plots and the report, and prints the result.
+  func testBestCheckpoint(
+    recorder: RunRecorder, network: Network, test: LabeledImages, manifest: Manifest, evaluator: Evaluator,
+    imagesPerSecond: Double
+  ) throws -> TestReport {
+    let run = recorder.run
+    let best = try SafeTensors(contentsOf: run.bestCheckpoint)
+    try ModelCheckpoint.load(best, into: network, path: run.bestCheckpoint)
+    let evaluation = evaluator.evaluate(network: network, images: test, normalization: manifest.normalization)
+    let result = TestReport(
+      split: "test", evaluation: evaluation, classNames: manifest.classNames, checkpoint: "best.safetensors",
+      epoch: Int(best.metadata["epoch"] ?? "") ?? 0, tta: configuration.testTimeAugmentation,
+      imagesPerSecond: imagesPerSecond)
+    let features = Evaluator().features(
+      network: network, images: test, normalization: manifest.normalization, limit: configuration.tsnePoints)
+    var tsne = TSNE()
+    tsne.seed = configuration.seed
+    try recorder.finish(test: result, embedding: tsne.embed(features.features), labels: features.labels)
+    result.summaryLines.forEach(console.line)
+    console.line(
+      "run directory: \(run.path) (report.html, train.csv, valid.csv, test.json, checkpoints, TensorBoard events)"
+    )
+    // The JSON line is the last line even with --quiet: scripts read it.
+    Console(enabled: true).line(result.json)
+    return result
+  }
+}
