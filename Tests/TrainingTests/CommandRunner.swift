@@ -26,6 +26,23 @@ struct CommandRunner {
       "imbal-dist is not built next to the tests; run `make test` (it builds it first)")
   }
 
+  /// Packs Debian's Fashion-MNIST with `imbalance` into `shards` shards per split under
+  /// `directory` and returns the dataset's path.
+  static func packFashionMNIST(into directory: URL, imbalance: String, shards: Int) throws -> String {
+    guard
+      FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+    else {
+      throw MissingRequirement(
+        "dataset-fashion-mnist is not installed; run `make test` (make deps installs it)")
+    }
+    let path = directory.appendingPathComponent("data").path
+    let result = try single(["pack", "--out", path, "--imbalance", imbalance, "--shards", "\(shards)"])
+    guard result.status == 0 else {
+      throw MissingRequirement("packing Fashion-MNIST failed: \(result.standardError)")
+    }
+    return path
+  }
+
   static func mpirunAvailable() -> Bool {
     ProcessInfo.processInfo.environment["PATH", default: ""].split(separator: ":")
       .contains { FileManager.default.isExecutableFile(atPath: "\($0)/mpirun") }

@@ -7,15 +7,10 @@ final class PlanTests: XCTestCase {
   private var data: String!
 
   override func setUpWithError() throws {
-    guard
-      FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
-    else { throw MissingRequirement("dataset-fashion-mnist is not installed; run `make test`") }
     directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "plan-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    data = directory.appendingPathComponent("data").path
-    let pack = try CommandRunner.single(["pack", "--out", data, "--imbalance", "exp:10", "--shards", "2"])
-    XCTAssertEqual(pack.status, 0, pack.standardError)
+    data = try CommandRunner.packFashionMNIST(into: directory, imbalance: "exp:10", shards: 2)
   }
 
   override func tearDownWithError() throws {
