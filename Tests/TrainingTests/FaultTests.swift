@@ -106,6 +106,33 @@ final class FaultTests: XCTestCase {
     XCTAssertFalse(result.standardOutput.contains("step 1/"), result.standardOutput)
   }
 
+  /// A full disk: a 128 KiB tmpfs cannot hold a checkpoint, and the probe says so before any
+  /// training. (Mounting needs root, which `make test` has on our machines; elsewhere the
+  /// test is skipped, saying why.)
+  func testAFullDiskFailsBeforeTraining() throws {
+    let mountPoint = path("tiny")
+    try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+    let mount = Process()
+    mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+    mount.arguments = ["-t", "tmpfs", "-o", "size=128k", "tmpfs", mountPoint]
+    mount.standardError = FileHandle.nullDevice
+    try mount.run()
+    mount.waitUntilExit()
+    guard mount.terminationStatus == 0 else { throw XCTSkip("cannot mount a tmpfs here (not root?)") }
+    defer {
+      let umount = Process()
+      umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+      umount.arguments = [mountPoint]
+      try? umount.run()
+      umount.waitUntilExit()
+    }
+    let result = try CommandRunner.single(job(mountPoint + "/run"))
+    XCTAssertEqual(result.status, 1)
+    XCTAssertTrue(result.standardError.contains("\(mountPoint)/run/.probe-"), result.standardError)
+    XCTAssertTrue(result.standardError.contains("cannot be written"), result.standardError)
+    XCTAssertFalse(result.standardOutput.contains("step 1/"), result.standardOutput)
+  }
+
   /// SIGTERM (single process) and SIGUSR1 (to mpirun, which forwards it to every rank): the
   /// run finishes its step, checkpoints mid-epoch, exits 75; `--resume` then ends with
   /// parameters, momentum and training log identical to a run that was never stopped.

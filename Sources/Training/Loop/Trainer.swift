@@ -30,11 +30,8 @@ public final class Trainer {
     // Data: the manifest (global counts, no data), this rank's training shards, the epoch plan.
     let dataset = try DefaultDataset.resolve(
       configuration: config, communicator: communicator, console: console)
-    // Recording (rank 0): the run directory is probed once the dataset is known to exist and
-    // before any real work, so a bad --out fails at once.
     let recording = rank == 0 && config.maxSteps == nil
     let run = RunDirectory(path: config.outDirectory ?? RunDirectory.timestamped().path)
-    if recording { try run.prepare() }
     let manifest = dataset.manifest
     let train = manifest.splits.train
     let scheme = SamplingScheme(
@@ -69,6 +66,10 @@ public final class Trainer {
       }
       if resume { state = try loadLastCheckpoint(of: run, into: network, optimizer: optimizer) }
     }
+    // Recording (rank 0): the run directory is probed before any training, with as many bytes
+    // as the parameters, momentum and a temporary copy of each, so a bad or full --out fails
+    // at once, not at the first checkpoint.
+    if recording { try run.prepare(probeBytes: 4 * network.layout.count * 4) }
     try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
     if resume {
       try communicator.broadcast(UnsafeMutableRawBufferPointer(optimizer.velocity.buffer), root: 0)

@@ -30,16 +30,17 @@ public struct RunDirectory: Sendable {
 
   public func file(_ name: String) -> String { "\(path)/\(name)" }
 
-  /// Creates the directory and proves it writable by writing and removing a probe file, so a
-  /// bad `--out` fails before training starts, not after it.
-  public func prepare() throws {
+  /// Creates the directory and proves it writable by writing and removing a probe file of
+  /// `probeBytes` (the size of what the run will write at once, e.g. a checkpoint and its
+  /// temporary copy), so a bad or full `--out` fails before training starts, not after it.
+  public func prepare(probeBytes: Int = 4096) throws {
     do {
       try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     } catch {
       throw TrainingError.cannotWrite(path: path, reason: error.localizedDescription)
     }
     let probe = file(".probe-\(ProcessInfo.processInfo.processIdentifier)")
-    try writeAtomically(Data(repeating: 0, count: 4096), to: probe)
+    try writeAtomically(Data(repeating: 0, count: max(probeBytes, 1)), to: probe)
     try? FileManager.default.removeItem(atPath: probe)
   }
 }
