@@ -4,7 +4,8 @@ import Training
 
 /// `imbal-dist sweep plan.yaml`: a grid of training runs, one after another in the same job
 /// (every rank runs the sweep), each into its own directory under `out`, then a summary table
-/// of test metrics as CSV and markdown, rewritten after every run.
+/// of test metrics as CSV and markdown, rewritten after every run. Running the same plan
+/// again keeps the finished runs and resumes a stopped one.
 ///
 /// ```yaml
 /// out: runs/losses          # where the runs and summary.csv / summary.md go
@@ -69,8 +70,27 @@ struct Sweep: ParsableCommand {
     try runDistributed { communicator in
       var rows: [(Run, TestReport)] = []
       for (index, run) in allRuns.enumerated() {
-        if communicator.rank == 0 { print("sweep: run \(index + 1)/\(allRuns.count): \(run.name)") }
-        let report = try Trainer(configuration: run.configuration, communicator: communicator).run()
+        // Rank 0 looks at the run's directory and tells the others: a finished run is kept,
+        // a stopped one resumed, so running the same sweep again after a pre-emption
+        // continues where it stopped.
+        let runDirectory = RunDirectory(path: run.configuration.outDirectory!)
+        var stage: [Int32] = [0]
+        if communicator.rank == 0 {
+          let exists = { FileManager.default.fileExists(atPath: $0) }
+          stage[0] = exists(runDirectory.testResult) ? 2 : exists(runDirectory.lastState) ? 1 : 0
+          let what = ["", " (resuming)", " (done before, kept)"][Int(stage[0])]
+          print("sweep: run \(index + 1)/\(allRuns.count): \(run.name)\(what)")
+        }
+        try communicator.broadcast(&stage, root: 0)
+        var report: TestReport?
+        if stage[0] == 2 {
+          report = communicator.rank == 0 ? try TestReport(contentsOf: runDirectory.testResult) : nil
+        } else {
+          report = try Trainer(
+            configuration: run.configuration, communicator: communicator, resume: stage[0] == 1
+          )
+          .run()
+        }
         if let report {
           rows.append((run, report))
           try writeSummary(rows, to: directory)

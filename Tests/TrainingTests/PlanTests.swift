@@ -104,5 +104,36 @@ final class PlanTests: XCTestCase {
     let configuration = try hparams(out + "/sampler-oversample_seed-3")
     XCTAssertEqual((configuration["sampler"] as? [String: Any])?["kind"] as? String, "oversample")
     XCTAssertEqual(configuration["seed"] as? Int, 3)
+    // The same sweep again keeps both finished runs and the same summary.
+    let again = try CommandRunner.mpirun(ranks: 2, ["sweep", plan])
+    XCTAssertEqual(again.status, 0, again.standardError)
+    XCTAssertTrue(
+      again.standardOutput.contains("run 1/2: sampler-uniform_seed-3 (done before, kept)"),
+      again.standardOutput)
+    XCTAssertFalse(again.standardOutput.contains("epoch 1/1"), again.standardOutput)
+    XCTAssertEqual(
+      try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n"), summary)
+  }
+
+  /// A sweep whose runs stop early (as if pre-empted) is continued by running it again.
+  func testAStoppedSweepResumesWhenRunAgain() throws {
+    let out = directory.appendingPathComponent("stopped").path
+    let plan = try write(
+      "stopped.yaml",
+      """
+      out: \(out)
+      base: {data: \(data!), epochs: 2, epoch-size: 256, batch-size: 64, tsne-points: 0, log-every: 0,
+             stop-after-epoch: 1}
+      grid: {seed: [5]}
+      """)
+    let first = try CommandRunner.single(["sweep", plan])
+    XCTAssertEqual(first.status, 0, first.standardError)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/summary.csv"))
+    let second = try CommandRunner.single(["sweep", plan])
+    XCTAssertEqual(second.status, 0, second.standardError)
+    XCTAssertTrue(second.standardOutput.contains("run 1/1: seed-5 (resuming)"), second.standardOutput)
+    XCTAssertTrue(second.standardOutput.contains("epoch 2/2"), second.standardOutput)
+    let summary = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(summary.count, 2)
   }
 }
