@@ -113,7 +113,7 @@ public final class InProcessCommunicator: Communicator {
   public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws {
     var copy: [UInt8] = []
     try group.exchange(rank: rank, bytes: UnsafeRawBufferPointer(bytes)) { all in
-      copy = Array(all[root])
+      if rank != root { copy = Array(all[root]) }
     }
     if rank != root { copy.withUnsafeBytes { bytes.copyMemory(from: $0) } }
   }

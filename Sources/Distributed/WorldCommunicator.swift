@@ -4,13 +4,15 @@
   import Darwin
 #endif
 
+/// Whether an MPI launcher (OpenMPI's mpirun, or a PMI/PMIx launcher such as Slurm's srun)
+/// started this process: the variables they set for each rank.
+public func startedByMPILauncher() -> Bool {
+  let variables: [String] = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"]
+  return variables.contains { getenv($0) != nil }
+}
+
 /// Chooses the process group for this run: MPI when a launcher started us (mpirun, srun),
 /// otherwise the single-process group, which needs no MPI daemon and no `MPI_Init`.
 public func makeWorldCommunicator() throws -> Communicator {
-  // Variables that OpenMPI's mpirun and PMI/PMIx launchers (Slurm's srun) set for each rank.
-  let launcherVariables = ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"]
-  if launcherVariables.contains(where: { getenv($0) != nil }) {
-    return try MPICommunicator()
-  }
-  return SingleProcessCommunicator()
+  startedByMPILauncher() ? try MPICommunicator() : SingleProcessCommunicator()
 }

@@ -37,7 +37,7 @@ struct Sweep: ParsableCommand {
       if let key = unknown.sorted().first {
         throw PlanError(description: "\(plan): unknown key \"\(key)\"; a plan has out, base and grid")
       }
-      out = (map["out"] as? String) ?? "runs/sweep-\(RunDirectory.timestamped().path.dropFirst(5))"
+      out = (map["out"] as? String) ?? RunDirectory.timestamped(prefix: "sweep-").path
       guard let base = (map["base"] ?? [String: Any]()) as? [String: Any] else {
         throw PlanError(description: "\(plan): base must be a map of options")
       }

@@ -258,7 +258,7 @@ struct Train: ParsableCommand {
     StopRequest.install()
     let resuming = resume != nil
     if let simulateRanks {
-      if ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] != nil {
+      if startedByMPILauncher() {
         throw ValidationError("--simulate-ranks runs without mpirun; under mpirun the ranks are real")
       }
       try runSimulated(ranks: simulateRanks) { communicator in

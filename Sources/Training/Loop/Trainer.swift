@@ -109,7 +109,9 @@ public final class Trainer {
     let firstStepOfThisProcess = step
     var trainingSeconds = 0.0
     var stoppedEarly = false
-    var stoppedBy: Int32 = 0
+    var stoppedBySignal = false
+    // Whether a stop signal reached any rank: all ranks learn it at the same collective.
+    func anyRankSignalled() throws -> Bool { try summedOverRanks([Double(StopRequest.received)])[0] != 0 }
     for epoch in stride(from: state.epochsDone + 1, through: config.epochs, by: 1) where step < lastStep {
       stream.startEpoch(epoch - 1)
       // (Σ loss, Σ normaliser) of the first objective and the predictions on the drawn batches,
@@ -181,12 +183,9 @@ public final class Trainer {
           )
         }
         // A stop signal on any rank stops every rank after this same step.
-        var signal = [Double(StopRequest.received)]
-        try signal.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
-        if signal[0] != 0 && s + 1 < plan.stepsPerEpoch && step < lastStep {
+        if try anyRankSignalled() && s + 1 < plan.stepsPerEpoch && step < lastStep {
           progress.finishEpoch()
-          var totals = epochLoss + trainCounts.flattened
-          try totals.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+          let totals = try summedOverRanks(epochLoss + trainCounts.flattened)
           if let recorder {
             var partial = state
             (partial.epochsDone, partial.stepsDone, partial.stepInEpoch, partial.epochTotals) = (
@@ -194,19 +193,18 @@ public final class Trainer {
             )
             try recorder.saveLast(network, optimizer: optimizer, state: partial)
           }
-          stoppedBy = Int32(signal[0] > 0 ? 1 : 0)
+          stoppedBySignal = true
           console.line(
             "stopped by a signal after step \(s + 1) of epoch \(epoch); checkpoint saved, continue with --resume \(run.path)"
           )
           break
         }
       }
-      if stoppedBy != 0 { break }
+      if stoppedBySignal { break }
       progress.finishEpoch()
       let seconds = secondsSince(started)
       trainingSeconds += seconds
-      var totals = epochLoss + trainCounts.flattened
-      try totals.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+      let totals = try summedOverRanks(epochLoss + trainCounts.flattened)
       try checkReplicasIdentical(network, after: "epoch \(epoch)")
       guard config.maxSteps == nil else { continue }
 
@@ -220,10 +218,8 @@ public final class Trainer {
           normalization: manifest.normalization, evaluator: evaluator, state: &state)
       }
       // The other ranks wait here while rank 0 evaluates; a stop signal on any rank stops all.
-      var signal = [Double(StopRequest.received)]
-      try signal.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
-      if signal[0] != 0 && epoch < config.epochs && config.maxSteps == nil {
-        stoppedBy = 1
+      if try anyRankSignalled() && epoch < config.epochs && config.maxSteps == nil {
+        stoppedBySignal = true
         console.line(
           "stopped by a signal after epoch \(epoch); checkpoint saved, continue with --resume \(run.path)")
         break
@@ -236,11 +232,13 @@ public final class Trainer {
     }
 
     if let prefix = config.dumpParametersPrefix {
-      try writeParameters(network.parameters, to: "\(prefix).rank\(rank).f32")
+      // Raw little-endian Float32 values.
+      try writeAtomically(
+        Data(buffer: UnsafeBufferPointer(network.parameters.buffer)), to: "\(prefix).rank\(rank).f32")
     }
-    guard config.maxSteps == nil, !stoppedEarly, stoppedBy == 0 else {
+    guard config.maxSteps == nil, !stoppedEarly, !stoppedBySignal else {
       try communicator.barrier()
-      if stoppedBy != 0 { throw TrainingError.stoppedBySignal }
+      if stoppedBySignal { throw TrainingError.stoppedBySignal }
       return nil
     }
 
@@ -298,9 +296,7 @@ public final class Trainer {
   ) throws -> (local: Double, global: Double) {
     let local = labels.withUnsafeBufferPointer { loss.normalizer(labels: $0) }
     guard loss.normalizingWeights != nil else { return (local, Double(globalBatch)) }
-    var sum = [local]
-    try sum.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
-    return (local, sum[0])
+    return (local, try summedOverRanks([local])[0])
   }
 
   /// In debug mode, the first `debugSamples` images of an evaluation split.
@@ -309,14 +305,11 @@ public final class Trainer {
     return images.subset(Array(0..<configuration.debugSamples))
   }
 
-  /// Raw little-endian Float32 values, written to a temporary file and renamed into place.
-  private func writeParameters(_ arena: Arena, to path: String) throws {
-    let data = Data(buffer: UnsafeBufferPointer(arena.buffer))
-    do {
-      try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-      throw TrainingError.cannotWrite(path: path, reason: error.localizedDescription)
-    }
+  /// `values` summed element-wise over all ranks.
+  private func summedOverRanks(_ values: [Double]) throws -> [Double] {
+    var sum = values
+    try sum.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+    return sum
   }
 }
 

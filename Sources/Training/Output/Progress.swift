@@ -1,3 +1,4 @@
+import Distributed
 import Foundation
 
 #if canImport(Glibc)
@@ -14,11 +15,7 @@ struct Progress {
   let console: Console
   let every: Int
   let quiet: Bool
-  private let inPlace =
-    isatty(STDOUT_FILENO) == 1
-    && ["OMPI_COMM_WORLD_SIZE", "PMI_RANK", "PMIX_RANK"].allSatisfy {
-      ProcessInfo.processInfo.environment[$0] == nil
-    }
+  private let inPlace = isatty(STDOUT_FILENO) == 1 && !startedByMPILauncher()
   private var shown = false
 
   init(console: Console, every: Int, quiet: Bool) {

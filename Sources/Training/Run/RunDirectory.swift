@@ -8,13 +8,13 @@ public struct RunDirectory: Sendable {
 
   public init(path: String) { self.path = path }
 
-  /// `runs/` plus the current UTC time, e.g. `runs/2026-11-23T10-15-03`.
-  public static func timestamped(now: Date = Date()) -> RunDirectory {
+  /// `runs/`, `prefix` and the current UTC time, e.g. `runs/2026-11-23T10-15-03`.
+  public static func timestamped(prefix: String = "", now: Date = Date()) -> RunDirectory {
     let formatter = DateFormatter()
     formatter.locale = Locale(identifier: "en_US_POSIX")
     formatter.timeZone = TimeZone(identifier: "UTC")
     formatter.dateFormat = "yyyy-MM-dd'T'HH-mm-ss"
-    return RunDirectory(path: "runs/\(formatter.string(from: now))")
+    return RunDirectory(path: "runs/\(prefix)\(formatter.string(from: now))")
   }
 
   public var hyperParameters: String { file("hparams.json") }
