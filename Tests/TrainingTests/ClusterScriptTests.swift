@@ -50,28 +50,11 @@ final class ClusterScriptTests: XCTestCase {
     XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run)/test.json"))
   }
 
-  private func tool(_ path: String, _ arguments: [String], environment extra: [String: String] = [:]) throws
-    -> (
-      status: Int32, output: String
-    )
-  {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    var environment = ProcessInfo.processInfo.environment
-    for key in environment.keys where key.hasPrefix("OMPI_COMM_WORLD") || key.hasPrefix("PMI") {
-      environment[key] = nil
-    }
-    environment.merge(extra) { $1 }
-    process.environment = environment
-    let log = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString)")
-    try Data().write(to: log)
-    defer { try? FileManager.default.removeItem(at: log) }
-    let handle = try FileHandle(forWritingTo: log)
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: try Data(contentsOf: log), as: UTF8.self))
+  /// Runs a program through `CommandRunner`, stdout and stderr together.
+  private func tool(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (
+    status: Int32, output: String
+  ) {
+    let result = try CommandRunner.run(executable: path, arguments: arguments, environment: environment)
+    return (result.status, result.standardOutput + result.standardError)
   }
 }

@@ -58,9 +58,16 @@ struct CommandRunner {
     guard mpirunAvailable() else {
       throw MissingRequirement("mpirun is not installed; run `make test` (make deps installs openmpi-bin)")
     }
-    let script = repositoryRoot.appendingPathComponent("scripts/mpirun-local").path
-    return try run(
-      executable: script, arguments: ["-n", "\(ranks)", try binary()] + arguments, in: directory)
+    let (script, all) = try underMpirun(ranks: ranks, arguments)
+    return try run(executable: script, arguments: all, in: directory)
+  }
+
+  /// `scripts/mpirun-local` and its arguments for `imbal-dist ARGS` on `ranks` ranks.
+  private static func underMpirun(ranks: Int, _ arguments: [String]) throws -> (String, [String]) {
+    (
+      repositoryRoot.appendingPathComponent("scripts/mpirun-local").path,
+      ["-n", "\(ranks)", try binary()] + arguments
+    )
   }
 
   /// A started `imbal-dist ARGS` process, for tests that interrupt it.
@@ -72,9 +79,9 @@ struct CommandRunner {
     return process
   }
 
-  private static func configured(executable: String, arguments: [String], in directory: URL?) throws
-    -> Process
-  {
+  private static func configured(
+    executable: String, arguments: [String], in directory: URL?, environment extra: [String: String] = [:]
+  ) throws -> Process {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -85,23 +92,26 @@ struct CommandRunner {
     where key.hasPrefix("OMPI_COMM_WORLD") || key.hasPrefix("PMIX_") || key.hasPrefix("PMI_") {
       environment[key] = nil
     }
+    environment.merge(extra) { $1 }
     process.environment = environment
     process.standardInput = FileHandle.nullDevice
     return process
   }
 
-  private static func run(executable: String, arguments: [String], in directory: URL?) throws -> Result {
-    let running = try Running(executable: executable, arguments: arguments, in: directory)
-    return try running.finish()
+  /// Any program (a script, Python) run to the end the same way, with `environment` added.
+  static func run(
+    executable: String, arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+  ) throws -> Result {
+    try Running(executable: executable, arguments: arguments, in: directory, environment: environment)
+      .finish()
   }
 
   /// `imbal-dist ARGS` (under `mpirun -n RANKS` when `ranks` is given) started in the
   /// background, for tests that signal or kill it while it trains.
   static func launch(ranks: Int? = nil, _ arguments: [String]) throws -> Running {
     if let ranks {
-      let script = repositoryRoot.appendingPathComponent("scripts/mpirun-local").path
-      return try Running(
-        executable: script, arguments: ["-n", "\(ranks)", try binary()] + arguments, in: nil)
+      let (script, all) = try underMpirun(ranks: ranks, arguments)
+      return try Running(executable: script, arguments: all, in: nil)
     }
     return try Running(executable: try binary(), arguments: arguments, in: nil)
   }
@@ -112,8 +122,11 @@ struct CommandRunner {
     let process: Process
     private let scratch: URL
 
-    fileprivate init(executable: String, arguments: [String], in directory: URL?) throws {
-      process = try configured(executable: executable, arguments: arguments, in: directory)
+    fileprivate init(
+      executable: String, arguments: [String], in directory: URL?, environment: [String: String] = [:]
+    ) throws {
+      process = try configured(
+        executable: executable, arguments: arguments, in: directory, environment: environment)
       scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
         "imbal-dist-run-\(UUID().uuidString)")
       try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)

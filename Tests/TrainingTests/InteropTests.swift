@@ -19,18 +19,12 @@ final class InteropTests: XCTestCase {
     ])
     XCTAssertEqual(train.status, 0, train.standardError)
 
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [
-      CommandRunner.repositoryRoot.appendingPathComponent("scripts/check-interop.py").path, run,
-    ]
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    XCTAssertEqual(process.terminationStatus, 0, text)
-    XCTAssertTrue(text.contains("tensorboard: valid scalars match valid.csv (2 rows)"), text)
+    let check = try CommandRunner.run(
+      executable: python,
+      arguments: [CommandRunner.repositoryRoot.appendingPathComponent("scripts/check-interop.py").path, run])
+    XCTAssertEqual(check.status, 0, check.standardOutput + check.standardError)
+    XCTAssertTrue(
+      check.standardOutput.contains("tensorboard: valid scalars match valid.csv (2 rows)"),
+      check.standardOutput + check.standardError)
   }
 }
