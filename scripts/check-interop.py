@@ -22,12 +22,17 @@ def main(run):
     assert list(best) == list(last), "best and last hold different tensors"
     assert all(v.dtype == np.float32 for v in best.values()), "a tensor is not float32"
     assert all(np.isfinite(v).all() for v in best.values()), "a parameter is not finite"
-    assert sorted(state) == sorted("momentum." + k for k in last), "momentum tensors do not match the parameters"
+    # Batch norm's running statistics are buffers: saved with the parameters, without momentum.
+    buffers = [k for k in last if k.endswith((".running_mean", ".running_var"))]
+    assert buffers, "the run's model has no batch-norm running statistics"
+    assert all(np.all(last[k] > 0) for k in buffers if k.endswith("running_var")), "a running variance is not positive"
+    trained = [k for k in last if k not in buffers]
+    assert sorted(state) == sorted("momentum." + k for k in trained), "momentum tensors do not match the parameters"
     with safe_open(f"{run}/best.safetensors", framework="numpy") as f:
         epoch = int(f.metadata()["epoch"])
     with open(f"{run}/test.json") as f:
         assert json.load(f)["epoch"] == epoch, "test.json names another epoch than best.safetensors"
-    print(f"safetensors: {len(best)} tensors, {sum(v.size for v in best.values())} parameters, best epoch {epoch}")
+    print(f"safetensors: {len(best)} tensors ({len(buffers)} buffers), {sum(last[k].size for k in trained)} parameters, best epoch {epoch}")
 
     events = EventAccumulator(run)
     events.Reload()

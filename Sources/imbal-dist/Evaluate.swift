@@ -5,10 +5,15 @@ import Training
 
 struct Evaluate: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Re-evaluate a finished run's checkpoint on a split of its dataset (single process).")
+    abstract:
+      "Re-evaluate a finished run's checkpoint, or an exported classifier, on a split of a dataset (single process)."
+  )
 
   @Option(name: .customLong("run"), help: "The run directory (holding hparams.json and the checkpoints).")
-  var runPath: String
+  var runPath: String?
+
+  @Option(help: "An exported classifier (from `imbal-dist export`) instead of --run; needs --data.")
+  var model: String?
 
   @Option(help: "The split: train, val or test.")
   var split = "test"
@@ -25,6 +30,10 @@ struct Evaluate: ParsableCommand {
   var data: String?
 
   func validate() throws {
+    guard (runPath == nil) != (model == nil) else { throw ValidationError("give either --run or --model") }
+    if model != nil && data == nil {
+      throw ValidationError("--model needs --data, the dataset to evaluate on")
+    }
     guard SplitName(rawValue: split) != nil else {
       throw ValidationError("--split must be train, val or test")
     }
@@ -35,7 +44,8 @@ struct Evaluate: ParsableCommand {
 
   func run() throws {
     try reportingErrors {
-      let directory = RunDirectory(path: runPath)
+      if let model { return try evaluateExported(model) }
+      let directory = RunDirectory(path: runPath!)
       let hparams = try HyperParameters(run: directory)
       let dataset = try DatasetDirectory(path: data ?? hparams.dataset.path)
       guard dataset.manifest.id == hparams.dataset.id else {
@@ -58,5 +68,24 @@ struct Evaluate: ParsableCommand {
       for line in report.summaryLines { print(line) }
       print(report.json)
     }
+  }
+
+  private func evaluateExported(_ path: String) throws {
+    let classifier = try ExportedClassifier(contentsOf: path)
+    let dataset = try DatasetDirectory(path: data!)
+    let manifest = dataset.manifest
+    guard manifest.image == classifier.image, manifest.classNames == classifier.classNames else {
+      throw ValidationError(
+        "\(path) classifies \(classifier.image.channels)×\(classifier.image.height)×\(classifier.image.width) images into \(classifier.classNames.count) classes; \(dataset.path) holds \(manifest.image.channels)×\(manifest.image.height)×\(manifest.image.width) images of \(manifest.classNames.count) classes"
+      )
+    }
+    let evaluation = Evaluator(augmentation: tta).evaluate(
+      network: classifier.network, images: try dataset.readSplit(SplitName(rawValue: split)!),
+      normalization: classifier.normalization)
+    let report = TestReport(
+      split: split, evaluation: evaluation, classNames: manifest.classNames, checkpoint: path,
+      epoch: Int(classifier.metadata["epoch"] ?? "") ?? 0, tta: tta, imagesPerSecond: 0)
+    for line in report.summaryLines { print(line) }
+    print(report.json)
   }
 }

@@ -10,12 +10,41 @@ extension LossKind: ExpressibleByArgument {}
 extension ClassWeightScheme: ExpressibleByArgument {}
 extension SelectionMetric: ExpressibleByArgument {}
 extension TestTimeAugmentation: ExpressibleByArgument {}
+extension Architecture: ExpressibleByArgument {}
+extension TrainingMode: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Train a model; every rank of an mpirun job runs this same command.")
 
-  @Option(help: "Passes over the training data (an epoch is --epoch-size images).")
+  @Option(help: "The network: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
+  var model: Architecture = .smallCNN
+
+  @Option(
+    help:
+      "classification (encoder + classifier), end-to-end (with the decoder, + --recon-weight × MSE), or separate (autoencoder for --ae-epochs, then the classifier on the frozen encoder)."
+  )
+  var mode: TrainingMode = .classification
+
+  @Option(name: .customLong("recon-weight"), help: "Weight of the reconstruction MSE in --mode end-to-end.")
+  var reconWeight = 1.0
+
+  @Option(
+    name: .customLong("ae-epochs"), help: "Autoencoder epochs before the classifier's in --mode separate.")
+  var aeEpochs = 5
+
+  @Flag(
+    name: .customLong("sync-bn"),
+    help: "Batch norm with the statistics of the global batch, summed over the ranks (SyncBatchNorm).")
+  var syncBN = false
+
+  @Flag(help: "Print the model's layer table (output shapes, parameters, multiply-adds per image) and exit.")
+  var describe = false
+
+  @Option(
+    help:
+      "Passes over the training data (an epoch is --epoch-size images); in --mode separate, the classifier's."
+  )
   var epochs = 12
 
   @Option(
@@ -185,6 +214,15 @@ struct Train: ParsableCommand {
 
   func validate() throws {
     guard epochs > 0 else { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
+    if mode.needsDecoder && !model.hasDecoder {
+      throw ValidationError(
+        "--mode \(mode.rawValue) needs a model with a decoder (unet or mobilenetv2); \(model.rawValue) has none"
+      )
+    }
+    guard reconWeight >= 0, reconWeight.isFinite else {
+      throw ValidationError("--recon-weight must be non-negative (got \(reconWeight))")
+    }
+    guard aeEpochs >= 1 else { throw ValidationError("--ae-epochs must be at least 1 (got \(aeEpochs))") }
     guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
     guard learningRate > 0, learningRate.isFinite else {
       throw ValidationError("--lr must be positive (got \(learningRate))")
@@ -255,6 +293,10 @@ struct Train: ParsableCommand {
       return
     }
     let configuration = try makeConfiguration()
+    if describe {
+      try reportingErrors { print(try ModelDescription.text(for: configuration)) }
+      return
+    }
     StopRequest.install()
     let resuming = resume != nil
     if let simulateRanks {
@@ -301,6 +343,11 @@ struct Train: ParsableCommand {
   /// The run's configuration from the options (from the run directory with `--resume`).
   func makeConfiguration() throws -> TrainingConfiguration {
     var config = TrainingConfiguration()
+    config.architecture = model
+    config.mode = mode
+    config.reconstructionWeight = reconWeight
+    config.autoencoderEpochs = aeEpochs
+    config.syncBatchNorm = syncBN
     config.epochs = epochs
     config.globalBatch = batchSize
     config.learningRate = learningRate

@@ -73,20 +73,33 @@ extension GradientChecker {
   /// whole tensor's signal makes a tight check of a deep network possible in Float, where
   /// per-coordinate differences drown in rounding; a wrong gradient passes only if its error
   /// happens to be orthogonal to it.
+  /// With several `outputs` (logits and reconstruction) the loss sums `Σ r·y` over each.
+  /// `floor` (a fraction of the largest tensor's gradient norm) is the smallest scale the
+  /// error is measured against: batch norm makes some gradients exactly zero (a bias before
+  /// another batch norm), where a relative error would only measure rounding.
   func checkAlongGradient(
-    _ network: Network, input: Tensor, seed: UInt64 = 7,
+    _ network: Network, input: Tensor, outputs: [NetworkOutput] = [.logits], seed: UInt64 = 7,
+    floor: Double = 0,
     file: StaticString = #filePath, line: UInt = #line
   ) {
     var rng = Xoshiro256(seed: seed)
-    let output = network.forward(input)
-    let weights = (0..<output.shape.count).map { _ in Float(rng.nextGaussian()) }
+    network.forward(input, outputs: outputs)
+    let weights = outputs.map { output in
+      (0..<network.output(output).shape.count).map { _ in Float(rng.nextGaussian()) }
+    }
     let inputGradient = Tensor(shape: input.shape)
     network.zeroGradients()
     network.backward(
-      input: input, logitsGradient: Tensor(shape: output.shape, values: weights), inputGradient: inputGradient
-    )
+      input: input,
+      outputGradients: zip(outputs, weights).map {
+        ($0, Tensor(shape: network.output($0).shape, values: $1))
+      },
+      inputGradient: inputGradient)
     func loss() -> Double {
-      zip(network.forward(input).toArray(), weights).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+      network.forward(input, outputs: outputs)
+      return zip(outputs, weights).reduce(0) { total, pair in
+        zip(network.output(pair.0).toArray(), pair.1).reduce(total) { $0 + Double($1.0) * Double($1.1) }
+      }
     }
     var tensors = [("input", input.pointer, inputGradient.toArray())]
     let analyticParameters = Array(network.gradients.buffer)
@@ -97,9 +110,10 @@ extension GradientChecker {
           Array(analyticParameters[entry.offset..<(entry.offset + entry.count)])
         ))
     }
-    for (name, values, analytic) in tensors {
+    let norms = tensors.map { $0.2.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot() }
+    let smallest = floor * (norms.max() ?? 0)
+    for ((name, values, analytic), norm) in zip(tensors, norms) {
       do {
-        let norm = analytic.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
         XCTAssertGreaterThan(norm, 0, "\(name): the gradient is identically zero", file: file, line: line)
         let direction = analytic.map { Double($0) / max(norm, 1e-30) }
         let saved = Array(UnsafeBufferPointer(start: values, count: analytic.count))
@@ -110,7 +124,7 @@ extension GradientChecker {
         for i in analytic.indices { values[i] = saved[i] }
         let numeric = (plus - minus) / (2 * Double(epsilon))
         let exact = zip(analytic, direction).reduce(0) { $0 + Double($1.0) * $1.1 }
-        let relative = abs(numeric - exact) / max(abs(numeric), abs(exact), 1e-30)
+        let relative = abs(numeric - exact) / max(abs(numeric), abs(exact), smallest, 1e-30)
         XCTAssertLessThan(
           relative, tolerance, "\(name): directional relative error \(relative)", file: file, line: line)
       }

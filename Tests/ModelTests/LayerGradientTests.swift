@@ -80,3 +80,206 @@ final class LayerGradientTests: XCTestCase {
     }
   }
 }
+
+/// The layers of the seeds' architectures (issue 5), each against finite differences.
+final class ArchitectureLayerGradientTests: XCTestCase {
+  private func randomize(_ network: Network, seed: UInt64) {
+    var rng = Xoshiro256(seed: seed)
+    for i in 0..<network.parameters.count { network.parameters.base[i] = Float(rng.nextGaussian()) * 0.5 }
+  }
+
+  func testBatchNormTrainingModeUsesBatchStatistics() {
+    let network = Network(layers: [BatchNorm2D(name: "bn", channels: 3)], channels: 3, height: 3, width: 2)
+    randomize(network, seed: 1)
+    network.setTraining(true)
+    let input = randomTensor(Shape(batch: 4, channels: 3, height: 3, width: 2), seed: 2)
+    GradientChecker(epsilon: 1e-2, tolerance: 2e-3).check(network, input: input)
+    // Each channel of the output has mean β and (biased) variance γ²·σ²/(σ² + ε) ≈ γ².
+    let output = network.forward(input)
+    let plane = 6
+    for c in 0..<3 {
+      var values: [Double] = []
+      for n in 0..<4 { values += (0..<plane).map { Double(output.image(n)[c * plane + $0]) } }
+      let mean = values.reduce(0, +) / Double(values.count)
+      let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)
+      XCTAssertEqual(mean, Double(network.parameter(named: "bn.bias")![c]), accuracy: 1e-5)
+      XCTAssertEqual(
+        variance.squareRoot(), abs(Double(network.parameter(named: "bn.weight")![c])), accuracy: 1e-3)
+    }
+  }
+
+  /// The running statistics move by `momentum` towards the batch's (unbiased variance).
+  func testBatchNormRunningStatistics() {
+    let network = Network(
+      layers: [BatchNorm2D(name: "bn", channels: 1, momentum: 0.25)], channels: 1, height: 1, width: 4)
+    network.setTraining(true)
+    network.forward(Tensor(shape: Shape(batch: 1, channels: 1, height: 1, width: 4), values: [1, 2, 3, 6]))
+    // mean 3, unbiased variance (4 + 1 + 0 + 9)/3 = 14/3.
+    XCTAssertEqual(network.buffers.base[0], 0.75 * 0 + 0.25 * 3, accuracy: 1e-6)
+    XCTAssertEqual(network.buffers.base[1], 0.75 * 1 + 0.25 * 14 / 3, accuracy: 1e-6)
+  }
+
+  func testBatchNormInferenceModeUsesRunningStatistics() {
+    let network = Network(layers: [BatchNorm2D(name: "bn", channels: 2)], channels: 2, height: 2, width: 2)
+    randomize(network, seed: 3)
+    (network.buffers.base[0], network.buffers.base[1]) = (0.3, -0.2)
+    (network.buffers.base[2], network.buffers.base[3]) = (1.7, 0.4)
+    network.setTraining(false)
+    let input = randomTensor(Shape(batch: 2, channels: 2, height: 2, width: 2), seed: 4)
+    GradientChecker().check(network, input: input)
+    let y = network.forward(input)
+    let (gamma, beta) = (network.parameter(named: "bn.weight")![1], network.parameter(named: "bn.bias")![1])
+    let expected = gamma * (input.pointer[4] - -0.2) / (0.4 + 1e-5).squareRoot() + beta
+    XCTAssertEqual(y.pointer[4], expected, accuracy: 1e-5)
+  }
+
+  func testPointwiseConvolutionWithoutBias() {
+    let conv = Conv2D(name: "conv", inputChannels: 3, outputChannels: 4, kernelSize: 1, bias: false)
+    let network = Network(layers: [conv], channels: 3, height: 3, width: 3)
+    network.initializeParameters(seed: 5)
+    XCTAssertEqual(network.layout.entries.map(\.name), ["conv.weight"])
+    GradientChecker().check(
+      network, input: randomTensor(Shape(batch: 2, channels: 3, height: 3, width: 3), seed: 6))
+  }
+
+  func testConvolutionStrideTwoPaddingOne() {
+    let conv = Conv2D(name: "conv", inputChannels: 2, outputChannels: 3, kernelSize: 3, stride: 2, padding: 1)
+    let network = Network(layers: [conv], channels: 2, height: 7, width: 6)
+    network.initializeParameters(seed: 7)
+    XCTAssertEqual(network.nodes[0].shape, Shape(batch: 1, channels: 3, height: 4, width: 3))
+    GradientChecker().check(
+      network, input: randomTensor(Shape(batch: 2, channels: 2, height: 7, width: 6), seed: 8))
+  }
+
+  func testDepthwiseConvolution() {
+    for (stride, bias) in [(1, true), (2, false)] {
+      let layer = DepthwiseConv2D(name: "dw", channels: 3, kernelSize: 3, stride: stride, bias: bias)
+      let network = Network(layers: [layer], channels: 3, height: 5, width: 6)
+      randomize(network, seed: 9)
+      GradientChecker().check(
+        network, input: randomTensor(Shape(batch: 2, channels: 3, height: 5, width: 6), seed: 10))
+    }
+  }
+
+  /// Depthwise = a grouped convolution: channel c of the output depends on channel c alone.
+  func testDepthwiseConvolutionMatchesAPerChannelConvolution() {
+    let depthwise = Network(
+      layers: [DepthwiseConv2D(name: "dw", channels: 2)], channels: 2, height: 4, width: 4)
+    randomize(depthwise, seed: 11)
+    let input = randomTensor(Shape(batch: 1, channels: 2, height: 4, width: 4), seed: 12)
+    let y = depthwise.forward(input).toArray()
+    for c in 0..<2 {
+      let single = Network(
+        layers: [Conv2D(name: "conv", inputChannels: 1, outputChannels: 1, bias: false)], channels: 1,
+        height: 4, width: 4)
+      for i in 0..<9 { single.parameters.base[i] = depthwise.parameters.base[c * 9 + i] }
+      let plane = Tensor(
+        shape: Shape(batch: 1, channels: 1, height: 4, width: 4),
+        values: Array(input.toArray()[(c * 16)..<(c * 16 + 16)]))
+      let expected = single.forward(plane).toArray()
+      for i in 0..<16 { XCTAssertEqual(y[c * 16 + i], expected[i], accuracy: 1e-5) }
+    }
+  }
+
+  func testTransposedConvolution() {
+    for (kernel, stride, padding, outputPadding, size) in [(3, 2, 1, 1, 3), (2, 2, 0, 0, 3), (3, 1, 1, 0, 4)]
+    {
+      let layer = ConvTranspose2D(
+        name: "up", inputChannels: 2, outputChannels: 3, kernelSize: kernel, stride: stride, padding: padding,
+        outputPadding: outputPadding)
+      let network = Network(layers: [layer], channels: 2, height: size, width: size)
+      randomize(network, seed: 13)
+      let expected = (size - 1) * stride - 2 * padding + kernel + outputPadding
+      XCTAssertEqual(network.nodes[0].shape, Shape(batch: 1, channels: 3, height: expected, width: expected))
+      GradientChecker().check(
+        network, input: randomTensor(Shape(batch: 2, channels: 2, height: size, width: size), seed: 14))
+    }
+  }
+
+  /// A 2×2 stride-2 transposed convolution writes `x·W[ky, kx]` into each 2×2 output block.
+  func testTransposedConvolutionByHand() {
+    let layer = ConvTranspose2D(name: "up", inputChannels: 1, outputChannels: 1, kernelSize: 2, stride: 2)
+    let network = Network(layers: [layer], channels: 1, height: 1, width: 2)
+    for (i, w) in [1, 2, 3, 4, 0.5].enumerated() { network.parameters.base[i] = Float(w) }
+    let y = network.forward(
+      Tensor(shape: Shape(batch: 1, channels: 1, height: 1, width: 2), values: [10, -1]))
+    XCTAssertEqual(y.toArray(), [10.5, 20.5, -0.5, -1.5, 30.5, 40.5, -2.5, -3.5])
+  }
+
+  func testAveragePooling() {
+    let network = Network(layers: [AvgPool2D(size: 2)], channels: 2, height: 4, width: 5)
+    GradientChecker().check(
+      network, input: randomTensor(Shape(batch: 2, channels: 2, height: 4, width: 5), seed: 15))
+    let y = Network(layers: [AvgPool2D(size: 2)], channels: 1, height: 2, width: 2).forward(
+      Tensor(shape: Shape(batch: 1, channels: 1, height: 2, width: 2), values: [1, 2, 3, 6]))
+    XCTAssertEqual(y.toArray(), [3])
+  }
+
+  func testSigmoidTanhAndReLU6() {
+    for layer in [Sigmoid(), Tanh(), ReLU(name: "relu6", cap: 6)] as [Layer] {
+      let network = Network(layers: [layer], channels: 2, height: 3, width: 3)
+      // ReLU6: values 0.1 away from its kinks at 0 and 6, scaled up so some exceed 6.
+      let input = randomTensor(Shape(batch: 2, channels: 2, height: 3, width: 3), seed: 16, margin: 0.1)
+      if layer is ReLU {
+        for i in 0..<input.shape.count {
+          input.pointer[i] *= 4
+          if abs(input.pointer[i] - 6) < 0.1 { input.pointer[i] += 0.2 }
+        }
+      }
+      GradientChecker().check(network, input: input)
+    }
+    let capped = Network(layers: [ReLU(name: "r", cap: 6)], channels: 1, height: 1, width: 3)
+    XCTAssertEqual(
+      capped.forward(Tensor(shape: Shape(batch: 1, channels: 1, height: 1, width: 3), values: [-1, 3, 9]))
+        .toArray(), [0, 3, 6])
+  }
+
+  /// Training-mode dropout with a fixed stream is a fixed linear map (checked); about `rate` of
+  /// the elements are zero, the rest scaled by 1/(1 − rate); inference mode is the identity.
+  func testDropout() {
+    let network = Network(layers: [Dropout(name: "drop", rate: 0.25)], channels: 4, height: 8, width: 8)
+    network.setTraining(true)
+    network.seedStochasticLayers(seed: 3, step: 7, rank: 0)
+    let input = randomTensor(Shape(batch: 2, channels: 4, height: 8, width: 8), seed: 17)
+    GradientChecker().check(network, input: input)
+    let y = network.forward(input).toArray()
+    let x = input.toArray()
+    let zeros = y.filter { $0 == 0 }.count
+    XCTAssertEqual(Double(zeros) / Double(y.count), 0.25, accuracy: 0.06)
+    for (a, b) in zip(x, y) where b != 0 { XCTAssertEqual(b, a / 0.75, accuracy: 1e-5) }
+    // Same (seed, step, rank), same mask; another step, another mask.
+    XCTAssertEqual(network.forward(input).toArray(), y)
+    network.seedStochasticLayers(seed: 3, step: 8, rank: 0)
+    XCTAssertNotEqual(network.forward(input).toArray(), y)
+    network.setTraining(false)
+    XCTAssertEqual(network.forward(input).toArray(), x)
+  }
+
+  func testOptionAShortcut() {
+    let network = Network(
+      layers: [IdentityShortcut(name: "s", outputChannels: 4, stride: 2)], channels: 2, height: 5, width: 4)
+    let input = randomTensor(Shape(batch: 2, channels: 2, height: 5, width: 4), seed: 18)
+    GradientChecker().check(network, input: input)
+    let y = network.forward(input)
+    XCTAssertEqual(y.shape, Shape(batch: 2, channels: 4, height: 3, width: 2))
+    XCTAssertEqual(y.image(1)[1 * 6 + 2 * 2 + 1], input.image(1)[1 * 20 + 4 * 4 + 2])
+    XCTAssertEqual(y.image(1)[3 * 6 + 5], 0)
+  }
+
+  /// A graph with a residual sum, a channel concatenation and a tensor read by three nodes:
+  /// the fan-out gradients must add up.
+  func testResidualAddAndConcatenation() {
+    let builder = NetworkBuilder(channels: 2, height: 4, width: 4)
+    let a = builder.add(Conv2D(name: "a", inputChannels: 2, outputChannels: 2))
+    let b = builder.add(Conv2D(name: "b", inputChannels: 2, outputChannels: 2), after: a)
+    let sum = builder.merge(Add(name: "add"), [b, a])
+    let joined = builder.merge(Concat(name: "cat"), [sum, a, NetworkBuilder.input])
+    builder.add(Conv2D(name: "c", inputChannels: 6, outputChannels: 3, kernelSize: 1), after: joined)
+    builder.output(.logits, builder.last)
+    let network = builder.build()
+    randomize(network, seed: 19)
+    XCTAssertEqual(network.nodes[joined].shape, Shape(batch: 1, channels: 6, height: 4, width: 4))
+    GradientChecker().check(
+      network, input: randomTensor(Shape(batch: 2, channels: 2, height: 4, width: 4), seed: 20))
+  }
+}

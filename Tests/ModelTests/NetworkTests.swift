@@ -2,34 +2,78 @@ import Model
 import XCTest
 
 final class NetworkTests: XCTestCase {
-  /// Hand count for the small CNN on 1×28×28, 10 classes:
+  /// Hand count for the small CNN without batch norm on 1×28×28, 10 classes:
   /// conv1 32·1·9+32 = 320, conv2 32·32·9+32 = 9,248, conv3 64·32·9+64 = 18,496,
   /// conv4 64·64·9+64 = 36,928, fc 64·10+10 = 650; total 65,642.
   /// Multiply–adds: 28²·32·9 + 28²·32·288 + 14²·64·288 + 14²·64·576 + 64·10
   ///   = 225,792 + 7,225,344 + 3,612,672 + 7,225,344 + 640 = 18,289,792 (36.6 MFLOP).
-  func testSmallCNNParameterCountAndCost() {
-    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+  func testSmallCNNWithoutBatchNormParameterCountAndCost() {
+    let network = Architecture.smallCNNNoBN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
     XCTAssertEqual(network.layout.count, 65_642)
-    XCTAssertEqual(network.forwardFLOPsPerImage, 18_289_792)
+    XCTAssertEqual(network.forwardFLOPsPerImage(), 18_289_792)
     XCTAssertEqual(
       network.layout.entries.map(\.name),
       [
         "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "conv3.weight", "conv3.bias",
         "conv4.weight", "conv4.bias", "fc.weight", "fc.bias",
       ])
+    XCTAssertEqual(network.bufferLayout.count, 0)
     XCTAssertEqual(network.shapes(batch: 5).last, Shape(batch: 5, channels: 10))
   }
 
-  /// Parameters live in one arena: the layers' views are contiguous and cover it exactly.
-  func testLayoutTilesTheArena() {
-    let network = Architecture.smallCNN.makeNetwork(channels: 3, height: 32, width: 32, classes: 7)
-    var expectedOffset = 0
-    for entry in network.layout.entries {
-      XCTAssertEqual(entry.offset, expectedOffset, entry.name)
-      expectedOffset += entry.count
+  /// With batch norm the convolutions lose their bias (β replaces it): weights 288 + 9,216 +
+  /// 18,432 + 36,864 = 64,800, γ and β 2·(32 + 32 + 64 + 64) = 384, fc 650; total 65,834, and
+  /// 384 running statistics. Multiply–adds: 18,289,792 − 640 + 640 (fc) plus one per
+  /// normalised element, 2·32·784 + 2·64·196 = 75,264: 18,365,056.
+  func testSmallCNNParameterCountAndCost() {
+    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+    XCTAssertEqual(network.layout.count, 65_834)
+    XCTAssertEqual(network.bufferLayout.count, 384)
+    XCTAssertEqual(network.forwardFLOPsPerImage(), 18_365_056)
+    XCTAssertEqual(
+      Array(network.layout.entries.map(\.name).prefix(4)),
+      ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight"])
+    XCTAssertEqual(
+      Array(network.bufferLayout.entries.map(\.name).prefix(2)), ["bn1.running_mean", "bn1.running_var"])
+  }
+
+  /// He et al. 2016 (§4.2) give 0.27 M parameters for ResNet-20 and 0.46 M for ResNet-32 with
+  /// option-A shortcuts. Hand count, 3×32×32 input, 10 classes: conv1 3·16·9 = 432; stage 1,
+  /// 6 convs of 16·16·9 = 13,824; stage 2, 16·32·9 + 5·32·32·9 = 50,688; stage 3, 32·64·9 +
+  /// 5·64·64·9 = 202,752; γ, β of 19 BNs 2·(16·7 + 32·6 + 64·6) = 1,376; fc 650: 269,722.
+  /// ResNet-32 has two more blocks (four convs) per stage: 4·(2,304 + 9,216 + 36,864) = 193,536
+  /// weights and 4·2·(16 + 32 + 64) = 896 γ, β more: 464,154.
+  func testResNetParameterCountsMatchTheHandCount() {
+    let resnet20 = Architecture.resnet20.makeNetwork(channels: 3, height: 32, width: 32, classes: 10)
+    XCTAssertEqual(resnet20.layout.count, 269_722)
+    XCTAssertEqual(resnet20.bufferLayout.count, 1_376)
+    // One input channel: conv1 has 1·16·9 = 144 weights instead of 432.
+    XCTAssertEqual(
+      Architecture.resnet20.makeNetwork(channels: 1, height: 28, width: 28, classes: 10).layout.count, 269_434
+    )
+    XCTAssertEqual(
+      Architecture.resnet32.makeNetwork(channels: 3, height: 32, width: 32, classes: 10).layout.count, 464_154
+    )
+  }
+
+  /// Parameters live in one arena: the tensors are contiguous and cover it exactly, and each
+  /// part is one range, encoder before decoder before classifier.
+  func testLayoutTilesTheArenaByPart() {
+    for architecture in Architecture.allCases {
+      let network = architecture.makeNetwork(
+        channels: 3, height: 32, width: 32, classes: 7, decoder: architecture.hasDecoder)
+      var expectedOffset = 0
+      for entry in network.layout.entries {
+        XCTAssertEqual(entry.offset, expectedOffset, entry.name)
+        expectedOffset += entry.count
+      }
+      XCTAssertEqual(expectedOffset, network.parameters.count)
+      XCTAssertEqual(network.gradients.count, network.parameters.count)
+      let ranges = ModelPart.allCases.compactMap { network.partRanges[$0] }
+      XCTAssertEqual(ranges.first?.lowerBound, 0)
+      XCTAssertEqual(ranges.last?.upperBound, network.parameters.count)
+      for (a, b) in zip(ranges, ranges.dropFirst()) { XCTAssertEqual(a.upperBound, b.lowerBound) }
     }
-    XCTAssertEqual(expectedOffset, network.parameters.count)
-    XCTAssertEqual(network.gradients.count, network.parameters.count)
   }
 
   /// A smaller batch after a larger one reuses the planned buffers and gives the same logits

@@ -140,9 +140,12 @@ final class FaultTests: XCTestCase {
     for (ranks, signal) in [(nil, SIGTERM), (2, SIGUSR1)] as [(Int?, Int32)] {
       let whole = path("whole-\(signal)")
       let cut = path("cut-\(signal)")
-      let first = try CommandRunner.launch(ranks: ranks, job(whole)).finish()
+      // Batch norm: one process normalises with its batch; 2 ranks with the global batch's
+      // statistics (--sync-bn), so that their running statistics agree at any step.
+      let extra = ranks == nil ? [] : ["--sync-bn"]
+      let first = try CommandRunner.launch(ranks: ranks, job(whole, extra)).finish()
       XCTAssertEqual(first.status, 0, first.standardError)
-      let running = try CommandRunner.launch(ranks: ranks, job(cut))
+      let running = try CommandRunner.launch(ranks: ranks, job(cut, extra))
       XCTAssertTrue(running.waitForOutput(containing: "step 5/16"), running.standardOutput)
       kill(running.process.processIdentifier, signal)
       let stopped = try running.finish(timeout: 60)

@@ -48,6 +48,7 @@ final class TrainingStepTests: XCTestCase {
       stream.startEpoch(0)
       let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
       network.initializeParameters(seed: 5)
+      network.setTraining(true)
       let input = Tensor(shape: network.inputShape.with(batch: 32))
       var labels = [Int32](repeating: 0, count: 32)
       labels.withUnsafeMutableBufferPointer {

@@ -36,6 +36,21 @@ public struct Normalization: Codable, Sendable, Equatable {
     let stds = zip(squares, means).map { q, m in max((q / n / (255 * 255) - m * m).squareRoot(), 1e-6) }
     self.init(mean: means.map { Float($0) }, std: stds.map { Float($0) })
   }
+
+  /// Undoes the standardisation of `images` images of `channels` planes of `plane` pixels:
+  /// `p/255 = x·std_c + mean_c`, the [0, 1] pixels an autoencoder reconstructs.
+  public func pixels(
+    of normalized: UnsafePointer<Float>, images: Int, plane: Int, into target: UnsafeMutablePointer<Float>
+  ) {
+    let channels = mean.count
+    for n in 0..<images {
+      for c in 0..<channels {
+        let start = (n * channels + c) * plane
+        let (scale, shift) = (std[c], mean[c])
+        for p in start..<(start + plane) { target[p] = normalized[p] * scale + shift }
+      }
+    }
+  }
 }
 
 /// Turns chosen images into a float batch: `(count, C, H, W)` normalised pixels and labels.

@@ -3,6 +3,7 @@ import PRNG
 /// How a parameter tensor is filled before training.
 public enum Initialization: Sendable, Equatable {
   case zeros
+  case ones
   /// He et al. 2015: N(0, 2 / fanIn), for weights followed by ReLU.
   case heNormal(fanIn: Int)
   /// U(−1/√fanIn, 1/√fanIn), PyTorch's default for a linear layer's weight.
@@ -12,6 +13,8 @@ public enum Initialization: Sendable, Equatable {
     switch self {
     case .zeros:
       values.update(repeating: 0)
+    case .ones:
+      values.update(repeating: 1)
     case .heNormal(let fanIn):
       let std = (2.0 / Double(fanIn)).squareRoot()
       for i in values.indices { values[i] = Float(rng.nextGaussian() * std) }
@@ -22,7 +25,8 @@ public enum Initialization: Sendable, Equatable {
   }
 }
 
-/// A parameter tensor a layer asks the arena for: `weight`, `bias`, ….
+/// A tensor a layer asks an arena for: a parameter (`weight`, `bias`) or a buffer
+/// (`running_mean`).
 public struct ParameterSpec: Sendable {
   public let name: String
   public let shape: [Int]
@@ -45,10 +49,17 @@ public protocol Layer: AnyObject {
   var name: String { get }
   /// The parameter tensors this layer owns, in arena order.
   var parameterSpecs: [ParameterSpec] { get }
+  /// State that is saved with the model but not trained (batch norm's running statistics).
+  var bufferSpecs: [ParameterSpec] { get }
   /// The output shape for an input shape; traps on a shape the layer cannot take.
   func outputShape(for input: Shape) -> Shape
   /// Gives the layer the start of its parameters and of its gradients inside the arenas.
   func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>)
+  /// Gives the layer the start of its buffers inside the network's buffer arena.
+  func bind(buffers: UnsafeMutablePointer<Float>)
+  /// Training mode (batch statistics, dropout) or inference mode; layers without a
+  /// difference ignore it.
+  func setTraining(_ training: Bool)
   func forward(_ input: Tensor, into output: Tensor)
   func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?)
   /// Multiply–adds of the forward pass for one image of `input` shape.
@@ -57,6 +68,18 @@ public protocol Layer: AnyObject {
 
 extension Layer {
   public var parameterSpecs: [ParameterSpec] { [] }
+  public var bufferSpecs: [ParameterSpec] { [] }
   public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
+  public func bind(buffers: UnsafeMutablePointer<Float>) {}
+  public func setTraining(_ training: Bool) {}
   public func forwardFLOPs(for input: Shape) -> Int { 0 }
+}
+
+/// A step that combines several tensors of the graph into one (a residual sum, a channel
+/// concatenation). Backward overwrites each input gradient it is given.
+public protocol MergeLayer: AnyObject {
+  var name: String { get }
+  func outputShape(for inputs: [Shape]) -> Shape
+  func forward(_ inputs: [Tensor], into output: Tensor)
+  func backward(inputs: [Tensor], outputGradient: Tensor, inputGradients: [Tensor?])
 }

@@ -16,11 +16,7 @@ public final class MaxPool2D: Layer {
   }
 
   public func outputShape(for input: Shape) -> Shape {
-    precondition(
-      input.height >= size && input.width >= size, "\(name): input \(input) is smaller than the window")
-    return Shape(
-      batch: input.batch, channels: input.channels,
-      height: (input.height - size) / stride + 1, width: (input.width - size) / stride + 1)
+    input.windowed(kernel: size, stride: stride, layer: name)
   }
 
   public func forward(_ input: Tensor, into output: Tensor) {

@@ -1,30 +1,79 @@
-/// The architectures `--model` can name.
+/// The architectures `--model` can name. Channel counts and the input size come from the
+/// dataset (1×28×28 Fashion-MNIST and 3×32×32 CIFAR both work).
 public enum Architecture: String, CaseIterable, Codable, Sendable {
-  /// The small CNN of the walking skeleton (no batch norm, so rank-count invariance is exact):
-  /// conv(C→32), conv(32→32), pool, conv(32→64), conv(64→64), pool, global-avg-pool, dense(64→K),
-  /// every conv 3×3 / stride 1 / padding 1 followed by ReLU.
+  /// The small CNN of the walking skeleton, each 3×3 convolution followed by batch norm.
   case smallCNN = "small-cnn"
+  /// The same without batch norm (convolutions with bias): exact rank-count invariance
+  /// without `--sync-bn`, the skeleton's model.
+  case smallCNNNoBN = "small-cnn-nobn"
+  /// CIFAR ResNets of He et al. 2016 (§4.2): 6n + 2 layers, option-A shortcuts.
+  case resnet20, resnet32
+  /// A MobileNetV2 encoder (Sandler et al. 2018) sized for 28–32 px, a transposed-conv decoder
+  /// and a 1×1-conv classifier head.
+  case mobilenetv2
+  /// A UNet (Ronneberger et al. 2015) encoder with skip connections into a decoder that
+  /// reconstructs the input, and a dense classifier on the bottleneck.
+  case unet
 
-  /// `cosineClassifier` replaces the last dense layer by `CosineDense` (for LDAM, as its
-  /// reference code does).
+  /// Whether the architecture has a decoder (for `--mode end-to-end` and `separate`).
+  public var hasDecoder: Bool { self == .mobilenetv2 || self == .unet }
+
+  /// `cosineClassifier` makes the last layer `CosineDense` (for LDAM, as its reference code
+  /// does); `decoder` adds the decoder and the `reconstruction` output (architectures that have one).
   public func makeNetwork(
-    channels: Int, height: Int, width: Int, classes: Int, cosineClassifier: Bool = false
+    channels: Int, height: Int, width: Int, classes: Int, cosineClassifier: Bool = false,
+    decoder: Bool = false
   ) -> Network {
+    precondition(!decoder || hasDecoder, "\(rawValue) has no decoder")
+    let builder = NetworkBuilder(channels: channels, height: height, width: width)
     switch self {
-    case .smallCNN:
-      let layers: [Layer] = [
-        Conv2D(name: "conv1", inputChannels: channels, outputChannels: 32), ReLU(name: "relu1"),
-        Conv2D(name: "conv2", inputChannels: 32, outputChannels: 32), ReLU(name: "relu2"),
-        MaxPool2D(name: "pool1"),
-        Conv2D(name: "conv3", inputChannels: 32, outputChannels: 64), ReLU(name: "relu3"),
-        Conv2D(name: "conv4", inputChannels: 64, outputChannels: 64), ReLU(name: "relu4"),
-        MaxPool2D(name: "pool2"),
-        GlobalAvgPool(name: "gap"),
-        cosineClassifier
-          ? CosineDense(name: "fc", inputFeatures: 64, outputFeatures: classes)
-          : Dense(name: "fc", inputFeatures: 64, outputFeatures: classes),
-      ]
-      return Network(layers: layers, channels: channels, height: height, width: width)
+    case .smallCNN, .smallCNNNoBN:
+      SmallCNN(batchNorm: self == .smallCNN).build(builder, classes: classes, cosine: cosineClassifier)
+    case .resnet20:
+      ResNet(blocksPerStage: 3).build(builder, classes: classes, cosine: cosineClassifier)
+    case .resnet32:
+      ResNet(blocksPerStage: 5).build(builder, classes: classes, cosine: cosineClassifier)
+    case .mobilenetv2:
+      MobileNetV2().build(builder, classes: classes, cosine: cosineClassifier, decoder: decoder)
+    case .unet:
+      UNet().build(builder, classes: classes, cosine: cosineClassifier, decoder: decoder)
     }
+    return builder.build()
+  }
+}
+
+extension NetworkBuilder {
+  /// Convolution → batch norm → ReLU (capped at `cap`; none when `relu` is false), the unit of
+  /// every BN architecture here. The convolution has no bias: β of batch norm replaces it.
+  @discardableResult
+  func convolution(
+    _ name: String, _ inputChannels: Int, _ outputChannels: Int, kernel: Int = 3, stride: Int = 1,
+    relu: Bool = true, cap: Float = .infinity, norm: String? = nil
+  ) -> Int {
+    add(
+      Conv2D(
+        name: name, inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernel,
+        stride: stride,
+        bias: false))
+    add(BatchNorm2D(name: norm ?? name.replacingConv(with: "bn"), channels: outputChannels))
+    if relu { add(ReLU(name: name.replacingConv(with: "relu"), cap: cap)) }
+    return last
+  }
+
+  /// The final linear layer `fc` on a feature vector of `features`.
+  func linearClassifier(features: Int, classes: Int, cosine: Bool) {
+    add(
+      cosine
+        ? CosineDense(name: "fc", inputFeatures: features, outputFeatures: classes)
+        : Dense(name: "fc", inputFeatures: features, outputFeatures: classes))
+    output(.logits, last)
+  }
+}
+
+extension String {
+  /// `layer1.0.conv2` → `layer1.0.bn2`: names of a convolution's companions.
+  fileprivate func replacingConv(with kind: String) -> String {
+    guard let range = range(of: "conv", options: .backwards) else { return "\(self).\(kind)" }
+    return replacingCharacters(in: range, with: kind)
   }
 }

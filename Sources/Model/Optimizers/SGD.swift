@@ -16,10 +16,12 @@ public final class SGD {
     velocity = Arena(count: parameterCount)
   }
 
-  public func step(parameters: Arena, gradients: Arena, learningRate: Float) {
+  /// Updates the parameters in `range` (default: all); frozen parameters lie outside it and
+  /// keep their values, momentum and all.
+  public func step(parameters: Arena, gradients: Arena, learningRate: Float, range: Range<Int>? = nil) {
     precondition(parameters.count == velocity.count && gradients.count == velocity.count)
     let (theta, grad, v) = (parameters.base, gradients.base, velocity.base)
-    for i in 0..<velocity.count {
+    for i in range ?? 0..<velocity.count {
       let g = grad[i] + weightDecay * theta[i]
       v[i] = momentum * v[i] + g
       theta[i] -= learningRate * v[i]

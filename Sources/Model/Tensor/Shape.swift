@@ -26,5 +26,19 @@ public struct Shape: Equatable, Hashable, Sendable, CustomStringConvertible {
     Shape(batch: batch, channels: channels, height: height, width: width)
   }
 
+  /// The shape after a `kernel`-wide window moved by `stride` over the zero-padded planes
+  /// (convolution and pooling alike), with `channels` output channels; traps, naming `layer`,
+  /// when the window does not fit.
+  public func windowed(kernel: Int, stride: Int, padding: Int = 0, channels: Int? = nil, layer: String)
+    -> Shape
+  {
+    let outputHeight = (height + 2 * padding - kernel) / stride + 1
+    let outputWidth = (width + 2 * padding - kernel) / stride + 1
+    precondition(
+      height + 2 * padding >= kernel && width + 2 * padding >= kernel,
+      "\(layer): input \(self) is smaller than the window")
+    return Shape(batch: batch, channels: channels ?? self.channels, height: outputHeight, width: outputWidth)
+  }
+
   public var description: String { "\(batch)×\(channels)×\(height)×\(width)" }
 }

@@ -1,16 +1,20 @@
 import Model
 
-/// The model's parameters as a safetensors file, one tensor per parameter under its layer
-/// name (`conv1.weight`, `fc.bias`), so the file opens in PyTorch or numpy as a state dict.
+/// The model's parameters and buffers as a safetensors file, one tensor per parameter under
+/// its layer name (`conv1.weight`, `bn1.running_mean`), so the file opens in PyTorch or numpy
+/// as a state dict.
 public enum ModelCheckpoint {
   public static func make(_ network: Network, metadata: [String: String] = [:]) -> SafeTensors {
-    SafeTensors(entries: entries(of: network.parameters, layout: network.layout), metadata: metadata)
+    SafeTensors(
+      entries: entries(of: network.parameters, layout: network.layout)
+        + entries(of: network.buffers, layout: network.bufferLayout), metadata: metadata)
   }
 
-  /// Copies the file's tensors into `network`'s parameters; every parameter must be present
-  /// with its exact shape.
+  /// Copies the file's tensors into `network`'s parameters and buffers; every one must be
+  /// present with its exact shape (tensors the network lacks, such as a decoder's, are ignored).
   public static func load(_ file: SafeTensors, into network: Network, path: String) throws {
     try fill(network.parameters, layout: network.layout, from: file, path: path)
+    try fill(network.buffers, layout: network.bufferLayout, from: file, path: path)
   }
 
   /// The tensors of `arena` laid out by `layout`, names prefixed by `prefix`.

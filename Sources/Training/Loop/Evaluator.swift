@@ -8,8 +8,9 @@ public enum TestTimeAugmentation: String, CaseIterable, Codable, Sendable {
   case flip
 }
 
-/// Runs a network over a whole split, in fixed-size batches, and tallies its predictions
-/// against the labels. Used on rank 0 only.
+/// Runs a network over a whole split in inference mode, in fixed-size batches, and tallies its
+/// predictions against the labels (and, for a model with a decoder, the reconstruction error).
+/// Used on rank 0 only.
 public struct Evaluator {
   public let batchSize: Int
   public let augmentation: TestTimeAugmentation
@@ -23,14 +24,45 @@ public struct Evaluator {
     -> Evaluation
   {
     var counts = PredictionCounts(classes: images.classCount)
-    forEachBatch(of: images, normalization: normalization, network: network) { logits, labels, count in
+    var squaredError = 0.0
+    let reconstructs = network.hasDecoder
+    forEachBatch(
+      of: images, normalization: normalization, network: network,
+      outputs: reconstructs ? [.logits, .reconstruction] : [.logits]
+    ) {
+      logits, labels, count, input in
       counts.add(logits: logits.pointer, labels: labels, count: count)
+      if reconstructs {
+        squaredError += reconstructionError(
+          network.output(.reconstruction), of: input, normalization: normalization)
+      }
     }
-    return Evaluation(counts)
+    var evaluation = Evaluation(counts)
+    if reconstructs && images.count > 0 {
+      evaluation.reconstructionMSE = squaredError / Double(images.count * network.inputShape.perImage)
+    }
+    return evaluation
   }
 
-  /// The classifier's input features (the output of the layer before the last) of `limit`
-  /// images spread evenly over the split, row by row, with their labels: what t-SNE embeds.
+  /// `Σ (reconstruction − pixels)²` over a batch, the pixels recovered from the normalised input.
+  private func reconstructionError(_ reconstruction: Tensor, of input: Tensor, normalization: Normalization)
+    -> Double
+  {
+    var pixels = [Float](repeating: 0, count: input.shape.count)
+    pixels.withUnsafeMutableBufferPointer {
+      normalization.pixels(
+        of: input.pointer, images: input.shape.batch, plane: input.shape.plane, into: $0.baseAddress!)
+    }
+    var sum = 0.0
+    for i in 0..<input.shape.count {
+      let d = Double(reconstruction.pointer[i] - pixels[i])
+      sum += d * d
+    }
+    return sum
+  }
+
+  /// The classifier's input features (the encoder's output) of `limit` images spread evenly
+  /// over the split, row by row, with their labels: what t-SNE embeds.
   public func features(network: Network, images: LabeledImages, normalization: Normalization, limit: Int)
     -> (features: [[Float]], labels: [Int32])
   {
@@ -38,9 +70,12 @@ public struct Evaluator {
     let subset = images.subset(Array(stride(from: 0, to: images.count, by: step).prefix(limit)))
     var features: [[Float]] = []
     var allLabels: [Int32] = []
-    forEachBatch(of: subset, normalization: normalization, network: network, augment: false) {
-      _, labels, count in
-      let activation = network.activation(ofLayer: network.layers.count - 2)
+    forEachBatch(
+      of: subset, normalization: normalization, network: network, outputs: [.logits, .features],
+      augment: false
+    ) {
+      _, labels, count, _ in
+      let activation = network.output(.features)
       let width = activation.shape.perImage
       for n in 0..<count {
         features.append(Array(UnsafeBufferPointer(start: activation.image(n), count: width)))
@@ -50,12 +85,16 @@ public struct Evaluator {
     return (features, allLabels)
   }
 
-  /// Calls `body` with the logits (averaged over the augmentation), labels and image count of
-  /// each batch.
+  /// Calls `body` with the logits (averaged over the augmentation), labels, image count and
+  /// input of each batch, the network in inference mode (restored afterwards); the network's
+  /// `outputs` belong to the input passed.
   private func forEachBatch(
-    of images: LabeledImages, normalization: Normalization, network: Network, augment: Bool = true,
-    _ body: (Tensor, UnsafePointer<Int32>, Int) -> Void
+    of images: LabeledImages, normalization: Normalization, network: Network, outputs: [NetworkOutput],
+    augment: Bool = true, _ body: (Tensor, UnsafePointer<Int32>, Int, Tensor) -> Void
   ) {
+    let wasTraining = network.isTraining
+    network.setTraining(false)
+    defer { network.setTraining(wasTraining) }
     let input = Tensor(shape: network.inputShape.with(batch: batchSize))
     var labels = [Int32](repeating: 0, count: batchSize)
     var averaged: Tensor?
@@ -67,18 +106,18 @@ public struct Evaluator {
           start..<(start + count), of: images, normalization: normalization,
           into: input.pointer, labels: labelBuffer.baseAddress!, offset: 0)
       }
-      var logits = network.forward(input)
+      var logits = network.forward(input, outputs: outputs)
       if augment && augmentation == .flip {
         let sum = averaged ?? Tensor(shape: logits.shape.with(batch: batchSize))
         averaged = sum
         sum.resize(batch: count)
         sum.pointer.update(from: logits.pointer, count: logits.shape.count)
         mirrorLeftRight(input)
-        logits = network.forward(input)
+        logits = network.forward(input, outputs: outputs)
         for i in 0..<logits.shape.count { sum.pointer[i] = (sum.pointer[i] + logits.pointer[i]) / 2 }
         logits = sum
       }
-      labels.withUnsafeBufferPointer { body(logits, $0.baseAddress!, count) }
+      labels.withUnsafeBufferPointer { body(logits, $0.baseAddress!, count, input) }
     }
   }
 }

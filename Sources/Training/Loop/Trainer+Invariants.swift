@@ -6,7 +6,7 @@ import Model
 extension Trainer {
   /// The start-up contract: every rank's arena has rank 0's size and layout.
   func checkLayout(of network: Network) throws {
-    let mine = [UInt64(network.layout.count), network.layout.fingerprint]
+    let mine = [UInt64(network.layout.count), network.layout.fingerprint, network.bufferLayout.fingerprint]
     guard let all = try communicator.gather(mine, root: 0) else { return }
     for (rank, theirs) in all.enumerated() where theirs != mine {
       throw TrainingError.layoutMismatch(rank: rank, detail: "\(theirs[0]) parameters vs \(mine[0])")

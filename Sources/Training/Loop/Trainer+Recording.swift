@@ -3,9 +3,11 @@ import Loader
 import Model
 
 /// What the ranks measured in one epoch, summed over ranks: the first objective's
-/// `(Σ loss, Σ normaliser)` followed by the flattened `PredictionCounts` of the drawn batches.
+/// `(Σ loss, Σ normaliser)`, the flattened `PredictionCounts` of the drawn batches, and the
+/// reconstruction's `(Σ squared error, elements)`.
 struct EpochSummary {
   let epoch: Int
+  let phase: TrainingPhase
   let step: Int
   let totals: [Double]
   let seconds: Double
@@ -25,21 +27,31 @@ extension Trainer {
     let config = configuration
     let (epoch, step, totals) = (summary.epoch, summary.step, summary.totals)
     let classes = validation.classCount
+    let countsEnd = 2 + classes * classes + 2
     let imagesPerSecond = Double(summary.images) / summary.seconds
-    let trainRow = MetricsRow(
+    var trainRow = MetricsRow(
       epoch: epoch, step: step, loss: totals[0] / totals[1],
-      evaluation: Evaluation(PredictionCounts(flattened: Array(totals[2...]), classes: classes)),
+      evaluation: Evaluation(PredictionCounts(flattened: Array(totals[2..<countsEnd]), classes: classes)),
       learningRate: summary.learningRate, imagesPerSecond: imagesPerSecond)
+    if totals[countsEnd + 1] > 0 { trainRow.reconstructionMSE = totals[countsEnd] / totals[countsEnd + 1] }
     try recorder.record(train: trainRow)
+    let phase = summary.phase
     var line =
-      "epoch \(epoch)/\(config.epochs)  loss \(fixed(trainRow.loss, 4))  train acc \(fixed(trainRow.accuracy, 4))  "
+      "epoch \(epoch)/\(config.totalEpochs)\(phase.kind == .joint ? "" : " (\(phase.kind.rawValue))")  "
+      + "loss \(fixed(trainRow.loss, 4))  "
+      + (phase.classifies ? "train acc \(fixed(trainRow.accuracy, 4))  " : "")
+      + (trainRow.reconstructionMSE.map { "recon MSE \(fixed($0, 5))  " } ?? "")
       + "lr \(fixed(summary.learningRate, 5))  \(Int(imagesPerSecond.rounded())) img/s"
-    if epoch % config.evalEvery == 0 || epoch == config.epochs {
+    // Validation (and the best checkpoint) only once the classifier trains.
+    if phase.classifies
+      && ((epoch - phase.firstEpoch + 1) % config.evalEvery == 0 || epoch == config.totalEpochs)
+    {
       let started = ContinuousClock.now
       let evaluation = evaluator.evaluate(network: network, images: validation, normalization: normalization)
-      let validRow = MetricsRow(
+      var validRow = MetricsRow(
         epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
         learningRate: summary.learningRate, imagesPerSecond: Double(validation.count) / secondsSince(started))
+      validRow.reconstructionMSE = evaluation.reconstructionMSE
       try recorder.record(valid: validRow)
       line += "  val acc \(fixed(validRow.accuracy, 4))  val macro-F1 \(fixed(validRow.macroF1, 4))"
       let score = evaluation.value(of: config.selectBy)

@@ -46,6 +46,7 @@ public final class Trainer {
       plan: plan,
       seed: config.seed, normalization: manifest.normalization)
     let objectives = Objectives(options: config.loss, classCounts: train.classCounts, epochs: config.epochs)
+    let phases = TrainingPhase.phases(of: config)
     // Rank 0 evaluates, so it alone reads the validation and test splits.
     // In debug mode, their first `debugSamples` images.
     let evaluationSplits =
@@ -55,6 +56,8 @@ public final class Trainer {
     // Model: rank 0 initialises (or loads the last checkpoint), everyone receives the same
     // parameters, momentum and counters, and checks the layout.
     let network = config.makeNetwork(image: manifest.image, classes: classes)
+    let statisticsReducer = CommunicatorStatisticsReducer(communicator: communicator)
+    if config.syncBatchNorm { network.synchronizeBatchStatistics(with: statisticsReducer) }
     let optimizer = SGD(
       parameterCount: network.layout.count, momentum: Float(config.momentum),
       weightDecay: Float(config.weightDecay))
@@ -71,6 +74,7 @@ public final class Trainer {
     // at once, not at the first checkpoint.
     if recording { try run.prepare(probeBytes: 4 * network.layout.count * 4) }
     try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
+    try communicator.broadcast(UnsafeMutableRawBufferPointer(network.buffers.buffer), root: 0)
     if resume {
       try communicator.broadcast(UnsafeMutableRawBufferPointer(optimizer.velocity.buffer), root: 0)
       var counters = [Int64(state.epochsDone), Int64(state.stepsDone), Int64(state.stepInEpoch)]
@@ -80,9 +84,12 @@ public final class Trainer {
       )
     }
     try checkLayout(of: network)
-    let schedule = CosineSchedule(
-      base: config.learningRate, totalSteps: config.epochs * plan.stepsPerEpoch,
-      warmupSteps: config.warmupEpochs * plan.stepsPerEpoch)
+    // One cosine schedule per phase, over the phase's steps.
+    func schedule(of phase: TrainingPhase) -> CosineSchedule {
+      CosineSchedule(
+        base: config.learningRate, totalSteps: phase.epochs * plan.stepsPerEpoch,
+        warmupSteps: config.warmupEpochs * plan.stepsPerEpoch)
+    }
     let recorder =
       recording
       ? try RunRecorder(
@@ -101,7 +108,10 @@ public final class Trainer {
     let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
     var labels = [Int32](repeating: 0, count: stream.localBatch)
     let logitsGradient = Tensor(shape: Shape(batch: stream.localBatch, channels: classes))
-    let lastStep = min(config.maxSteps ?? Int.max, config.epochs * plan.stepsPerEpoch)
+    // The decoder's target (the input's [0, 1] pixels) and the gradient of its reconstruction.
+    let pixelTarget = network.hasDecoder ? Tensor(shape: input.shape) : nil
+    let reconstructionGradient = network.hasDecoder ? Tensor(shape: input.shape) : nil
+    let lastStep = min(config.maxSteps ?? Int.max, config.totalEpochs * plan.stepsPerEpoch)
     let evaluator = Evaluator(augmentation: config.testTimeAugmentation)
     var progress = Progress(console: console, every: config.logEvery, quiet: config.quiet)
 
@@ -112,20 +122,34 @@ public final class Trainer {
     var stoppedBySignal = false
     // Whether a stop signal reached any rank: all ranks learn it at the same collective.
     func anyRankSignalled() throws -> Bool { try summedOverRanks([Double(StopRequest.received)])[0] != 0 }
-    for epoch in stride(from: state.epochsDone + 1, through: config.epochs, by: 1) where step < lastStep {
+    for epoch in stride(from: state.epochsDone + 1, through: config.totalEpochs, by: 1) where step < lastStep
+    {
       stream.startEpoch(epoch - 1)
-      // (Σ loss, Σ normaliser) of the first objective and the predictions on the drawn batches,
-      // summed over ranks below. A run resumed mid-epoch starts rank 0 from the saved totals.
+      let phase = TrainingPhase.phase(ofEpoch: epoch, in: phases)
+      network.freeze(phase.frozen)
+      network.setTraining(true)
+      let trainable = network.trainableRange
+      let phaseSchedule = schedule(of: phase)
+      let phaseFirstStep = (phase.firstEpoch - 1) * plan.stepsPerEpoch
+      // (Σ loss, Σ normaliser) of the first objective (the reconstruction MSE in an autoencoder
+      // phase), the predictions on the drawn batches and (Σ squared error, elements) of the
+      // reconstruction, summed over ranks below. A run resumed mid-epoch starts rank 0 from the
+      // saved totals.
       var epochLoss = [0.0, 0.0]
       var trainCounts = PredictionCounts(classes: classes)
+      var epochReconstruction = [0.0, 0.0]
       // Only the first epoch of a run resumed mid-epoch starts late; the state then forgets it.
       let firstStepInEpoch = state.stepInEpoch
-      if firstStepInEpoch > 0 && rank == 0 && state.epochTotals.count == 2 + classes * classes + 2 {
+      let countsSize = classes * classes + 2
+      if firstStepInEpoch > 0 && rank == 0 && state.epochTotals.count == 2 + countsSize + 2 {
         epochLoss = Array(state.epochTotals[0..<2])
-        trainCounts = PredictionCounts(flattened: Array(state.epochTotals[2...]), classes: classes)
+        trainCounts = PredictionCounts(
+          flattened: Array(state.epochTotals[2..<(2 + countsSize)]), classes: classes)
+        epochReconstruction = Array(state.epochTotals[(2 + countsSize)...])
       }
       (state.stepInEpoch, state.epochTotals) = (0, [])
-      let losses = objectives.losses(epoch: epoch)
+      let losses =
+        phase.classifies ? objectives.losses(epoch: epoch - phase.firstEpoch + 1) : [CrossEntropyLoss()]
       let firstStep = step
       let started = ContinuousClock.now
       for s in firstStepInEpoch..<plan.stepsPerEpoch where step < lastStep {
@@ -134,13 +158,37 @@ public final class Trainer {
           stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!)
         }
         try injectFault(before: step + 1, into: input)
+        network.seedStochasticLayers(seed: config.seed, step: step, rank: rank)
         for (index, objective) in losses.enumerated() {
           network.zeroGradients()
-          let logits = network.forward(input)
-          let normalizer = try globalNormalizer(of: objective, labels: labels, globalBatch: plan.globalBatch)
-          let loss = labels.withUnsafeBufferPointer {
-            objective.lossAndGradient(
-              logits: logits, labels: $0, scale: Float(1 / normalizer.global), gradient: logitsGradient)
+          let reconstructs = phase.reconstructs && index == 0
+          let logits = network.forward(input, outputs: reconstructs ? phase.outputs : [.logits])
+          var outputGradients: [(NetworkOutput, Tensor)] = []
+          var loss = 0.0
+          var normalizer = (local: Double(stream.localBatch), global: Double(plan.globalBatch))
+          if phase.classifies {
+            normalizer = try globalNormalizer(of: objective, labels: labels, globalBatch: plan.globalBatch)
+            loss = labels.withUnsafeBufferPointer {
+              objective.lossAndGradient(
+                logits: logits, labels: $0, scale: Float(1 / normalizer.global), gradient: logitsGradient)
+            }
+            outputGradients.append((.logits, logitsGradient))
+          }
+          if reconstructs, let pixelTarget, let reconstructionGradient {
+            // The mean over the global batch's pixels, weighted in end-to-end mode.
+            let elements = Double(plan.globalBatch * input.shape.perImage)
+            let weight = phase.classifies ? config.reconstructionWeight : 1
+            manifest.normalization.pixels(
+              of: input.pointer, images: input.shape.batch, plane: input.shape.plane,
+              into: pixelTarget.pointer)
+            let squaredError = MeanSquaredError.lossAndGradient(
+              output: network.output(.reconstruction), target: pixelTarget, scale: Float(weight / elements),
+              gradient: reconstructionGradient)
+            epochReconstruction[0] += squaredError
+            epochReconstruction[1] += Double(input.shape.count)
+            // An autoencoder phase reports its MSE as the loss, per image like the others.
+            loss += weight * squaredError / Double(input.shape.perImage)
+            outputGradients.append((.reconstruction, reconstructionGradient))
           }
           guard loss.isFinite else {
             throw TrainingError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: loss)
@@ -152,15 +200,17 @@ public final class Trainer {
               trainCounts.add(logits: logits.pointer, labels: $0.baseAddress!, count: stream.localBatch)
             }
           }
-          network.backward(input: input, logitsGradient: logitsGradient)
+          network.backward(input: input, outputGradients: outputGradients)
+          if let error = statisticsReducer.takeError() { throw error }
           injectFault(afterBackwardOf: step + 1, into: network)
           if config.debug { try checkGradientsFinite(of: network, epoch: epoch, step: step + 1) }
           // Each rank's gradient is already divided by the global normaliser: their sum is the
-          // gradient of the global mean.
-          try communicator.allreduceSum(network.gradients.buffer)
+          // gradient of the global mean. Frozen parameters lie outside `trainable`.
+          try communicator.allreduceSum(
+            UnsafeMutableBufferPointer(rebasing: network.gradients.buffer[trainable]))
           optimizer.step(
             parameters: network.parameters, gradients: network.gradients,
-            learningRate: Float(schedule.learningRate(step: step)))
+            learningRate: Float(phaseSchedule.learningRate(step: step - phaseFirstStep)), range: trainable)
           if config.debug && index == 0 {
             console.line(
               "step \(step + 1)  epoch \(epoch)  loss \(fixed(loss / normalizer.local, 5))  "
@@ -177,7 +227,7 @@ public final class Trainer {
         let elapsed = secondsSince(started)
         if !config.debug {
           progress.update(
-            epoch: epoch, epochs: config.epochs, step: s + 1 - firstStepInEpoch,
+            epoch: epoch, epochs: config.totalEpochs, step: s + 1 - firstStepInEpoch,
             steps: plan.stepsPerEpoch - firstStepInEpoch, loss: epochLoss[0] / max(epochLoss[1], 1e-12),
             imagesPerSecond: Double((s + 1 - firstStepInEpoch) * plan.globalBatch) / elapsed, seconds: elapsed
           )
@@ -185,7 +235,8 @@ public final class Trainer {
         // A stop signal on any rank stops every rank after this same step.
         if try anyRankSignalled() && s + 1 < plan.stepsPerEpoch && step < lastStep {
           progress.finishEpoch()
-          let totals = try summedOverRanks(epochLoss + trainCounts.flattened)
+          let totals = try summedOverRanks(epochLoss + trainCounts.flattened + epochReconstruction)
+          try averageBuffersOverRanks(network)
           if let recorder {
             var partial = state
             (partial.epochsDone, partial.stepsDone, partial.stepInEpoch, partial.epochTotals) = (
@@ -204,29 +255,31 @@ public final class Trainer {
       progress.finishEpoch()
       let seconds = secondsSince(started)
       trainingSeconds += seconds
-      let totals = try summedOverRanks(epochLoss + trainCounts.flattened)
+      let totals = try summedOverRanks(epochLoss + trainCounts.flattened + epochReconstruction)
+      try averageBuffersOverRanks(network)
       try checkReplicasIdentical(network, after: "epoch \(epoch)")
       guard config.maxSteps == nil else { continue }
 
       if let recorder, let (validation, _) = evaluationSplits {
         let summary = EpochSummary(
-          epoch: epoch, step: step, totals: totals, seconds: seconds,
+          epoch: epoch, phase: phase, step: step, totals: totals, seconds: seconds,
           images: (step - firstStep) * plan.globalBatch,
-          learningRate: schedule.learningRate(step: step - 1))
+          learningRate: phaseSchedule.learningRate(step: step - 1 - phaseFirstStep))
         try record(
           summary, recorder: recorder, network: network, optimizer: optimizer, validation: validation,
           normalization: manifest.normalization, evaluator: evaluator, state: &state)
       }
       // The other ranks wait here while rank 0 evaluates; a stop signal on any rank stops all.
-      if try anyRankSignalled() && epoch < config.epochs && config.maxSteps == nil {
+      if try anyRankSignalled() && epoch < config.totalEpochs && config.maxSteps == nil {
         stoppedBySignal = true
         console.line(
           "stopped by a signal after epoch \(epoch); checkpoint saved, continue with --resume \(run.path)")
         break
       }
-      if epoch == config.stopAfterEpoch && epoch < config.epochs {
+      if epoch == config.stopAfterEpoch && epoch < config.totalEpochs {
         stoppedEarly = true
-        console.line("stopped after epoch \(epoch) of \(config.epochs); continue with --resume \(run.path)")
+        console.line(
+          "stopped after epoch \(epoch) of \(config.totalEpochs); continue with --resume \(run.path)")
         break
       }
     }
@@ -277,8 +330,10 @@ public final class Trainer {
     let manifest = dataset.manifest
     let train = manifest.splits.train
     console.line(
-      "imbal-dist: \(config.architecture.rawValue), \(network.layout.count) parameters, "
-        + "\(fixed(Double(network.forwardFLOPsPerImage) / 1e6, 1)) M multiply-adds per image")
+      "imbal-dist: \(config.architecture.rawValue) (\(config.mode.rawValue)\(config.syncBatchNorm ? ", sync-bn" : "")), "
+        + "\(network.layout.count) parameters, "
+        + "\(fixed(Double(network.forwardFLOPsPerImage(for: config.mode.needsDecoder ? [.logits, .reconstruction] : [.logits])) / 1e6, 1)) M multiply-adds per image"
+    )
     console.line(
       "data: \(dataset.path) (\(manifest.source.kind), imbalance \(manifest.imbalance)), train \(train.count) "
         + "(per class \(train.classCounts.map(String.init).joined(separator: " "))), "
@@ -303,6 +358,15 @@ public final class Trainer {
   private func debugSubset(_ images: LabeledImages) -> LabeledImages {
     guard configuration.debug, images.count > configuration.debugSamples else { return images }
     return images.subset(Array(0..<configuration.debugSamples))
+  }
+
+  /// Batch norm's running statistics, averaged over the ranks (each rank's follow its own
+  /// share of the batch unless they are synchronised): before every evaluation and checkpoint.
+  private func averageBuffersOverRanks(_ network: Network) throws {
+    guard communicator.size > 1, network.buffers.count > 0, !configuration.syncBatchNorm else { return }
+    try communicator.allreduceSum(network.buffers.buffer)
+    let scale = 1 / Float(communicator.size)
+    for i in 0..<network.buffers.count { network.buffers.base[i] *= scale }
   }
 
   /// `values` summed element-wise over all ranks.

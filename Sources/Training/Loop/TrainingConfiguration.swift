@@ -4,6 +4,14 @@ import Model
 /// Everything a training run depends on; the command line builds one, the trainer reads it.
 public struct TrainingConfiguration: Codable, Sendable, Equatable {
   public var architecture: Architecture = .smallCNN
+  public var mode = TrainingMode.classification
+  /// Weight of the reconstruction MSE in `end-to-end` mode.
+  public var reconstructionWeight = 1.0
+  /// Autoencoder epochs before the classifier's `epochs` in `separate` mode.
+  public var autoencoderEpochs = 5
+  /// Batch norm over the global batch (SyncBatchNorm) instead of each rank's share.
+  public var syncBatchNorm = false
+  /// Classifier epochs (in `separate` mode, after the autoencoder's).
   public var epochs = 12
   /// Images per optimizer step, summed over all ranks.
   public var globalBatch = 128
@@ -52,10 +60,14 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 }
 
 extension TrainingConfiguration {
-  /// The run's network for a dataset's image shape and class count (uninitialised).
-  public func makeNetwork(image: Manifest.Image, classes: Int) -> Network {
+  /// The run's network for a dataset's image shape and class count (uninitialised); with
+  /// `decoder: false` the deployable classifier alone.
+  public func makeNetwork(image: Manifest.Image, classes: Int, decoder: Bool? = nil) -> Network {
     architecture.makeNetwork(
       channels: image.channels, height: image.height, width: image.width, classes: classes,
-      cosineClassifier: loss.needsCosineClassifier)
+      cosineClassifier: loss.needsCosineClassifier, decoder: decoder ?? mode.needsDecoder)
   }
+
+  /// Epochs of the whole run: the autoencoder's and the classifier's in `separate` mode.
+  public var totalEpochs: Int { mode == .separate ? autoencoderEpochs + epochs : epochs }
 }

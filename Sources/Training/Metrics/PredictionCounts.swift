@@ -58,6 +58,8 @@ public struct PredictionCounts: Sendable, Equatable {
 public struct Evaluation: Sendable, Equatable {
   public let counts: PredictionCounts
   public let metrics: ClassificationMetrics
+  /// Mean squared error of the decoder's reconstruction of the split's pixels, for models with one.
+  public var reconstructionMSE: Double?
 
   public init(_ counts: PredictionCounts) {
     self.counts = counts

@@ -3,7 +3,8 @@ import Foundation
 /// One row of `train.csv` or `valid.csv`: the metrics of one epoch on one split.
 public struct MetricsRow: Equatable, Sendable {
   public static let columns = [
-    "epoch", "step", "loss", "accuracy", "top5", "macro_f1", "balanced_accuracy", "lr", "images_per_s",
+    "epoch", "step", "loss", "accuracy", "top5", "macro_f1", "balanced_accuracy", "lr", "recon_mse",
+    "images_per_s",
   ]
 
   public var epoch: Int
@@ -16,6 +17,8 @@ public struct MetricsRow: Equatable, Sendable {
   public var balancedAccuracy: Double
   public var learningRate: Double
   public var imagesPerSecond: Double
+  /// Mean squared error of the decoder's reconstruction (`nil`, an empty cell, without one).
+  public var reconstructionMSE: Double?
 
   public init(
     epoch: Int, step: Int, loss: Double, evaluation: Evaluation, learningRate: Double, imagesPerSecond: Double
@@ -37,25 +40,26 @@ public struct MetricsRow: Equatable, Sendable {
       + [
         ("macro_f1", macroF1), ("balanced_accuracy", balancedAccuracy), ("lr", learningRate),
         ("images_per_s", imagesPerSecond),
-      ]
+      ] + (reconstructionMSE.map { [("recon_mse", $0)] } ?? [])
   }
 
   var csvLine: String {
     [
       "\(epoch)", "\(step)", "\(loss)", "\(accuracy)", top5.map { "\($0)" } ?? "", "\(macroF1)",
-      "\(balancedAccuracy)", "\(learningRate)", "\(imagesPerSecond)",
+      "\(balancedAccuracy)", "\(learningRate)", reconstructionMSE.map { "\($0)" } ?? "", "\(imagesPerSecond)",
     ].joined(separator: ",")
   }
 
   init?(csvLine line: String) {
     let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     guard cells.count == Self.columns.count, let epoch = Int(cells[0]), let step = Int(cells[1]),
-      let numbers = Optional([2, 3, 5, 6, 7, 8].compactMap { Double(cells[$0]) }), numbers.count == 6
+      let numbers = Optional([2, 3, 5, 6, 7, 9].compactMap { Double(cells[$0]) }), numbers.count == 6
     else { return nil }
     self.epoch = epoch
     self.step = step
     (loss, accuracy) = (numbers[0], numbers[1])
     top5 = Double(cells[4])
+    reconstructionMSE = Double(cells[8])
     (macroF1, balancedAccuracy, learningRate, imagesPerSecond) = (
       numbers[2], numbers[3], numbers[4], numbers[5]
     )

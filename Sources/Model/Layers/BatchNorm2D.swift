@@ -1,0 +1,182 @@
+import Foundation
+
+/// Sums small per-channel vectors over every replica that shares the global batch, so that
+/// batch norm can use the statistics of the global batch (SyncBatchNorm, as in PyTorch's
+/// `nn.SyncBatchNorm`). `Training` supplies one backed by the communicator.
+public protocol BatchStatisticsReducer: AnyObject {
+  func sumOverReplicas(_ values: UnsafeMutableBufferPointer<Double>)
+}
+
+/// Batch normalisation over `(N, H, W)` per channel (Ioffe & Szegedy 2015):
+/// `y = γ·(x − μ)/√(σ² + ε) + β`.
+///
+/// Training mode normalises with the batch's mean and biased variance and updates the running
+/// statistics `r ← (1 − momentum)·r + momentum·batch` (unbiased variance, PyTorch's
+/// convention); inference mode normalises with the running statistics. The running mean and
+/// variance are the layer's *buffers*: they live in the network's buffer arena and are saved
+/// in checkpoints, but get no gradient. With a `reducer`, the batch's sums (and in backward,
+/// the sums of `dy` and `dy·x̂`) are taken over all replicas.
+public final class BatchNorm2D: Layer {
+  public let name: String
+  public let channels: Int
+  public let momentum: Double
+  public let epsilon: Double
+  public var reducer: BatchStatisticsReducer?
+  public private(set) var isTraining = false
+
+  private var gamma: UnsafeMutablePointer<Float>!
+  private var beta: UnsafeMutablePointer<Float>!
+  private var gammaGradient: UnsafeMutablePointer<Float>!
+  private var betaGradient: UnsafeMutablePointer<Float>!
+  private var runningMean: UnsafeMutablePointer<Float>!
+  private var runningVariance: UnsafeMutablePointer<Float>!
+  /// The mean and `1/√(σ² + ε)` the last forward normalised with, per channel.
+  private var mean: [Double]
+  private var inverseStd: [Double]
+  /// Per-channel sums (and the element count) exchanged with the other replicas.
+  private var sums: [Double]
+
+  public init(name: String, channels: Int, momentum: Double = 0.1, epsilon: Double = 1e-5) {
+    precondition(channels > 0 && momentum >= 0 && momentum <= 1 && epsilon > 0)
+    self.name = name
+    self.channels = channels
+    self.momentum = momentum
+    self.epsilon = epsilon
+    mean = Array(repeating: 0, count: channels)
+    inverseStd = Array(repeating: 1, count: channels)
+    sums = Array(repeating: 0, count: 2 * channels + 1)
+  }
+
+  public var parameterSpecs: [ParameterSpec] {
+    [
+      ParameterSpec(name: "weight", shape: [channels], initialization: .ones),
+      ParameterSpec(name: "bias", shape: [channels], initialization: .zeros),
+    ]
+  }
+
+  public var bufferSpecs: [ParameterSpec] {
+    [
+      ParameterSpec(name: "running_mean", shape: [channels], initialization: .zeros),
+      ParameterSpec(name: "running_var", shape: [channels], initialization: .ones),
+    ]
+  }
+
+  public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+    (gamma, beta) = (parameters, parameters + channels)
+    (gammaGradient, betaGradient) = (gradients, gradients + channels)
+  }
+
+  public func bind(buffers: UnsafeMutablePointer<Float>) {
+    (runningMean, runningVariance) = (buffers, buffers + channels)
+  }
+
+  public func setTraining(_ training: Bool) { isTraining = training }
+
+  public func outputShape(for input: Shape) -> Shape {
+    precondition(input.channels == channels, "\(name): expected \(channels) channels, got \(input)")
+    return input
+  }
+
+  public func forwardFLOPs(for input: Shape) -> Int { input.perImage }
+
+  /// Calls `body(x, y)` with every channel-`c` plane of `input` and `output`.
+  @inline(__always)
+  private func forEachPlane(
+    _ a: Tensor, _ b: Tensor, channel c: Int,
+    _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+  ) {
+    let plane = a.shape.plane
+    for n in 0..<a.shape.batch { body(a.image(n) + c * plane, b.image(n) + c * plane) }
+  }
+
+  public func forward(_ input: Tensor, into output: Tensor) {
+    let plane = input.shape.plane
+    if isTraining {
+      for c in 0..<channels {
+        var (sum, squares) = (0.0, 0.0)
+        forEachPlane(input, output, channel: c) { x, _ in
+          var (s, q): (Float, Float) = (0, 0)
+          for p in 0..<plane {
+            s += x[p]
+            q += x[p] * x[p]
+          }
+          sum += Double(s)
+          squares += Double(q)
+        }
+        (sums[c], sums[channels + c]) = (sum, squares)
+      }
+      sums[2 * channels] = Double(input.shape.batch * plane)
+      if let reducer { sums.withUnsafeMutableBufferPointer { reducer.sumOverReplicas($0) } }
+      let count = sums[2 * channels]
+      for c in 0..<channels {
+        let m = sums[c] / count
+        let variance = max(sums[channels + c] / count - m * m, 0)
+        mean[c] = m
+        inverseStd[c] = 1 / (variance + epsilon).squareRoot()
+        let unbiased = count > 1 ? variance * count / (count - 1) : variance
+        runningMean[c] = Float((1 - momentum) * Double(runningMean[c]) + momentum * m)
+        runningVariance[c] = Float((1 - momentum) * Double(runningVariance[c]) + momentum * unbiased)
+      }
+    } else {
+      for c in 0..<channels {
+        mean[c] = Double(runningMean[c])
+        inverseStd[c] = 1 / (Double(runningVariance[c]) + epsilon).squareRoot()
+      }
+    }
+    for c in 0..<channels {
+      let scale = Float(Double(gamma[c]) * inverseStd[c])
+      let shift = beta[c] - Float(mean[c]) * scale
+      forEachPlane(input, output, channel: c) { x, y in
+        for p in 0..<plane { y[p] = x[p] * scale + shift }
+      }
+    }
+  }
+
+  public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
+    let plane = input.shape.plane
+    // Σ dy and Σ dy·x̂ per channel: the gradients of β and γ, and the two sums dx needs.
+    for c in 0..<channels {
+      let (m, s) = (Float(mean[c]), Float(inverseStd[c]))
+      var (sumDy, sumDyXhat) = (0.0, 0.0)
+      forEachPlane(input, outputGradient, channel: c) { x, dy in
+        var (a, b): (Float, Float) = (0, 0)
+        for p in 0..<plane {
+          a += dy[p]
+          b += dy[p] * (x[p] - m) * s
+        }
+        sumDy += Double(a)
+        sumDyXhat += Double(b)
+      }
+      betaGradient[c] += Float(sumDy)
+      gammaGradient[c] += Float(sumDyXhat)
+      (sums[c], sums[channels + c]) = (sumDy, sumDyXhat)
+    }
+    guard let inputGradient else { return }
+    guard isTraining else {
+      for c in 0..<channels {
+        let scale = Float(Double(gamma[c]) * inverseStd[c])
+        forEachPlane(outputGradient, inputGradient, channel: c) { dy, dx in
+          for p in 0..<plane { dx[p] = dy[p] * scale }
+        }
+      }
+      return
+    }
+    // dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂)), the means over the (global) batch.
+    sums[2 * channels] = Double(input.shape.batch * plane)
+    if let reducer { sums.withUnsafeMutableBufferPointer { reducer.sumOverReplicas($0) } }
+    let count = sums[2 * channels]
+    for c in 0..<channels {
+      let (m, s) = (Float(mean[c]), Float(inverseStd[c]))
+      let scale = Float(Double(gamma[c]) * inverseStd[c])
+      let meanDy = Float(sums[c] / count)
+      let meanDyXhat = Float(sums[channels + c] / count)
+      for n in 0..<input.shape.batch {
+        let offset = c * plane
+        let (x, dy, dx) = (
+          input.image(n) + offset, outputGradient.image(n) + offset, inputGradient.image(n) + offset
+        )
+        for p in 0..<plane { dx[p] = scale * (dy[p] - meanDy - (x[p] - m) * s * meanDyXhat) }
+      }
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import Model
+
+/// How the parts of a model are trained (`--mode`), after the seeds' three settings.
+public enum TrainingMode: String, CaseIterable, Codable, Sendable {
+  /// Encoder + classifier, classification loss only.
+  case classification
+  /// Encoder + decoder + classifier together: classification loss + `reconWeight` × MSE of the
+  /// reconstruction.
+  case endToEnd = "end-to-end"
+  /// The autoencoder (encoder + decoder, MSE) for `aeEpochs`, then the classifier alone on the
+  /// frozen encoder for `epochs`.
+  case separate
+
+  public var needsDecoder: Bool { self != .classification }
+}
+
+/// A stretch of epochs with one set of trainable parts and one objective. `classification`
+/// and `end-to-end` runs are one phase; `separate` runs are two.
+struct TrainingPhase: Equatable {
+  enum Kind: String { case joint, autoencoder, classifier }
+  let kind: Kind
+  /// The first epoch of the phase (1-based, counted over the whole run) and its length.
+  let firstEpoch: Int
+  let epochs: Int
+  /// Whether the steps optimise the classification loss and/or the reconstruction MSE.
+  let classifies: Bool
+  let reconstructs: Bool
+  let frozen: Set<ModelPart>
+
+  var lastEpoch: Int { firstEpoch + epochs - 1 }
+  /// The outputs a training step computes (an autoencoder step also computes the logits, so
+  /// that the training log shows what the still-untrained classifier predicts).
+  var outputs: [NetworkOutput] { reconstructs ? [.logits, .reconstruction] : [.logits] }
+
+  /// The phases of a run.
+  static func phases(of config: TrainingConfiguration) -> [TrainingPhase] {
+    switch config.mode {
+    case .classification:
+      return [
+        .init(
+          kind: .joint, firstEpoch: 1, epochs: config.epochs, classifies: true, reconstructs: false,
+          frozen: [])
+      ]
+    case .endToEnd:
+      return [
+        .init(
+          kind: .joint, firstEpoch: 1, epochs: config.epochs, classifies: true, reconstructs: true, frozen: []
+        )
+      ]
+    case .separate:
+      return [
+        .init(
+          kind: .autoencoder, firstEpoch: 1, epochs: config.autoencoderEpochs, classifies: false,
+          reconstructs: true,
+          frozen: [.classifier]),
+        .init(
+          kind: .classifier, firstEpoch: config.autoencoderEpochs + 1, epochs: config.epochs,
+          classifies: true,
+          reconstructs: false, frozen: [.encoder, .decoder]),
+      ]
+    }
+  }
+
+  /// The phase that epoch `epoch` belongs to.
+  static func phase(ofEpoch epoch: Int, in phases: [TrainingPhase]) -> TrainingPhase {
+    phases.first { epoch <= $0.lastEpoch } ?? phases.last!
+  }
+}

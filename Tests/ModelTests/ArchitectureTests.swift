@@ -1,0 +1,106 @@
+import Model
+import PRNG
+import XCTest
+
+/// Every architecture of `--model`, on both input kinds, in every shape of `--mode`.
+final class ArchitectureTests: XCTestCase {
+  private let inputs = [(channels: 1, size: 28), (channels: 3, size: 32)]
+
+  /// Forward and backward in training mode on a batch of each input kind: logits of
+  /// `(batch, classes)`, a reconstruction of the input's shape in [0, 1], a finite, nonzero
+  /// gradient for every parameter tensor, and a parameter count equal to `--describe`'s.
+  func testEveryArchitectureTrainsOnBothInputKinds() {
+    for architecture in Architecture.allCases {
+      for input in inputs {
+        let network = architecture.makeNetwork(
+          channels: input.channels, height: input.size, width: input.size, classes: 10,
+          decoder: architecture.hasDecoder)
+        network.initializeParameters(seed: 1)
+        network.setTraining(true)
+        let x = randomTensor(
+          Shape(batch: 3, channels: input.channels, height: input.size, width: input.size), seed: 2)
+        let outputs: [NetworkOutput] = architecture.hasDecoder ? [.logits, .reconstruction] : [.logits]
+        let logits = network.forward(x, outputs: outputs)
+        let what = "\(architecture.rawValue) on \(input.channels)×\(input.size)²"
+        XCTAssertEqual(logits.shape, Shape(batch: 3, channels: 10), what)
+        var gradients = [(NetworkOutput.logits, randomTensor(logits.shape, seed: 3))]
+        if architecture.hasDecoder {
+          let reconstruction = network.output(.reconstruction)
+          XCTAssertEqual(reconstruction.shape, x.shape, what)
+          XCTAssertTrue(reconstruction.toArray().allSatisfy { $0 >= 0 && $0 <= 1 }, what)
+          gradients.append((.reconstruction, randomTensor(x.shape, seed: 4)))
+        }
+        network.zeroGradients()
+        network.backward(input: x, outputGradients: gradients)
+        for entry in network.layout.entries {
+          let g = UnsafeBufferPointer(start: network.gradients.base + entry.offset, count: entry.count)
+          XCTAssertTrue(g.allSatisfy(\.isFinite), "\(what): \(entry.name)")
+          XCTAssertTrue(g.contains { $0 != 0 }, "\(what): \(entry.name) has no gradient")
+        }
+        let table = network.layerTable()
+        XCTAssertTrue(table.contains("parameters: \(network.layout.count) ("), what)
+        let nodeSum = network.nodes.indices.reduce(0) { $0 + network.parameterCount(ofNode: $1) }
+        XCTAssertEqual(nodeSum, network.layout.count, what)
+      }
+    }
+  }
+
+  /// Invariant 5 for whole graphs (residual joins, skip connections, depthwise and transposed
+  /// convolutions, batch norm in training mode, dropout), through logits and reconstruction,
+  /// on 12×12 inputs, along each tensor's gradient. Every layer is checked tightly on its own
+  /// above; here the curvature of a dozen batch norms in Float allows 2% at ε = 5·10⁻⁴, far
+  /// below what a wiring error (a wrong buffer, a lost fan-out gradient) gives.
+  func testWholeArchitecturesMatchFiniteDifferences() {
+    for architecture in [Architecture.smallCNN, .resnet20, .mobilenetv2, .unet] {
+      let network = architecture.makeNetwork(
+        channels: 2, height: 12, width: 12, classes: 3, decoder: architecture.hasDecoder)
+      network.initializeParameters(seed: 5)
+      network.setTraining(true)
+      GradientChecker(epsilon: 5e-4, tolerance: 2e-2).checkAlongGradient(
+        network, input: randomTensor(Shape(batch: 3, channels: 2, height: 12, width: 12), seed: 6),
+        outputs: architecture.hasDecoder ? [.logits, .reconstruction] : [.logits], floor: 1e-2)
+    }
+  }
+
+  /// Without the decoder the network is the deployable classifier: the same encoder and
+  /// classifier tensors, in the same order, and the same logits for the same parameters.
+  func testClassifierWithoutDecoderSharesTheTensors() {
+    for architecture in Architecture.allCases where architecture.hasDecoder {
+      let full = architecture.makeNetwork(channels: 1, height: 28, width: 28, classes: 10, decoder: true)
+      let classifier = architecture.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+      let kept = full.layout.entries.filter { !$0.name.hasPrefix("decoder") }
+      XCTAssertEqual(kept.map(\.name), classifier.layout.entries.map(\.name))
+      full.initializeParameters(seed: 7)
+      for (entry, target) in zip(kept, classifier.layout.entries) {
+        (classifier.parameters.base + target.offset).update(
+          from: full.parameters.base + entry.offset, count: entry.count)
+      }
+      let x = randomTensor(Shape(batch: 2, channels: 1, height: 28, width: 28), seed: 8)
+      XCTAssertEqual(full.forward(x).toArray(), classifier.forward(x).toArray())
+    }
+  }
+
+  /// Frozen parts get no gradient, run in inference mode (their batch norm keeps its running
+  /// statistics), and lie outside `trainableRange`.
+  func testFrozenPartsGetNoGradientAndKeepTheirStatistics() {
+    let network = Architecture.unet.makeNetwork(
+      channels: 1, height: 28, width: 28, classes: 10, decoder: true)
+    network.initializeParameters(seed: 9)
+    network.freeze([.encoder, .decoder])
+    network.setTraining(true)
+    let buffersBefore = Array(network.buffers.buffer)
+    let x = randomTensor(Shape(batch: 2, channels: 1, height: 28, width: 28), seed: 10)
+    let logits = network.forward(x)
+    network.zeroGradients()
+    network.backward(input: x, logitsGradient: randomTensor(logits.shape, seed: 11))
+    XCTAssertEqual(Array(network.buffers.buffer), buffersBefore)
+    let classifier = network.partRanges[.classifier]!
+    XCTAssertEqual(network.trainableRange, classifier)
+    for i in 0..<classifier.lowerBound { XCTAssertEqual(network.gradients.base[i], 0) }
+    XCTAssertTrue(classifier.contains { network.gradients.base[$0] != 0 })
+
+    // The autoencoder phase: encoder + decoder train, the classifier is frozen.
+    network.freeze([.classifier])
+    XCTAssertEqual(network.trainableRange, 0..<classifier.lowerBound)
+  }
+}

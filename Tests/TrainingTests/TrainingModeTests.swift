@@ -1,0 +1,146 @@
+import Foundation
+import Model
+import Training
+import XCTest
+
+/// The three training modes of the seeds, the deployable export and `--describe`, through the
+/// binary on Fashion-MNIST-LT.
+final class TrainingModeTests: XCTestCase {
+  private var directory: URL!
+  private var data: String!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "mode-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    data = try CommandRunner.packFashionMNIST(into: directory, imbalance: "exp:10", shards: 2)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  private func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+  private func tensors(_ file: String) throws -> [String: [Float]] {
+    let safetensors = try SafeTensors(contentsOf: file)
+    return Dictionary(uniqueKeysWithValues: safetensors.entries.map { ($0.name, $0.values) })
+  }
+
+  private func csvRows(_ file: String) throws -> [[String]] {
+    try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").dropFirst().map {
+      $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+  }
+
+  /// `separate`: an autoencoder epoch that leaves the classifier at its initial values, then a
+  /// classifier epoch (resumed in a new process) that leaves every encoder and decoder tensor —
+  /// batch norm's running statistics included — bit for bit as the autoencoder left them.
+  func testSeparateModeTrainsTheAutoencoderThenOnlyTheClassifier() throws {
+    let run = path("separate")
+    let job = [
+      "train", "--data", data!, "--model", "unet", "--mode", "separate", "--ae-epochs", "1", "--epochs", "1",
+      "--epoch-size", "256", "--batch-size", "64", "--tsne-points", "0", "--log-every", "0", "--seed", "4",
+    ]
+    let first = try CommandRunner.single(job + ["--out", run, "--stop-after-epoch", "1"])
+    XCTAssertEqual(first.status, 0, first.standardError)
+    XCTAssertTrue(first.standardOutput.contains("epoch 1/2 (autoencoder)"), first.standardOutput)
+    let afterAutoencoder = try tensors(run + "/last.safetensors")
+
+    let initial = Architecture.unet.makeNetwork(
+      channels: 1, height: 28, width: 28, classes: 10, decoder: true)
+    initial.initializeParameters(seed: 4)
+    var classifierTensors = 0
+    for entry in initial.layout.entries
+    where entry.name.hasPrefix("classifier.") || entry.name.hasPrefix("fc.") {
+      let values = Array(
+        UnsafeBufferPointer(start: initial.parameters.base + entry.offset, count: entry.count))
+      XCTAssertEqual(afterAutoencoder[entry.name], values, "\(entry.name) moved while frozen")
+      classifierTensors += 1
+    }
+    XCTAssertEqual(classifierTensors, 4)
+
+    let resumed = try CommandRunner.single(["train", "--resume", run])
+    XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    XCTAssertTrue(resumed.standardOutput.contains("epoch 2/2 (classifier)"), resumed.standardOutput)
+    let final = try tensors(run + "/last.safetensors")
+    XCTAssertEqual(Set(final.keys), Set(afterAutoencoder.keys))
+    var frozen = 0
+    var trained = 0
+    for (name, values) in final {
+      if name.hasPrefix("encoder") || name.hasPrefix("decoder") {
+        XCTAssertEqual(values, afterAutoencoder[name], "\(name) changed while frozen")
+        frozen += 1
+      } else {
+        XCTAssertNotEqual(values, afterAutoencoder[name], "\(name) did not train")
+        trained += 1
+      }
+    }
+    XCTAssertEqual(trained, 4)
+    XCTAssertGreaterThan(frozen, 30)
+    // The autoencoder epoch logs its reconstruction error and no validation; the classifier's
+    // epoch is validated.
+    let train = try csvRows(run + "/train.csv")
+    XCTAssertEqual(train.count, 2)
+    XCTAssertNotNil(Double(train[0][MetricsRow.columns.firstIndex(of: "recon_mse")!]))
+    XCTAssertEqual(train[1][MetricsRow.columns.firstIndex(of: "recon_mse")!], "")
+    XCTAssertEqual(try csvRows(run + "/valid.csv").map { $0[0] }, ["2"])
+  }
+
+  /// `end-to-end`: one shared loss; validation reports the reconstruction error, and the
+  /// exported classifier (no decoder) gives the run's own test result.
+  func testEndToEndRunExportsADeployableClassifier() throws {
+    let run = path("e2e")
+    let result = try CommandRunner.single([
+      "train", "--data", data!, "--model", "mobilenetv2", "--mode", "end-to-end", "--recon-weight", "2",
+      "--epochs", "1", "--epoch-size", "256", "--batch-size", "64", "--tsne-points", "0", "--out", run,
+    ])
+    XCTAssertEqual(result.status, 0, result.standardError)
+    let valid = try csvRows(run + "/valid.csv")
+    let mse = try XCTUnwrap(Double(valid[0][MetricsRow.columns.firstIndex(of: "recon_mse")!]))
+    XCTAssertTrue(mse > 0 && mse < 1, "\(mse)")
+    let json = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(try XCTUnwrap(result.lines.last).utf8)) as? [String: Any])
+
+    let exported = path("classifier.safetensors")
+    let export = try CommandRunner.single(["export", "--run", run, "--out", exported])
+    XCTAssertEqual(export.status, 0, export.standardError)
+    let names = try tensors(exported).keys
+    XCTAssertFalse(names.contains { $0.hasPrefix("decoder") })
+    XCTAssertTrue(names.contains("block0.depthwise.bn.running_var"))
+    let evaluated = try CommandRunner.single(["evaluate", "--model", exported, "--data", data!])
+    XCTAssertEqual(evaluated.status, 0, evaluated.standardError)
+    let again = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(try XCTUnwrap(evaluated.lines.last).utf8)) as? [String: Any])
+    XCTAssertEqual(again["accuracy"] as? Double, json["accuracy"] as? Double)
+    XCTAssertEqual(again["macro_f1"] as? Double, json["macro_f1"] as? Double)
+
+    let notExported = try CommandRunner.single([
+      "evaluate", "--model", run + "/best.safetensors", "--data", data!,
+    ])
+    XCTAssertEqual(notExported.status, 1)
+    XCTAssertTrue(
+      notExported.standardError.contains("is it a file from `imbal-dist export`?"), notExported.standardError)
+  }
+
+  /// `--describe` prints the arena's parameter count (the hand count of ResNet-20 on one
+  /// channel, see NetworkTests) and the cost; a mode that needs a decoder on a model without
+  /// one is one clear error.
+  func testDescribeAndModeErrors() throws {
+    let described = try CommandRunner.single(["train", "--data", data!, "--model", "resnet20", "--describe"])
+    XCTAssertEqual(described.status, 0, described.standardError)
+    XCTAssertTrue(described.standardOutput.contains("parameters: 269434 (encoder 268784, classifier 650)"))
+    XCTAssertTrue(described.standardOutput.contains("layer3.2.add"), described.standardOutput)
+    let unet = try CommandRunner.single([
+      "train", "--data", data!, "--model", "unet", "--mode", "end-to-end", "--describe",
+    ])
+    XCTAssertTrue(unet.standardOutput.contains("decoder1.concat"), unet.standardOutput)
+    XCTAssertTrue(unet.standardOutput.contains("with the decoder"), unet.standardOutput)
+
+    let wrong = try CommandRunner.single([
+      "train", "--data", data!, "--model", "resnet20", "--mode", "end-to-end",
+    ])
+    XCTAssertNotEqual(wrong.status, 0)
+    XCTAssertTrue(
+      wrong.standardError.contains("--mode end-to-end needs a model with a decoder (unet or mobilenetv2)"),
+      wrong.standardError)
+  }
+}
