@@ -11,6 +11,8 @@ struct ImbalDist: ParsableCommand {
       sampler. Start it as `mpirun -n 4 imbal-dist`, or without mpirun for a single-process \
       debug run.
       """,
-    subcommands: [Train.self, Evaluate.self, Export.self, Report.self, Sweep.self, Pack.self, Inspect.self],
+    subcommands: [
+      Train.self, Evaluate.self, Export.self, Bench.self, Report.self, Sweep.self, Pack.self, Inspect.self,
+    ],
     defaultSubcommand: Train.self)
 }

@@ -34,17 +34,7 @@ public final class Trainer {
     let run = RunDirectory(path: config.outDirectory ?? RunDirectory.timestamped().path)
     let manifest = dataset.manifest
     let train = manifest.splits.train
-    let scheme = SamplingScheme(
-      options: config.sampler, globalCounts: train.classCounts, shardCounts: train.shards.map(\.classCounts))
-    let plan = try EpochPlan(
-      epochSize: config.epochSize ?? (config.debug ? config.debugSamples : scheme.defaultEpochSize),
-      globalBatch: config.globalBatch,
-      shards: train.shards.count, ranks: ranks, drawLimits: scheme.drawLimits)
-    let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
-    let stream = TrainingStream(
-      shards: try owned.map { (index: $0, images: try dataset.readShard(.train, $0)) }, scheme: scheme,
-      plan: plan,
-      seed: config.seed, normalization: manifest.normalization)
+    let (stream, plan) = try TrainingStream.open(dataset, configuration: config, rank: rank, ranks: ranks)
     let objectives = Objectives(options: config.loss, classCounts: train.classCounts, epochs: config.epochs)
     let phases = TrainingPhase.phases(of: config)
     // Rank 0 evaluates, so it alone reads the validation and test splits.
@@ -374,6 +364,29 @@ public final class Trainer {
     var sum = values
     try sum.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
     return sum
+  }
+}
+
+extension TrainingStream {
+  /// This rank's stream of training batches: the sampling scheme from the GLOBAL class
+  /// counts, the epoch plan, and the shards this rank owns, read and decoded.
+  static func open(
+    _ dataset: DatasetDirectory, configuration config: TrainingConfiguration, rank: Int, ranks: Int
+  )
+    throws -> (TrainingStream, EpochPlan)
+  {
+    let train = dataset.manifest.splits.train
+    let scheme = SamplingScheme(
+      options: config.sampler, globalCounts: train.classCounts, shardCounts: train.shards.map(\.classCounts))
+    let plan = try EpochPlan(
+      epochSize: config.epochSize ?? (config.debug ? config.debugSamples : scheme.defaultEpochSize),
+      globalBatch: config.globalBatch,
+      shards: train.shards.count, ranks: ranks, drawLimits: scheme.drawLimits)
+    let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
+    let stream = TrainingStream(
+      shards: try owned.map { (index: $0, images: try dataset.readShard(.train, $0)) }, scheme: scheme,
+      plan: plan, seed: config.seed, normalization: dataset.manifest.normalization)
+    return (stream, plan)
   }
 }
 

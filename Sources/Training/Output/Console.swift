@@ -11,8 +11,3 @@ public struct Console: Sendable {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
   }
 }
-
-/// Fixed-point formatting without Foundation's locale-dependent `String(format:)` surprises.
-func fixed(_ value: Double, _ digits: Int) -> String {
-  String(format: "%.\(digits)f", value)
-}

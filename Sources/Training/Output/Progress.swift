@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import Model
 
 #if canImport(Glibc)
   import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// The final result of a run on one split (`test.json`, and the last line rank 0 prints, as
 /// one JSON object so scripts can read it): every metric, the per-class table and the

@@ -1,4 +1,5 @@
 import Foundation
+import Model
 
 /// `report.html` and the SVG plots of a run, rebuilt from the files of its directory alone
 /// (hparams.json, train.csv, valid.csv, test.json, tsne.csv): one XHTML page with the

@@ -1,0 +1,71 @@
+import Foundation
+import Model
+
+/// What `imbal-dist bench` measured, global figures from rank 0: per layer, the whole
+/// training step, the allreduce, the loader, evaluation and memory.
+public struct BenchmarkReport: Codable, Sendable {
+  /// One node of the network: mean milliseconds per step (forward, backward) and the rate of
+  /// its multiply–adds (2 FLOPs each; backward counted as twice the forward's work, the
+  /// weight and input gradients, without the first layer's input gradient).
+  public struct Layer: Codable, Sendable {
+    public var name: String
+    public var kind: String
+    public var forwardMilliseconds: Double
+    public var backwardMilliseconds: Double
+    public var forwardGFLOPS: Double?
+    public var backwardGFLOPS: Double?
+  }
+
+  public var model: String
+  public var mode: String
+  public var ranks: Int
+  public var blasThreadsPerRank: Int
+  public var globalBatch: Int
+  public var steps: Int
+  public var layers: [Layer]
+  /// Mean wall time of a whole step (slowest rank), and the global images per second.
+  public var stepMilliseconds: Double
+  public var imagesPerSecond: Double
+  /// FLOPs of one step (forward + backward) over its compute time, against one thread's sgemm.
+  public var stepGFLOPS: Double
+  public var sgemmGFLOPS: Double
+  public var fractionOfSGEMM: Double
+  /// Mean allreduce time per step (slowest rank) and the share of the step it takes; nothing
+  /// overlaps backward yet, so all of it is exposed.
+  public var allreduceMilliseconds: Double
+  public var allreduceExposedFraction: Double
+  /// Batches assembled from decoded shards (normalise + copy), images/s of one rank.
+  public var loaderImagesPerSecond: Double
+  /// Inference forward passes (batch 128, no gradients), images/s of one rank.
+  public var evaluationImagesPerSecond: Double
+  /// The largest peak resident set size over the ranks, in MiB.
+  public var peakResidentMiB: Double
+
+  public var json: String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try! encoder.encode(self), as: UTF8.self)
+  }
+
+  /// The human-readable report.
+  public var lines: [String] {
+    func f(_ x: Double, _ digits: Int = 1) -> String { fixed(x, digits) }
+    var rows = [["layer", "kind", "fwd ms", "bwd ms", "fwd GFLOP/s", "bwd GFLOP/s"]]
+    for layer in layers {
+      rows.append([
+        layer.name, layer.kind, f(layer.forwardMilliseconds, 2), f(layer.backwardMilliseconds, 2),
+        layer.forwardGFLOPS.map { f($0) } ?? "", layer.backwardGFLOPS.map { f($0) } ?? "",
+      ])
+    }
+    var lines = textTable(rows, numericFrom: 2)
+    lines.insert(
+      "imbal-dist bench: \(model) (\(mode)), \(ranks) rank(s) × \(blasThreadsPerRank) BLAS thread(s), global batch \(globalBatch), \(steps) steps",
+      at: 0)
+    lines += [
+      "step: \(f(stepMilliseconds)) ms, \(f(imagesPerSecond)) images/s (global), \(f(stepGFLOPS)) GFLOP/s per rank = \(f(100 * fractionOfSGEMM)) % of one thread's sgemm (\(f(sgemmGFLOPS)) GFLOP/s at 1024³)",
+      "allreduce: \(f(allreduceMilliseconds, 2)) ms per step, \(f(100 * allreduceExposedFraction)) % of the step, all exposed (no overlap with backward)",
+      "loader: \(f(loaderImagesPerSecond, 0)) images/s per rank; evaluation: \(f(evaluationImagesPerSecond, 0)) images/s per rank; peak resident memory \(f(peakResidentMiB)) MiB",
+    ]
+    return lines
+  }
+}

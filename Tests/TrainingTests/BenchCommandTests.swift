@@ -1,0 +1,48 @@
+import Foundation
+import XCTest
+
+/// `imbal-dist bench` reports every figure issue 7 asks for, on one process and under mpirun
+/// (no timing is asserted: only that each figure is measured and coherent).
+final class BenchCommandTests: XCTestCase {
+  private func report(_ result: CommandRunner.Result) throws -> [String: Any] {
+    XCTAssertEqual(result.status, 0, result.standardError)
+    return try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(try XCTUnwrap(result.lines.last).utf8)) as? [String: Any])
+  }
+
+  func testBenchReportsLayersStepAllreduceLoaderEvaluationAndMemory() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let data = try CommandRunner.packFashionMNIST(into: directory, imbalance: "exp:10", shards: 2)
+    let single = try report(
+      CommandRunner.single([
+        "bench", "--data", data, "--model", "unet", "--mode", "end-to-end", "--steps", "2", "--json",
+      ]))
+    XCTAssertEqual(single["ranks"] as? Int, 1)
+    let layers = try XCTUnwrap(single["layers"] as? [[String: Any]])
+    // Every node of the UNet with its decoder ran forward and backward.
+    XCTAssertTrue(layers.contains { $0["name"] as? String == "decoder1.concat" })
+    XCTAssertTrue(layers.contains { $0["name"] as? String == "decoder.sigmoid" })
+    for key in [
+      "imagesPerSecond", "stepMilliseconds", "sgemmGFLOPS", "fractionOfSGEMM", "loaderImagesPerSecond",
+      "evaluationImagesPerSecond", "peakResidentMiB",
+    ] {
+      XCTAssertGreaterThan(try XCTUnwrap(single[key] as? Double), 0, key)
+    }
+    XCTAssertEqual(single["allreduceMilliseconds"] as? Double ?? -1, 0, accuracy: 0.5)
+
+    guard CommandRunner.mpirunAvailable() else { return }
+    let two = try report(
+      CommandRunner.mpirun(
+        ranks: 2, ["bench", "--data", data, "--model", "small-cnn", "--sync-bn", "--steps", "2", "--json"]))
+    XCTAssertEqual(two["ranks"] as? Int, 2)
+    XCTAssertEqual(two["blasThreadsPerRank"] as? Int, 1)
+    XCTAssertGreaterThan(try XCTUnwrap(two["allreduceMilliseconds"] as? Double), 0)
+    let text = try CommandRunner.mpirun(ranks: 2, ["bench", "--data", data, "--steps", "1", "--ranks-info"])
+    XCTAssertEqual(text.status, 0, text.standardError)
+    XCTAssertTrue(text.standardOutput.contains("rank 1 of 2 on "), text.standardOutput)
+    XCTAssertTrue(text.standardOutput.contains("% of one thread's sgemm"), text.standardOutput)
+  }
+}
