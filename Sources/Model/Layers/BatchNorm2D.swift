@@ -95,11 +95,7 @@ public final class BatchNorm2D: Layer {
       for c in 0..<channels {
         var (sum, squares) = (0.0, 0.0)
         forEachPlane(input, output, channel: c) { x, _ in
-          var (s, q): (Float, Float) = (0, 0)
-          for p in 0..<plane {
-            s += x[p]
-            q += x[p] * x[p]
-          }
+          let (s, q) = Reductions.sumAndSquares(x, count: plane)
           sum += Double(s)
           squares += Double(q)
         }
@@ -139,13 +135,9 @@ public final class BatchNorm2D: Layer {
       let (m, s) = (Float(mean[c]), Float(inverseStd[c]))
       var (sumDy, sumDyXhat) = (0.0, 0.0)
       forEachPlane(input, outputGradient, channel: c) { x, dy in
-        var (a, b): (Float, Float) = (0, 0)
-        for p in 0..<plane {
-          a += dy[p]
-          b += dy[p] * (x[p] - m) * s
-        }
+        let (a, b) = Reductions.sumAndDot(dy, x, shift: m, count: plane)
         sumDy += Double(a)
-        sumDyXhat += Double(b)
+        sumDyXhat += Double(b * s)
       }
       betaGradient[c] += Float(sumDy)
       gammaGradient[c] += Float(sumDyXhat)

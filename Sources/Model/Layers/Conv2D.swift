@@ -100,12 +100,7 @@ public final class Conv2D: Layer {
     for n in 0..<input.shape.batch {
       let dy = outputGradient.image(n)
       if let biasGradient {
-        for c in 0..<outputChannels {
-          var sum: Float = 0
-          let row = dy + c * pixels
-          for p in 0..<pixels { sum += row[p] }
-          biasGradient[c] += sum
-        }
+        for c in 0..<outputChannels { biasGradient[c] += Reductions.sum(dy + c * pixels, count: pixels) }
       }
       g.im2col(input.image(n), into: col)
       cblas_sgemm(

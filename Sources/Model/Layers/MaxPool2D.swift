@@ -22,6 +22,7 @@ public final class MaxPool2D: Layer {
   public func forward(_ input: Tensor, into output: Tensor) {
     let (inShape, outShape) = (input.shape, output.shape)
     if winners.count < outShape.count { winners = [Int32](repeating: 0, count: output.capacity) }
+    if size == 2 && stride == 2 { return forwardTwoByTwo(input, into: output) }
     winners.withUnsafeMutableBufferPointer { winner in
       var o = 0
       for n in 0..<inShape.batch {
@@ -39,6 +40,34 @@ public final class MaxPool2D: Layer {
               winner[o] = Int32(best)
               o += 1
             }
+          }
+        }
+      }
+    }
+  }
+
+  /// The common 2×2 / stride-2 window without the generic loops (same winners, same ties).
+  private func forwardTwoByTwo(_ input: Tensor, into output: Tensor) {
+    let (inShape, outShape) = (input.shape, output.shape)
+    let (width, outWidth, outHeight) = (inShape.width, outShape.width, outShape.height)
+    let (x, y) = (input.pointer, output.pointer)
+    winners.withUnsafeMutableBufferPointer { winner in
+      let w = winner.baseAddress!
+      for plane in 0..<(inShape.batch * inShape.channels) {
+        let inStart = plane * inShape.plane
+        let imageStart = (plane / inShape.channels) * inShape.perImage
+        let outStart = plane * outShape.plane
+        for oy in 0..<outHeight {
+          let top = inStart + 2 * oy * width
+          for ox in 0..<outWidth {
+            var best = top + 2 * ox
+            if x[best + 1] > x[best] { best += 1 }
+            let below = top + width + 2 * ox
+            if x[below] > x[best] { best = below }
+            if x[below + 1] > x[best] { best = below + 1 }
+            let o = outStart + oy * outWidth + ox
+            y[o] = x[best]
+            w[o] = Int32(best - imageStart)
           }
         }
       }

@@ -18,6 +18,11 @@ public final class ReLU: Layer {
   public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
     guard let inputGradient else { return }
     let (x, dy, dx, cap) = (input.pointer, outputGradient.pointer, inputGradient.pointer, cap)
-    for i in 0..<input.shape.count { dx[i] = x[i] > 0 && x[i] < cap ? dy[i] : 0 }
+    // Written as selects, not `&&` (a branch per element that stops vectorisation).
+    if cap == .infinity {
+      for i in 0..<input.shape.count { dx[i] = x[i] > 0 ? dy[i] : 0 }
+    } else {
+      for i in 0..<input.shape.count { dx[i] = x[i] > 0 ? (x[i] < cap ? dy[i] : 0) : 0 }
+    }
   }
 }

@@ -1,0 +1,66 @@
+/// Sums over contiguous Float runs with eight independent SIMD lanes: a plain loop's running
+/// sum is one long dependency chain the compiler may not reorder (Float addition is not
+/// associative), eight lanes let it run at the vector units' speed. The last few elements
+/// are added one by one.
+enum Reductions {
+  /// `Σ x`.
+  @inline(__always)
+  static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+      lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+      i += 8
+    }
+    var total = lanes.sum()
+    while i < count {
+      total += x[i]
+      i += 1
+    }
+    return total
+  }
+
+  /// `(Σ x, Σ x²)`.
+  @inline(__always)
+  static func sumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Float, Float) {
+    var (s, q) = (SIMD8<Float>(), SIMD8<Float>())
+    var i = 0
+    while i + 8 <= count {
+      let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+      s += v
+      q += v * v
+      i += 8
+    }
+    var (sum, squares) = (s.sum(), q.sum())
+    while i < count {
+      sum += x[i]
+      squares += x[i] * x[i]
+      i += 1
+    }
+    return (sum, squares)
+  }
+
+  /// `(Σ dy, Σ dy·(x − shift))`.
+  @inline(__always)
+  static func sumAndDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, shift: Float, count: Int) -> (
+    Float, Float
+  ) {
+    var (s, d) = (SIMD8<Float>(), SIMD8<Float>())
+    let m = SIMD8<Float>(repeating: shift)
+    var i = 0
+    while i + 8 <= count {
+      let g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+      let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+      s += g
+      d += g * (v - m)
+      i += 8
+    }
+    var (sum, dot) = (s.sum(), d.sum())
+    while i < count {
+      sum += dy[i]
+      dot += dy[i] * (x[i] - shift)
+      i += 1
+    }
+    return (sum, dot)
+  }
+}
