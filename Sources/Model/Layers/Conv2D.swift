@@ -22,6 +22,7 @@ public final class Conv2D: Layer {
   private var weightGradient: UnsafeMutablePointer<Float>!
   private var biasGradient: UnsafeMutablePointer<Float>?
   private let columns = Scratch()
+  private let transposedWeights = Scratch()
 
   /// `padding` defaults to `kernelSize / 2` ("same" size at stride 1).
   public init(
@@ -93,10 +94,38 @@ public final class Conv2D: Layer {
     }
   }
 
+  /// Whether the input gradient is itself a stride-1 "same" convolution of `dy` (with the
+  /// weights transposed and flipped), which needs no col2im scatter and runs its sgemm with
+  /// an inner dimension of `Cout·k²` instead of `Cout`.
+  private var inputGradientIsConvolution: Bool { stride == 1 && 2 * padding == kernelSize - 1 }
+
+  /// `W'[ci, co, ky, kx] = W[co, ci, k−1−ky, k−1−kx]`, the weights of the input-gradient convolution.
+  private func flippedWeights() -> UnsafeMutablePointer<Float> {
+    let k = kernelSize
+    let taps = k * k
+    let flipped = transposedWeights.reserve(inputChannels * outputChannels * taps)
+    for co in 0..<outputChannels {
+      for ci in 0..<inputChannels {
+        let source = weight + (co * inputChannels + ci) * taps
+        let target = flipped + (ci * outputChannels + co) * taps
+        for t in 0..<taps { target[t] = source[taps - 1 - t] }
+      }
+    }
+    return flipped
+  }
+
   public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
     let g = geometry(input.shape, output.shape)
     let pixels = g.outputPixels
-    let col = columns.reserve(patchSize * pixels)
+    let transposed = inputGradient != nil && inputGradientIsConvolution
+    // dx = conv(dy, W') over the output planes, padded by k − 1 − padding.
+    let gradientGeometry = ConvolutionGeometry(
+      channels: outputChannels, height: output.shape.height, width: output.shape.width,
+      outputHeight: input.shape.height, outputWidth: input.shape.width, kernel: kernelSize, stride: 1,
+      padding: kernelSize - 1 - padding)
+    let gradientPatch = outputChannels * kernelSize * kernelSize
+    let col = columns.reserve(max(patchSize * pixels, transposed ? gradientPatch * input.shape.plane : 0))
+    let flipped = transposed ? flippedWeights() : nil
     for n in 0..<input.shape.batch {
       let dy = outputGradient.image(n)
       if let biasGradient {
@@ -109,6 +138,15 @@ public final class Conv2D: Layer {
         1, dy, Int32(pixels), col, Int32(pixels),
         1, weightGradient, Int32(patchSize))
       guard let dx = inputGradient else { continue }
+      if let flipped {
+        gradientGeometry.im2col(dy, into: col)
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasNoTrans,
+          Int32(inputChannels), Int32(input.shape.plane), Int32(gradientPatch),
+          1, flipped, Int32(gradientPatch), col, Int32(input.shape.plane),
+          0, dx.image(n), Int32(input.shape.plane))
+        continue
+      }
       cblas_sgemm(
         CblasRowMajor, CblasTrans, CblasNoTrans,
         Int32(patchSize), Int32(pixels), Int32(outputChannels),
