@@ -14,6 +14,10 @@ public protocol Communicator: AnyObject {
   func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
   /// Replaces `buffer` on every rank with the element-wise sum over all ranks.
   func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
+  /// `allreduceSum` started without waiting (`PendingReduction.swift` has the defaults).
+  func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction
+  func progress(_ pending: PendingReduction) throws -> Bool
+  func complete(_ pending: PendingReduction) throws
   /// Copies `bytes` from `root` to every other rank (same byte count everywhere).
   func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws
   /// Returns on every rank only once all ranks have entered it.

@@ -63,6 +63,29 @@ public final class MPICommunicator: Communicator {
       "MPI_Allreduce")
   }
 
+  public func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction {
+    guard let base = buffer.baseAddress, size > 1 else { return PendingReduction(request: nil, isDone: true) }
+    var request: MPI_Request? = cmpi_request_null()
+    try check(
+      MPI_Iallreduce(cmpi_in_place(), base, Int32(buffer.count), cmpi_float(), cmpi_sum(), comm, &request),
+      "MPI_Iallreduce")
+    return PendingReduction(request: request, isDone: false)
+  }
+
+  public func progress(_ pending: PendingReduction) throws -> Bool {
+    guard !pending.isDone else { return true }
+    var flag: Int32 = 0
+    try check(MPI_Test(&pending.request, &flag, cmpi_status_ignore()), "MPI_Test")
+    if flag != 0 { pending.isDone = true }
+    return pending.isDone
+  }
+
+  public func complete(_ pending: PendingReduction) throws {
+    guard !pending.isDone else { return }
+    try check(MPI_Wait(&pending.request, cmpi_status_ignore()), "MPI_Wait")
+    pending.isDone = true
+  }
+
   public func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws {
     guard let base = bytes.baseAddress, size > 1 else { return }
     try check(MPI_Bcast(base, Int32(bytes.count), cmpi_byte(), Int32(root), comm), "MPI_Bcast")

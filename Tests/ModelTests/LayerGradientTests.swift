@@ -133,6 +133,41 @@ final class ArchitectureLayerGradientTests: XCTestCase {
     XCTAssertEqual(y.pointer[4], expected, accuracy: 1e-5)
   }
 
+  /// Batch norm with a fused ReLU / ReLU6 computes exactly what batch norm followed by the
+  /// activation layer computes, forward and backward, in training and inference mode.
+  func testBatchNormWithFusedActivationEqualsBatchNormThenReLU() {
+    for cap in [Float.infinity, 1.5] {
+      for training in [true, false] {
+        let fused = Network(
+          layers: [BatchNorm2D(name: "bn", channels: 3, activationCap: cap)], channels: 3, height: 4, width: 5
+        )
+        let separate = Network(
+          layers: [BatchNorm2D(name: "bn", channels: 3), ReLU(name: "relu", cap: cap)], channels: 3,
+          height: 4, width: 5)
+        randomize(fused, seed: 21)
+        separate.parameters.base.update(from: fused.parameters.base, count: fused.parameters.count)
+        for network in [fused, separate] {
+          (network.buffers.base[1], network.buffers.base[4]) = (0.2, 1.3)
+          network.setTraining(training)
+        }
+        let input = randomTensor(Shape(batch: 2, channels: 3, height: 4, width: 5), seed: 22)
+        let gradient = randomTensor(Shape(batch: 2, channels: 3, height: 4, width: 5), seed: 23)
+        var results: [[Float]] = []
+        for network in [fused, separate] {
+          let y = network.forward(input).toArray()
+          let dx = Tensor(shape: input.shape)
+          network.zeroGradients()
+          network.backward(input: input, logitsGradient: gradient, inputGradient: dx)
+          results.append(y + dx.toArray() + Array(network.gradients.buffer))
+        }
+        XCTAssertEqual(results[0], results[1], "cap \(cap), training \(training)")
+        // Some elements are clamped at each end, so the masks are exercised.
+        XCTAssertTrue(results[0].prefix(120).contains(0))
+        if cap < .infinity { XCTAssertTrue(results[0].prefix(120).contains(cap)) }
+      }
+    }
+  }
+
   func testPointwiseConvolutionWithoutBias() {
     let conv = Conv2D(name: "conv", inputChannels: 3, outputChannels: 4, kernelSize: 1, bias: false)
     let network = Network(layers: [conv], channels: 3, height: 3, width: 3)

@@ -16,9 +16,14 @@ public protocol BatchStatisticsReducer: AnyObject {
 /// variance are the layer's *buffers*: they live in the network's buffer arena and are saved
 /// in checkpoints, but get no gradient. With a `reducer`, the batch's sums (and in backward,
 /// the sums of `dy` and `dy·x̂`) are taken over all replicas.
+///
+/// With `activationCap` the layer is batch norm followed by ReLU (`.infinity`) or ReLU6 (6)
+/// in one pass each way: the output is clamped, and backward masks `dy` where the
+/// pre-activation (recomputed from `x`) was clamped — a memory pass less each way.
 public final class BatchNorm2D: Layer {
   public let name: String
   public let channels: Int
+  public let activationCap: Float?
   public let momentum: Double
   public let epsilon: Double
   public var reducer: BatchStatisticsReducer?
@@ -36,10 +41,14 @@ public final class BatchNorm2D: Layer {
   /// Per-channel sums (and the element count) exchanged with the other replicas.
   private var sums: [Double]
 
-  public init(name: String, channels: Int, momentum: Double = 0.1, epsilon: Double = 1e-5) {
+  public init(
+    name: String, channels: Int, momentum: Double = 0.1, epsilon: Double = 1e-5, activationCap: Float? = nil
+  ) {
     precondition(channels > 0 && momentum >= 0 && momentum <= 1 && epsilon > 0)
+    precondition(activationCap.map { $0 > 0 } ?? true, "the activation cap must be positive")
     self.name = name
     self.channels = channels
+    self.activationCap = activationCap
     self.momentum = momentum
     self.epsilon = epsilon
     mean = Array(repeating: 0, count: channels)
@@ -71,6 +80,11 @@ public final class BatchNorm2D: Layer {
   }
 
   public func setTraining(_ training: Bool) { isTraining = training }
+
+  public var kind: String {
+    guard let cap = activationCap else { return "BatchNorm2D" }
+    return cap == .infinity ? "BatchNorm2D+ReLU" : "BatchNorm2D+ReLU\(Int(cap))"
+  }
 
   public func outputShape(for input: Shape) -> Shape {
     precondition(input.channels == channels, "\(name): expected \(channels) channels, got \(input)")
@@ -120,12 +134,29 @@ public final class BatchNorm2D: Layer {
       }
     }
     for c in 0..<channels {
-      let scale = Float(Double(gamma[c]) * inverseStd[c])
-      let shift = beta[c] - Float(mean[c]) * scale
+      let (scale, shift) = affine(c)
       forEachPlane(input, output, channel: c) { x, y in
-        for p in 0..<plane { y[p] = x[p] * scale + shift }
+        if let cap = activationCap {
+          for p in 0..<plane { y[p] = min(max(x[p] * scale + shift, 0), cap) }
+        } else {
+          for p in 0..<plane { y[p] = x[p] * scale + shift }
+        }
       }
     }
+  }
+
+  /// `y = x·scale + shift` of channel `c` in the last forward.
+  @inline(__always)
+  private func affine(_ c: Int) -> (scale: Float, shift: Float) {
+    let scale = Float(Double(gamma[c]) * inverseStd[c])
+    return (scale, beta[c] - Float(mean[c]) * scale)
+  }
+
+  /// `dy` where the fused activation let the value through, 0 where it clamped it.
+  @inline(__always)
+  private func passed(_ dy: Float, _ x: Float, _ scale: Float, _ shift: Float, _ cap: Float) -> Float {
+    let z = x * scale + shift
+    return z > 0 ? (z < cap ? dy : 0) : 0
   }
 
   public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
@@ -134,8 +165,12 @@ public final class BatchNorm2D: Layer {
     for c in 0..<channels {
       let (m, s) = (Float(mean[c]), Float(inverseStd[c]))
       var (sumDy, sumDyXhat) = (0.0, 0.0)
+      let (scale, shift) = affine(c)
       forEachPlane(input, outputGradient, channel: c) { x, dy in
-        let (a, b) = Reductions.sumAndDot(dy, x, shift: m, count: plane)
+        let (a, b) =
+          activationCap.map {
+            Reductions.maskedSumAndDot(dy, x, shift: m, a: scale, b: shift, cap: $0, count: plane)
+          } ?? Reductions.sumAndDot(dy, x, shift: m, count: plane)
         sumDy += Double(a)
         sumDyXhat += Double(b * s)
       }
@@ -146,9 +181,17 @@ public final class BatchNorm2D: Layer {
     guard let inputGradient else { return }
     guard isTraining else {
       for c in 0..<channels {
-        let scale = Float(Double(gamma[c]) * inverseStd[c])
-        forEachPlane(outputGradient, inputGradient, channel: c) { dy, dx in
-          for p in 0..<plane { dx[p] = dy[p] * scale }
+        let (scale, shift) = affine(c)
+        for n in 0..<input.shape.batch {
+          let offset = c * plane
+          let (x, dy, dx) = (
+            input.image(n) + offset, outputGradient.image(n) + offset, inputGradient.image(n) + offset
+          )
+          if let cap = activationCap {
+            for p in 0..<plane { dx[p] = passed(dy[p], x[p], scale, shift, cap) * scale }
+          } else {
+            for p in 0..<plane { dx[p] = dy[p] * scale }
+          }
         }
       }
       return
@@ -159,7 +202,7 @@ public final class BatchNorm2D: Layer {
     let count = sums[2 * channels]
     for c in 0..<channels {
       let (m, s) = (Float(mean[c]), Float(inverseStd[c]))
-      let scale = Float(Double(gamma[c]) * inverseStd[c])
+      let (scale, shift) = affine(c)
       let meanDy = Float(sums[c] / count)
       let meanDyXhat = Float(sums[channels + c] / count)
       for n in 0..<input.shape.batch {
@@ -167,7 +210,13 @@ public final class BatchNorm2D: Layer {
         let (x, dy, dx) = (
           input.image(n) + offset, outputGradient.image(n) + offset, inputGradient.image(n) + offset
         )
-        for p in 0..<plane { dx[p] = scale * (dy[p] - meanDy - (x[p] - m) * s * meanDyXhat) }
+        if let cap = activationCap {
+          for p in 0..<plane {
+            dx[p] = scale * (passed(dy[p], x[p], scale, shift, cap) - meanDy - (x[p] - m) * s * meanDyXhat)
+          }
+        } else {
+          for p in 0..<plane { dx[p] = scale * (dy[p] - meanDy - (x[p] - m) * s * meanDyXhat) }
+        }
       }
     }
   }

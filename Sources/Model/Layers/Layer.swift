@@ -64,6 +64,8 @@ public protocol Layer: AnyObject {
   func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?)
   /// Multiply–adds of the forward pass for one image of `input` shape.
   func forwardFLOPs(for input: Shape) -> Int
+  /// What the layer is, for tables (`Conv2D`; a fused layer says what it fuses).
+  var kind: String { get }
 }
 
 extension Layer {
@@ -73,6 +75,7 @@ extension Layer {
   public func bind(buffers: UnsafeMutablePointer<Float>) {}
   public func setTraining(_ training: Bool) {}
   public func forwardFLOPs(for input: Shape) -> Int { 0 }
+  public var kind: String { String(describing: type(of: self)) }
 }
 
 /// A step that combines several tensors of the graph into one (a residual sum, a channel

@@ -40,6 +40,39 @@ enum Reductions {
     return (sum, squares)
   }
 
+  /// `(Σ g, Σ g·(x − shift))` with `g = dy` where `0 < a·x + b < cap` and 0 elsewhere: the
+  /// gradient through a ReLU fused after an affine map (batch norm's).
+  @inline(__always)
+  static func maskedSumAndDot(
+    _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, shift: Float, a: Float, b: Float, cap: Float,
+    count: Int
+  ) -> (Float, Float) {
+    var (s, d) = (SIMD8<Float>(), SIMD8<Float>())
+    let (m, va, vb, vc) = (
+      SIMD8<Float>(repeating: shift), SIMD8<Float>(repeating: a), SIMD8<Float>(repeating: b),
+      SIMD8<Float>(repeating: cap)
+    )
+    var i = 0
+    while i + 8 <= count {
+      let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+      let z = v * va + vb
+      let g = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self)
+        .replacing(with: 0, where: .!((z .> 0) .& (z .< vc)))
+      s += g
+      d += g * (v - m)
+      i += 8
+    }
+    var (sum, dot) = (s.sum(), d.sum())
+    while i < count {
+      let z = x[i] * a + b
+      let g = z > 0 ? (z < cap ? dy[i] : 0) : 0
+      sum += g
+      dot += g * (x[i] - shift)
+      i += 1
+    }
+    return (sum, dot)
+  }
+
   /// `(Σ dy, Σ dy·(x − shift))`.
   @inline(__always)
   static func sumAndDot(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, shift: Float, count: Int) -> (

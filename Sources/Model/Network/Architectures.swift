@@ -44,20 +44,21 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
 
 extension NetworkBuilder {
   /// Convolution → batch norm → ReLU (capped at `cap`; none when `relu` is false), the unit of
-  /// every BN architecture here. The convolution has no bias: β of batch norm replaces it.
+  /// every BN architecture here, the ReLU fused into the batch norm. The convolution has no
+  /// bias: β of batch norm replaces it.
   @discardableResult
   func convolution(
     _ name: String, _ inputChannels: Int, _ outputChannels: Int, kernel: Int = 3, stride: Int = 1,
-    relu: Bool = true, cap: Float = .infinity, norm: String? = nil
+    relu: Bool = true, cap: Float = .infinity
   ) -> Int {
     add(
       Conv2D(
         name: name, inputChannels: inputChannels, outputChannels: outputChannels, kernelSize: kernel,
         stride: stride,
         bias: false))
-    add(BatchNorm2D(name: norm ?? name.replacingConv(with: "bn"), channels: outputChannels))
-    if relu { add(ReLU(name: name.replacingConv(with: "relu"), cap: cap)) }
-    return last
+    return add(
+      BatchNorm2D(
+        name: name.replacingConv(with: "bn"), channels: outputChannels, activationCap: relu ? cap : nil))
   }
 
   /// The final linear layer `fc` on a feature vector of `features`.

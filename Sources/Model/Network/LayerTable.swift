@@ -8,7 +8,7 @@ extension Network {
       let flops: Int
       switch node.operation {
       case .layer(let layer):
-        kind = String(describing: type(of: layer))
+        kind = layer.kind
         flops = layer.forwardFLOPs(for: inputShape(of: index))
       case .merge(let merge):
         kind = String(describing: type(of: merge))

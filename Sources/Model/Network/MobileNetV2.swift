@@ -25,8 +25,7 @@ struct MobileNetV2 {
         let hidden = channels * stage.t
         if stage.t != 1 { b.convolution("\(name).expand.conv", channels, hidden, kernel: 1, cap: relu6) }
         b.add(DepthwiseConv2D(name: "\(name).depthwise.conv", channels: hidden, stride: stride))
-        b.add(BatchNorm2D(name: "\(name).depthwise.bn", channels: hidden))
-        b.add(ReLU(name: "\(name).depthwise.relu", cap: relu6))
+        b.add(BatchNorm2D(name: "\(name).depthwise.bn", channels: hidden, activationCap: relu6))
         let projected = b.convolution("\(name).project.conv", hidden, stage.c, kernel: 1, relu: false)
         x =
           stride == 1 && channels == stage.c ? b.merge(Add(name: "\(name).add"), [projected, x]) : projected
@@ -66,8 +65,7 @@ struct MobileNetV2 {
           name: "decoder.up\(level).conv", inputChannels: width, outputChannels: target.channels,
           kernelSize: 3,
           stride: 2, padding: 1, outputPadding: padding), after: y)
-      b.add(BatchNorm2D(name: "decoder.up\(level).bn", channels: target.channels))
-      y = b.add(ReLU(name: "decoder.up\(level).relu", cap: relu6))
+      y = b.add(BatchNorm2D(name: "decoder.up\(level).bn", channels: target.channels, activationCap: relu6))
       width = target.channels
     }
     b.add(

@@ -67,6 +67,8 @@ public final class Network {
   private let arenaOrder: [Int]
   /// Parameters of each node.
   private let nodeParameterCounts: [Int]
+  /// Where each node's parameters (and their gradients) lie in the arenas.
+  private var nodeParameterOffsets: [Int]
   private var activations: [Tensor] = []
   private var activationGradients: [Tensor] = []
   /// For nodes read by several others: where the second and later consumers write their share.
@@ -87,11 +89,13 @@ public final class Network {
     var layout = ParameterLayout()
     var bufferLayout = ParameterLayout()
     var parameterOffsets: [Int: Int] = [:]
+    nodeParameterOffsets = Array(repeating: 0, count: nodes.count)
     var bufferOffsets: [Int: Int] = [:]
     var ranges: [ModelPart: Range<Int>] = [:]
     for index in arenaOrder {
       guard case .layer(let layer) = nodes[index].operation else { continue }
       parameterOffsets[index] = layout.count
+      nodeParameterOffsets[index] = layout.count
       bufferOffsets[index] = bufferLayout.count
       let start = layout.count
       for spec in layer.parameterSpecs {
@@ -193,6 +197,11 @@ public final class Network {
   /// Parameters of node `index`.
   public func parameterCount(ofNode index: Int) -> Int { nodeParameterCounts[index] }
 
+  /// Where node `index`'s parameters lie in the arena (empty for a node without any).
+  public func parameterRange(ofNode index: Int) -> Range<Int> {
+    nodeParameterOffsets[index]..<(nodeParameterOffsets[index] + nodeParameterCounts[index])
+  }
+
   // MARK: Modes
 
   /// Training mode for every layer of a part that is not frozen; a frozen part always runs
@@ -276,8 +285,11 @@ public final class Network {
   /// Back-propagates the loss gradients w.r.t. `outputGradients`' outputs through the last
   /// `forward(input)`, accumulating into `gradients`. The gradient w.r.t. the input is
   /// computed only when `inputGradient` is given (training never needs it).
+  /// `gradientsReady` is called with every node whose parameter gradients are final, as soon
+  /// as its backward is done (gradient buckets start their allreduce from it).
   public func backward(
-    input: Tensor, outputGradients: [(NetworkOutput, Tensor)], inputGradient: Tensor? = nil
+    input: Tensor, outputGradients: [(NetworkOutput, Tensor)], inputGradient: Tensor? = nil,
+    gradientsReady: ((Int) -> Void)? = nil
   ) {
     var written = [Bool](repeating: false, count: nodes.count)
     for (output, gradient) in outputGradients {
@@ -331,6 +343,7 @@ public final class Network {
       }
       for (scratch, target) in pending { accumulate(scratch, into: target, overwrite: false) }
       if let started { profile!.backwardSeconds[i] += seconds(since: started) }
+      if nodeParameterCounts[i] > 0 { gradientsReady?(i) }
     }
   }
 

@@ -46,6 +46,8 @@ public struct StepBenchmark {
       stream.batch(step: 0, pixels: input.pointer, labels: $0.baseAddress!)
     }
     let trainable = network.trainableRange
+    let buckets =
+      ranks > 1 ? GradientBuckets(network: network, trainable: trainable, communicator: communicator) : nil
 
     // One training step as the trainer takes it (fixed batch: the loader is timed apart).
     var allreduceSeconds = 0.0
@@ -70,11 +72,10 @@ public struct StepBenchmark {
           gradient: reconstructionGradient)
         gradients.append((.reconstruction, reconstructionGradient))
       }
-      network.backward(input: input, outputGradients: gradients)
+      network.backward(
+        input: input, outputGradients: gradients, gradientsReady: buckets.map { b in { b.nodeReady($0) } })
       if let error = reducer.takeError() { throw error }
-      let started = ContinuousClock.now
-      try communicator.allreduceSum(UnsafeMutableBufferPointer(rebasing: network.gradients.buffer[trainable]))
-      allreduceSeconds += secondsSince(started)
+      if let buckets { allreduceSeconds += try buckets.finish() }
       optimizer.step(
         parameters: network.parameters, gradients: network.gradients, learningRate: 0.01, range: trainable)
     }
@@ -92,6 +93,13 @@ public struct StepBenchmark {
     for _ in 0..<steps { try step() }
     let stepSeconds = secondsSince(started) / Double(steps)
     let allreduce = allreduceSeconds / Double(steps)
+    // The same gradients summed with one blocking allreduce after backward, for comparison.
+    try communicator.barrier()
+    let blockingStarted = ContinuousClock.now
+    for _ in 0..<steps {
+      try communicator.allreduceSum(UnsafeMutableBufferPointer(rebasing: network.gradients.buffer[trainable]))
+    }
+    let blocking = secondsSince(blockingStarted) / Double(steps)
 
     // The loader: a whole epoch's batches of this rank, assembled from decoded shards.
     let loaderStarted = ContinuousClock.now
@@ -112,10 +120,11 @@ public struct StepBenchmark {
     let evaluationRate = Double(steps * 128) / secondsSince(evaluationStarted)
 
     let sgemm = measureSGEMM()
-    let mine = [stepSeconds, allreduce, peakResidentMiB(), loaderRate, evaluationRate, sgemm]
+    let mine = [stepSeconds, allreduce, peakResidentMiB(), loaderRate, evaluationRate, sgemm, blocking]
     guard let all = try communicator.gather(mine, root: 0) else { return nil }
     let slowestStep = all.map { $0[0] }.max()!
     let slowestAllreduce = all.map { $0[1] }.max()!
+    let slowestBlocking = all.map { $0[6] }.max()!
     let flopsPerImage = 2 * Double(network.forwardFLOPsPerImage(for: phase.outputs))
     // Backward ≈ twice the forward's multiply–adds (weight and input gradients).
     let stepFLOPs = 3 * flopsPerImage * Double(local)
@@ -127,7 +136,8 @@ public struct StepBenchmark {
       stepMilliseconds: slowestStep * 1000, imagesPerSecond: Double(plan.globalBatch) / slowestStep,
       stepGFLOPS: stepFLOPs / computeSeconds / 1e9, sgemmGFLOPS: sgemm,
       fractionOfSGEMM: stepFLOPs / computeSeconds / 1e9 / sgemm,
-      allreduceMilliseconds: slowestAllreduce * 1000,
+      allreduceBuckets: buckets?.bucketCount ?? 0, allreduceMilliseconds: slowestBlocking * 1000,
+      allreduceExposedMilliseconds: slowestAllreduce * 1000,
       allreduceExposedFraction: slowestAllreduce / slowestStep,
       loaderImagesPerSecond: all.map { $0[3] }.min()!, evaluationImagesPerSecond: all.map { $0[4] }.min()!,
       peakResidentMiB: all.map { $0[2] }.max()!)
@@ -142,7 +152,7 @@ public struct StepBenchmark {
       var kind = "merge"
       var flops = 0.0
       if case .layer(let layer) = node.operation {
-        kind = String(describing: type(of: layer))
+        kind = layer.kind
         flops = 2 * Double(layer.forwardFLOPs(for: network.inputShape(of: i)) * batch)
       }
       let firstLayer = node.inputs == [NetworkBuilder.input]

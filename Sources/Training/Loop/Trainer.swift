@@ -119,6 +119,11 @@ public final class Trainer {
       network.freeze(phase.frozen)
       network.setTraining(true)
       let trainable = network.trainableRange
+      // Gradient buckets allreduced during backward; not in debug mode, whose checks (and the
+      // gradient fault it tests) read each rank's own gradients before they are summed.
+      let buckets =
+        ranks > 1 && !config.debug && config.fault?.kind != .gradient
+        ? GradientBuckets(network: network, trainable: trainable, communicator: communicator) : nil
       let phaseSchedule = schedule(of: phase)
       let phaseFirstStep = (phase.firstEpoch - 1) * plan.stepsPerEpoch
       // (Σ loss, Σ normaliser) of the first objective (the reconstruction MSE in an autoencoder
@@ -190,14 +195,20 @@ public final class Trainer {
               trainCounts.add(logits: logits.pointer, labels: $0.baseAddress!, count: stream.localBatch)
             }
           }
-          network.backward(input: input, outputGradients: outputGradients)
-          if let error = statisticsReducer.takeError() { throw error }
-          injectFault(afterBackwardOf: step + 1, into: network)
-          if config.debug { try checkGradientsFinite(of: network, epoch: epoch, step: step + 1) }
           // Each rank's gradient is already divided by the global normaliser: their sum is the
           // gradient of the global mean. Frozen parameters lie outside `trainable`.
-          try communicator.allreduceSum(
-            UnsafeMutableBufferPointer(rebasing: network.gradients.buffer[trainable]))
+          network.backward(
+            input: input, outputGradients: outputGradients,
+            gradientsReady: buckets.map { b in { b.nodeReady($0) } })
+          if let error = statisticsReducer.takeError() { throw error }
+          if let buckets {
+            _ = try buckets.finish()
+          } else {
+            injectFault(afterBackwardOf: step + 1, into: network)
+            if config.debug { try checkGradientsFinite(of: network, epoch: epoch, step: step + 1) }
+            try communicator.allreduceSum(
+              UnsafeMutableBufferPointer(rebasing: network.gradients.buffer[trainable]))
+          }
           optimizer.step(
             parameters: network.parameters, gradients: network.gradients,
             learningRate: Float(phaseSchedule.learningRate(step: step - phaseFirstStep)), range: trainable)
