@@ -45,25 +45,15 @@ struct Evaluate: ParsableCommand {
   func run() throws {
     try reportingErrors {
       if let model { return try evaluateExported(model) }
-      let directory = RunDirectory(path: runPath!)
-      let hparams = try HyperParameters(run: directory)
-      let dataset = try DatasetDirectory(path: data ?? hparams.dataset.path)
-      guard dataset.manifest.id == hparams.dataset.id else {
-        throw ValidationError(
-          "\(dataset.path) holds dataset \(dataset.manifest.id), but \(runPath) was trained on \(hparams.dataset.id)"
-        )
-      }
-      let network = hparams.configuration.makeNetwork(
-        image: dataset.manifest.image, classes: dataset.manifest.classNames.count)
-      let path = checkpoint == "best" ? directory.bestCheckpoint : directory.lastCheckpoint
-      let file = try SafeTensors(contentsOf: path)
-      try ModelCheckpoint.load(file, into: network, path: path)
+      let trained = try TrainedRun(run: RunDirectory(path: runPath!), checkpoint: checkpoint, dataset: data)
+      let dataset = trained.dataset
       let images = try dataset.readSplit(SplitName(rawValue: split)!)
       let evaluation = Evaluator(augmentation: tta).evaluate(
-        network: network, images: images, normalization: dataset.manifest.normalization)
+        network: trained.network, images: images, normalization: dataset.manifest.normalization)
       let report = TestReport(
         split: split, evaluation: evaluation, classNames: dataset.manifest.classNames,
-        checkpoint: "\(checkpoint).safetensors", epoch: Int(file.metadata["epoch"] ?? "") ?? 0, tta: tta,
+        checkpoint: "\(checkpoint).safetensors", epoch: Int(trained.checkpoint.metadata["epoch"] ?? "") ?? 0,
+        tta: tta,
         imagesPerSecond: 0)
       for line in report.summaryLines { print(line) }
       print(report.json)

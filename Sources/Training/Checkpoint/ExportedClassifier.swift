@@ -23,20 +23,10 @@ public struct ExportedClassifier {
   public static func export(run: RunDirectory, checkpoint: String, dataset override: String?, to path: String)
     throws -> Int
   {
-    let hparams = try HyperParameters(run: run)
-    let dataset = try DatasetDirectory(path: override ?? hparams.dataset.path)
-    let manifest = dataset.manifest
-    guard manifest.id == hparams.dataset.id else {
-      throw CheckpointError.doesNotFit(
-        path: dataset.path,
-        reason: "it holds dataset \(manifest.id), the run was trained on \(hparams.dataset.id)")
-    }
-    let config = hparams.configuration
-    let network = config.makeNetwork(
-      image: manifest.image, classes: manifest.classNames.count, decoder: false)
-    let source = checkpoint == "best" ? run.bestCheckpoint : run.lastCheckpoint
-    let file = try SafeTensors(contentsOf: source)
-    try ModelCheckpoint.load(file, into: network, path: source)
+    let trained = try TrainedRun(run: run, checkpoint: checkpoint, dataset: override, decoder: false)
+    let (manifest, config, file) = (
+      trained.dataset.manifest, trained.hyperParameters.configuration, trained.checkpoint
+    )
     let names = try JSONSerialization.data(withJSONObject: manifest.classNames)
     let metadata = [
       "format": format, "architecture": config.architecture.rawValue,
@@ -47,7 +37,7 @@ public struct ExportedClassifier {
       "normalization_std": manifest.normalization.std.map { "\($0)" }.joined(separator: ","),
       "epoch": file.metadata["epoch"] ?? "", "dataset_id": manifest.id,
     ]
-    let exported = ModelCheckpoint.make(network, metadata: metadata)
+    let exported = ModelCheckpoint.make(trained.network, metadata: metadata)
     try writeAtomically(exported.encoded(), to: path)
     return exported.entries.count
   }
