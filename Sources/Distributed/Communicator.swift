@@ -16,7 +16,7 @@ public protocol Communicator: AnyObject {
   func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
   /// `allreduceSum` started without waiting (`PendingReduction.swift` has the defaults).
   func startAllreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws -> PendingReduction
-  func progress(_ pending: PendingReduction) throws -> Bool
+  @discardableResult func progress(_ pending: PendingReduction) throws -> Bool
   func complete(_ pending: PendingReduction) throws
   /// Copies `bytes` from `root` to every other rank (same byte count everywhere).
   func broadcast(_ bytes: UnsafeMutableRawBufferPointer, root: Int) throws

@@ -38,9 +38,7 @@ struct Bench: ParsableCommand {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
     guard steps > 0 else { throw ValidationError("--steps must be at least 1") }
     guard mode != .separate else { throw ValidationError("--mode separate is two phases; bench one of them") }
-    if mode.needsDecoder && !model.hasDecoder {
-      throw ValidationError("--mode \(mode.rawValue) needs a model with a decoder (unet or mobilenetv2)")
-    }
+    if let reason = mode.unsupportedReason(for: model) { throw ValidationError(reason) }
   }
 
   func run() throws {

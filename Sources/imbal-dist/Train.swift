@@ -214,11 +214,7 @@ struct Train: ParsableCommand {
 
   func validate() throws {
     guard epochs > 0 else { throw ValidationError("--epochs must be at least 1 (got \(epochs))") }
-    if mode.needsDecoder && !model.hasDecoder {
-      throw ValidationError(
-        "--mode \(mode.rawValue) needs a model with a decoder (unet or mobilenetv2); \(model.rawValue) has none"
-      )
-    }
+    if let reason = mode.unsupportedReason(for: model) { throw ValidationError(reason) }
     guard reconWeight >= 0, reconWeight.isFinite else {
       throw ValidationError("--recon-weight must be non-negative (got \(reconWeight))")
     }

@@ -109,12 +109,7 @@ public final class ConvTranspose2D: Layer {
     let col = columns.reserve(rowsPerPixel * pixels)
     for n in 0..<input.shape.batch {
       let dy = outputGradient.image(n)
-      for c in 0..<outputChannels {
-        var sum: Float = 0
-        let plane = dy + c * outPixels
-        for p in 0..<outPixels { sum += plane[p] }
-        biasGradient[c] += sum
-      }
+      for c in 0..<outputChannels { biasGradient[c] += Reductions.sum(dy + c * outPixels, count: outPixels) }
       g.im2col(dy, into: col)
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasTrans,

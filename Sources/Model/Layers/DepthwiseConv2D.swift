@@ -108,11 +108,7 @@ public final class DepthwiseConv2D: Layer {
       for c in 0..<channels {
         let x = input.image(n) + c * inPlane
         let dy = outputGradient.image(n) + c * outPlane
-        if let biasGradient {
-          var sum: Float = 0
-          for p in 0..<outPlane { sum += dy[p] }
-          biasGradient[c] += sum
-        }
+        if let biasGradient { biasGradient[c] += Reductions.sum(dy, count: outPlane) }
         let (w, dw) = (weight + c * taps, weightGradient + c * taps)
         let dx = inputGradient.map { $0.image(n) + c * inPlane }
         dx?.update(repeating: 0, count: inPlane)

@@ -68,7 +68,7 @@ public final class Network {
   /// Parameters of each node.
   private let nodeParameterCounts: [Int]
   /// Where each node's parameters (and their gradients) lie in the arenas.
-  private var nodeParameterOffsets: [Int]
+  private let nodeParameterOffsets: [Int]
   private var activations: [Tensor] = []
   private var activationGradients: [Tensor] = []
   /// For nodes read by several others: where the second and later consumers write their share.
@@ -88,14 +88,12 @@ public final class Network {
     }
     var layout = ParameterLayout()
     var bufferLayout = ParameterLayout()
-    var parameterOffsets: [Int: Int] = [:]
-    nodeParameterOffsets = Array(repeating: 0, count: nodes.count)
+    var parameterOffsets = [Int](repeating: 0, count: nodes.count)
     var bufferOffsets: [Int: Int] = [:]
     var ranges: [ModelPart: Range<Int>] = [:]
     for index in arenaOrder {
       guard case .layer(let layer) = nodes[index].operation else { continue }
       parameterOffsets[index] = layout.count
-      nodeParameterOffsets[index] = layout.count
       bufferOffsets[index] = bufferLayout.count
       let start = layout.count
       for spec in layer.parameterSpecs {
@@ -111,14 +109,14 @@ public final class Network {
     }
     self.layout = layout
     self.bufferLayout = bufferLayout
+    nodeParameterOffsets = parameterOffsets
     partRanges = ranges
     parameters = Arena(count: layout.count)
     gradients = Arena(count: layout.count)
     buffers = Arena(count: bufferLayout.count)
     for index in arenaOrder {
-      guard case .layer(let layer) = nodes[index].operation, let offset = parameterOffsets[index] else {
-        continue
-      }
+      guard case .layer(let layer) = nodes[index].operation else { continue }
+      let offset = parameterOffsets[index]
       layer.bind(parameters: parameters.base + offset, gradients: gradients.base + offset)
       layer.bind(buffers: buffers.base + bufferOffsets[index]!)
     }

@@ -11,7 +11,7 @@ public final class NetworkProfile {
 }
 
 /// Seconds from `start` to now.
-func seconds(since start: ContinuousClock.Instant) -> Double {
+public func seconds(since start: ContinuousClock.Instant) -> Double {
   let elapsed = ContinuousClock.now - start
   return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }

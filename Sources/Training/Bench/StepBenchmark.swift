@@ -34,13 +34,14 @@ public struct StepBenchmark {
       parameterCount: network.layout.count, momentum: Float(config.momentum),
       weightDecay: Float(config.weightDecay))
     let loss = CrossEntropyLoss()
+    let iterationLosses = IterationLosses(
+      network: network, localBatch: stream.localBatch, classes: classes,
+      normalization: manifest.normalization,
+      globalBatch: plan.globalBatch)
 
     let local = stream.localBatch
     let input = Tensor(shape: network.inputShape.with(batch: local))
     var labels = [Int32](repeating: 0, count: local)
-    let logitsGradient = Tensor(shape: Shape(batch: local, channels: classes))
-    let target = network.hasDecoder ? Tensor(shape: input.shape) : nil
-    let reconstructionGradient = network.hasDecoder ? Tensor(shape: input.shape) : nil
     stream.startEpoch(0)
     labels.withUnsafeMutableBufferPointer {
       stream.batch(step: 0, pixels: input.pointer, labels: $0.baseAddress!)
@@ -54,26 +55,13 @@ public struct StepBenchmark {
     func step() throws {
       network.zeroGradients()
       network.forward(input, outputs: phase.outputs)
-      var gradients: [(NetworkOutput, Tensor)] = []
-      if phase.classifies {
-        _ = labels.withUnsafeBufferPointer {
-          loss.lossAndGradient(
-            logits: network.output(.logits), labels: $0, scale: 1 / Float(plan.globalBatch),
-            gradient: logitsGradient)
-        }
-        gradients.append((.logits, logitsGradient))
-      }
-      if phase.reconstructs, let target, let reconstructionGradient {
-        manifest.normalization.pixels(
-          of: input.pointer, images: local, plane: input.shape.plane, into: target.pointer)
-        _ = MeanSquaredError.lossAndGradient(
-          output: network.output(.reconstruction), target: target,
-          scale: Float(config.reconstructionWeight) / Float(input.shape.count * ranks),
-          gradient: reconstructionGradient)
-        gradients.append((.reconstruction, reconstructionGradient))
-      }
+      let contribution = iterationLosses.compute(
+        network: network, input: input, labels: labels, objective: phase.classifies ? loss : nil,
+        globalNormalizer: Double(plan.globalBatch),
+        reconstructionWeight: phase.reconstructs ? config.reconstructionWeight : nil)
       network.backward(
-        input: input, outputGradients: gradients, gradientsReady: buckets.map { b in { b.nodeReady($0) } })
+        input: input, outputGradients: contribution.outputGradients,
+        gradientsReady: buckets.map { b in { b.nodeReady($0) } })
       if let error = reducer.takeError() { throw error }
       if let buckets { allreduceSeconds += try buckets.finish() }
       optimizer.step(
@@ -91,7 +79,7 @@ public struct StepBenchmark {
     allreduceSeconds = 0
     let started = ContinuousClock.now
     for _ in 0..<steps { try step() }
-    let stepSeconds = secondsSince(started) / Double(steps)
+    let stepSeconds = seconds(since: started) / Double(steps)
     let allreduce = allreduceSeconds / Double(steps)
     // The same gradients summed with one blocking allreduce after backward, for comparison.
     try communicator.barrier()
@@ -99,7 +87,7 @@ public struct StepBenchmark {
     for _ in 0..<steps {
       try communicator.allreduceSum(UnsafeMutableBufferPointer(rebasing: network.gradients.buffer[trainable]))
     }
-    let blocking = secondsSince(blockingStarted) / Double(steps)
+    let blocking = seconds(since: blockingStarted) / Double(steps)
 
     // The loader: a whole epoch's batches of this rank, assembled from decoded shards.
     let loaderStarted = ContinuousClock.now
@@ -109,7 +97,7 @@ public struct StepBenchmark {
         stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!)
       }
     }
-    let loaderRate = Double(loaderSteps * local) / secondsSince(loaderStarted)
+    let loaderRate = Double(loaderSteps * local) / seconds(since: loaderStarted)
 
     // Inference: forward passes of 128 images in evaluation mode.
     network.setTraining(false)
@@ -117,7 +105,7 @@ public struct StepBenchmark {
     network.forward(evaluationInput)
     let evaluationStarted = ContinuousClock.now
     for _ in 0..<steps { network.forward(evaluationInput) }
-    let evaluationRate = Double(steps * 128) / secondsSince(evaluationStarted)
+    let evaluationRate = Double(steps * 128) / seconds(since: evaluationStarted)
 
     let sgemm = measureSGEMM()
     let mine = [stepSeconds, allreduce, peakResidentMiB(), loaderRate, evaluationRate, sgemm, blocking]

@@ -75,7 +75,7 @@ final class GradientBuckets {
     for case let request? in pending { try communicator.complete(request) }
     remaining = nodesPerBucket
     pending = Array(repeating: nil, count: ranges.count)
-    return secondsSince(started)
+    return seconds(since: started)
   }
 
   private func start(_ bucket: Int) throws {

@@ -50,7 +50,8 @@ extension Trainer {
       let evaluation = evaluator.evaluate(network: network, images: validation, normalization: normalization)
       var validRow = MetricsRow(
         epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
-        learningRate: summary.learningRate, imagesPerSecond: Double(validation.count) / secondsSince(started))
+        learningRate: summary.learningRate,
+        imagesPerSecond: Double(validation.count) / seconds(since: started))
       validRow.reconstructionMSE = evaluation.reconstructionMSE
       try recorder.record(valid: validRow)
       line += "  val acc \(fixed(validRow.accuracy, 4))  val macro-F1 \(fixed(validRow.macroF1, 4))"

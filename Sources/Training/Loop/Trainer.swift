@@ -97,10 +97,10 @@ public final class Trainer {
     // Buffers for one local batch, planned once.
     let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
     var labels = [Int32](repeating: 0, count: stream.localBatch)
-    let logitsGradient = Tensor(shape: Shape(batch: stream.localBatch, channels: classes))
-    // The decoder's target (the input's [0, 1] pixels) and the gradient of its reconstruction.
-    let pixelTarget = network.hasDecoder ? Tensor(shape: input.shape) : nil
-    let reconstructionGradient = network.hasDecoder ? Tensor(shape: input.shape) : nil
+    let iterationLosses = IterationLosses(
+      network: network, localBatch: stream.localBatch, classes: classes,
+      normalization: manifest.normalization,
+      globalBatch: plan.globalBatch)
     let lastStep = min(config.maxSteps ?? Int.max, config.totalEpochs * plan.stepsPerEpoch)
     let evaluator = Evaluator(augmentation: config.testTimeAugmentation)
     var progress = Progress(console: console, every: config.logEvery, quiet: config.quiet)
@@ -143,8 +143,9 @@ public final class Trainer {
         epochReconstruction = Array(state.epochTotals[(2 + countsSize)...])
       }
       (state.stepInEpoch, state.epochTotals) = (0, [])
-      let losses =
-        phase.classifies ? objectives.losses(epoch: epoch - phase.firstEpoch + 1) : [CrossEntropyLoss()]
+      // An autoencoder phase has no classification objective: one iteration on the MSE alone.
+      let losses: [ClassificationLoss?] =
+        phase.classifies ? objectives.losses(epoch: epoch - phase.firstEpoch + 1) : [nil]
       let firstStep = step
       let started = ContinuousClock.now
       for s in firstStepInEpoch..<plan.stepsPerEpoch where step < lastStep {
@@ -158,32 +159,18 @@ public final class Trainer {
           network.zeroGradients()
           let reconstructs = phase.reconstructs && index == 0
           let logits = network.forward(input, outputs: reconstructs ? phase.outputs : [.logits])
-          var outputGradients: [(NetworkOutput, Tensor)] = []
-          var loss = 0.0
           var normalizer = (local: Double(stream.localBatch), global: Double(plan.globalBatch))
-          if phase.classifies {
+          if let objective {
             normalizer = try globalNormalizer(of: objective, labels: labels, globalBatch: plan.globalBatch)
-            loss = labels.withUnsafeBufferPointer {
-              objective.lossAndGradient(
-                logits: logits, labels: $0, scale: Float(1 / normalizer.global), gradient: logitsGradient)
-            }
-            outputGradients.append((.logits, logitsGradient))
           }
-          if reconstructs, let pixelTarget, let reconstructionGradient {
-            // The mean over the global batch's pixels, weighted in end-to-end mode.
-            let elements = Double(plan.globalBatch * input.shape.perImage)
-            let weight = phase.classifies ? config.reconstructionWeight : 1
-            manifest.normalization.pixels(
-              of: input.pointer, images: input.shape.batch, plane: input.shape.plane,
-              into: pixelTarget.pointer)
-            let squaredError = MeanSquaredError.lossAndGradient(
-              output: network.output(.reconstruction), target: pixelTarget, scale: Float(weight / elements),
-              gradient: reconstructionGradient)
-            epochReconstruction[0] += squaredError
+          let contribution = iterationLosses.compute(
+            network: network, input: input, labels: labels, objective: objective,
+            globalNormalizer: normalizer.global,
+            reconstructionWeight: reconstructs ? (phase.classifies ? config.reconstructionWeight : 1) : nil)
+          let loss = contribution.loss
+          if reconstructs {
+            epochReconstruction[0] += contribution.squaredError
             epochReconstruction[1] += Double(input.shape.count)
-            // An autoencoder phase reports its MSE as the loss, per image like the others.
-            loss += weight * squaredError / Double(input.shape.perImage)
-            outputGradients.append((.reconstruction, reconstructionGradient))
           }
           guard loss.isFinite else {
             throw TrainingError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: loss)
@@ -198,7 +185,7 @@ public final class Trainer {
           // Each rank's gradient is already divided by the global normaliser: their sum is the
           // gradient of the global mean. Frozen parameters lie outside `trainable`.
           network.backward(
-            input: input, outputGradients: outputGradients,
+            input: input, outputGradients: contribution.outputGradients,
             gradientsReady: buckets.map { b in { b.nodeReady($0) } })
           if let error = statisticsReducer.takeError() { throw error }
           if let buckets {
@@ -217,7 +204,7 @@ public final class Trainer {
               "step \(step + 1)  epoch \(epoch)  loss \(fixed(loss / normalizer.local, 5))  "
                 + "grad-norm \(fixed(network.gradients.euclideanNorm(), 5))  "
                 + "param-norm \(fixed(network.parameters.euclideanNorm(), 4))  "
-                + "\(fixed(secondsSince(stepStarted) * 1000, 1)) ms")
+                + "\(fixed(seconds(since: stepStarted) * 1000, 1)) ms")
           }
         }
         step += 1
@@ -225,7 +212,7 @@ public final class Trainer {
         if let every = config.checkReplicasEvery, step % every == 0 {
           try checkReplicasIdentical(network, after: "step \(step)")
         }
-        let elapsed = secondsSince(started)
+        let elapsed = seconds(since: started)
         if !config.debug {
           progress.update(
             epoch: epoch, epochs: config.totalEpochs, step: s + 1 - firstStepInEpoch,
@@ -254,7 +241,7 @@ public final class Trainer {
       }
       if stoppedBySignal { break }
       progress.finishEpoch()
-      let seconds = secondsSince(started)
+      let seconds = seconds(since: started)
       trainingSeconds += seconds
       let totals = try summedOverRanks(epochLoss + trainCounts.flattened + epochReconstruction)
       try averageBuffersOverRanks(network)
@@ -399,9 +386,4 @@ extension TrainingStream {
       plan: plan, seed: config.seed, normalization: dataset.manifest.normalization)
     return (stream, plan)
   }
-}
-
-func secondsSince(_ start: ContinuousClock.Instant) -> Double {
-  let elapsed = ContinuousClock.now - start
-  return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }

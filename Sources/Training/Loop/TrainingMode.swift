@@ -12,6 +12,13 @@ public enum TrainingMode: String, CaseIterable, Codable, Sendable {
   case separate
 
   public var needsDecoder: Bool { self != .classification }
+
+  /// Why `architecture` cannot train in this mode, for the user; `nil` when it can.
+  public func unsupportedReason(for architecture: Architecture) -> String? {
+    guard needsDecoder && !architecture.hasDecoder else { return nil }
+    return
+      "--mode \(rawValue) needs a model with a decoder (unet or mobilenetv2); \(architecture.rawValue) has none"
+  }
 }
 
 /// A stretch of epochs with one set of trainable parts and one objective. `classification`
