@@ -28,14 +28,36 @@ final class LayerGradientTests: XCTestCase {
       network, input: randomTensor(Shape(batch: 3, channels: 2, height: 3, width: 3), seed: 5, margin: 0.1))
   }
 
+  /// Width 11: per output row one group of four windows, one window alone, a dropped column.
   func testMaxPool2D() {
-    let network = Network(layers: [MaxPool2D(size: 2)], channels: 2, height: 4, width: 5)
+    let network = Network(layers: [MaxPool2D(size: 2)], channels: 2, height: 4, width: 11)
     // Distinct values 0.1 apart, shuffled: ±ε never changes a window's winner.
-    let shape = Shape(batch: 2, channels: 2, height: 4, width: 5)
+    let shape = Shape(batch: 2, channels: 2, height: 4, width: 11)
     var values = (0..<shape.count).map { Float($0) * 0.1 }
     var rng = Xoshiro256(seed: 6)
     values.shuffle(using: &rng)
     GradientChecker().check(network, input: Tensor(shape: shape, values: values))
+  }
+
+  /// Ties go to the first maximum in reading order, in the four-window path (windows 0–3)
+  /// as in the single-window one (window 4): the gradient lands on exactly that pixel.
+  func testMaxPoolTiesGoToTheFirstMaximum() {
+    let network = Network(layers: [MaxPool2D(size: 2)], channels: 1, height: 2, width: 10)
+    // Windows: all equal; top-right = bottom-left; bottom-left = bottom-right; a NaN-free
+    // plain maximum bottom-right; then the single window with top-left = bottom-right.
+    let top: [Float] = [1, 1, 0, 5, 0, 0, 0, 1, 7, 0]
+    let bottom: [Float] = [1, 1, 5, 0, 3, 3, 0, 2, 0, 7]
+    let input = Tensor(shape: Shape(batch: 1, channels: 1, height: 2, width: 10), values: top + bottom)
+    XCTAssertEqual(network.forward(input).toArray(), [1, 5, 3, 2, 7])
+    let inputGradient = Tensor(shape: input.shape)
+    network.backward(
+      input: input,
+      logitsGradient: Tensor(
+        shape: Shape(batch: 1, channels: 1, height: 1, width: 5), values: [1, 2, 3, 4, 5]),
+      inputGradient: inputGradient)
+    XCTAssertEqual(
+      inputGradient.toArray(),
+      [1, 0, 0, 2, 0, 0, 0, 0, 5, 0] + [0, 0, 0, 0, 3, 0, 0, 4, 0, 0])
   }
 
   func testGlobalAvgPool() {

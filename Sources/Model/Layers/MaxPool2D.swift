@@ -46,11 +46,14 @@ public final class MaxPool2D: Layer {
     }
   }
 
-  /// The common 2×2 / stride-2 window without the generic loops (same winners, same ties).
+  /// The common 2×2 / stride-2 window, four windows at a time: the even and odd halves of
+  /// eight consecutive pixels are their left and right columns. Same winners, same ties
+  /// (the first maximum in reading order, by strict comparisons as in the generic loop).
   private func forwardTwoByTwo(_ input: Tensor, into output: Tensor) {
     let (inShape, outShape) = (input.shape, output.shape)
     let (width, outWidth, outHeight) = (inShape.width, outShape.width, outShape.height)
     let (x, y) = (input.pointer, output.pointer)
+    let lanes = SIMD4<Int32>(0, 2, 4, 6)
     winners.withUnsafeMutableBufferPointer { winner in
       let w = winner.baseAddress!
       for plane in 0..<(inShape.batch * inShape.channels) {
@@ -59,12 +62,29 @@ public final class MaxPool2D: Layer {
         let outStart = plane * outShape.plane
         for oy in 0..<outHeight {
           let top = inStart + 2 * oy * width
-          for ox in 0..<outWidth {
+          let below = top + width
+          var ox = 0
+          while ox + 4 <= outWidth {
+            let upper = UnsafeRawPointer(x + top + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
+            let lower = UnsafeRawPointer(x + below + 2 * ox).loadUnaligned(as: SIMD8<Float>.self)
+            var best = upper.evenHalf
+            var offset = SIMD4<Int32>(repeating: 0)
+            for (candidate, at) in [(upper.oddHalf, 1), (lower.evenHalf, width), (lower.oddHalf, width + 1)] {
+              let wins = candidate .> best
+              best.replace(with: candidate, where: wins)
+              offset.replace(with: Int32(at), where: wins)
+            }
+            let o = outStart + oy * outWidth + ox
+            UnsafeMutableRawPointer(y + o).storeBytes(of: best, as: SIMD4<Float>.self)
+            let first = SIMD4<Int32>(repeating: Int32(top + 2 * ox - imageStart))
+            UnsafeMutableRawPointer(w + o).storeBytes(of: first &+ lanes &+ offset, as: SIMD4<Int32>.self)
+            ox += 4
+          }
+          for ox in ox..<outWidth {
             var best = top + 2 * ox
             if x[best + 1] > x[best] { best += 1 }
-            let below = top + width + 2 * ox
-            if x[below] > x[best] { best = below }
-            if x[below + 1] > x[best] { best = below + 1 }
+            if x[below + 2 * ox] > x[best] { best = below + 2 * ox }
+            if x[below + 2 * ox + 1] > x[best] { best = below + 2 * ox + 1 }
             let o = outStart + oy * outWidth + ox
             y[o] = x[best]
             w[o] = Int32(best - imageStart)
