@@ -43,7 +43,7 @@ final class LayerGradientTests: XCTestCase {
   /// as in the single-window one (window 4): the gradient lands on exactly that pixel.
   func testMaxPoolTiesGoToTheFirstMaximum() {
     let network = Network(layers: [MaxPool2D(size: 2)], channels: 1, height: 2, width: 10)
-    // Windows: all equal; top-right = bottom-left; bottom-left = bottom-right; a NaN-free
+    // Windows: all equal; top-right = bottom-left; bottom-left = bottom-right; a
     // plain maximum bottom-right; then the single window with top-left = bottom-right.
     let top: [Float] = [1, 1, 0, 5, 0, 0, 0, 1, 7, 0]
     let bottom: [Float] = [1, 1, 5, 0, 3, 3, 0, 2, 0, 7]
