@@ -65,6 +65,10 @@ public final class Conv2D: Layer {
 
   private var patchSize: Int { inputChannels * kernelSize * kernelSize }
 
+  /// `bench` and `--describe` show the lowering; a Winograd layer's GFLOP/s are then those of
+  /// the direct convolution it replaces.
+  public var kind: String { lowering == .winograd ? "Conv2D/winograd" : "Conv2D" }
+
   public var parameterSpecs: [ParameterSpec] {
     [
       ParameterSpec(

@@ -2,7 +2,7 @@ extension Network {
   /// The table `--describe` prints: every node with its part, kind, output shape, parameters
   /// and multiply–adds per image, then the totals (the counts are the arena's own).
   public func layerTable() -> String {
-    var rows = [["node", "part", "kind", "output", "params", "MFLOPs"]]
+    var rows = [["node", "part", "kind", "output", "params", "M mult-adds"]]
     for (index, node) in nodes.enumerated() {
       let kind: String
       let flops: Int
