@@ -6,7 +6,9 @@ import Training
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract:
-      "Time the training step of a model on this machine: per layer, whole step, allreduce, loader, evaluation, memory. Under mpirun, rank 0 prints the global figures."
+      "Time the training step of a model on this machine: per layer, whole step, allreduce, loader, evaluation, memory. Under mpirun, rank 0 prints the global figures.",
+    discussion:
+      "GFLOP/s count a convolution's direct multiply-adds (2 FLOPs each), whatever its lowering: a Winograd layer (kind Conv2D/winograd) does 2.25× fewer multiplies, so its rate, and the step's share of the sgemm rate, can exceed what sgemm itself reaches."
   )
 
   @Option(help: "The network: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")).")
