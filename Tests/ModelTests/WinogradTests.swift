@@ -45,6 +45,52 @@ final class WinogradTests: XCTestCase {
     }
   }
 
+  /// A convolution with its ReLU fused gives bit for bit what the convolution then a `ReLU`
+  /// layer gives (output, parameter and input gradients), for both lowerings and a ReLU6-like
+  /// cap; 25 images of 7×5 make the Winograd backward run over three chunks.
+  func testFusedActivationEqualsConvolutionThenReLU() {
+    for lowering in [ConvolutionLowering.im2col, .winograd] {
+      for cap in [Float.infinity, 0.8] {
+        let shape = Shape(batch: 25, channels: 9, height: 7, width: 5)
+        func convolution(_ activationCap: Float?) -> Conv2D {
+          Conv2D(
+            name: "conv", inputChannels: 9, outputChannels: 10, lowering: lowering,
+            activationCap: activationCap)
+        }
+        let fused = Network(layers: [convolution(cap)], channels: 9, height: 7, width: 5)
+        let separate = Network(
+          layers: [convolution(nil), ReLU(name: "relu", cap: cap)], channels: 9, height: 7, width: 5)
+        randomize(fused, seed: 31)
+        separate.parameters.base.update(from: fused.parameters.base, count: fused.parameters.count)
+        let input = randomTensor(shape, seed: 32)
+        let gradient = randomTensor(Shape(batch: 25, channels: 10, height: 7, width: 5), seed: 33)
+        var results: [[Float]] = []
+        for network in [fused, separate] {
+          let y = network.forward(input).toArray()
+          let dx = Tensor(shape: shape)
+          network.zeroGradients()
+          network.backward(input: input, logitsGradient: gradient, inputGradient: dx)
+          results.append(y + dx.toArray() + Array(network.gradients.buffer))
+        }
+        XCTAssertEqual(results[0], results[1], "\(lowering), cap \(cap)")
+        let outputs = results[0].prefix(gradient.shape.count)
+        XCTAssertTrue(outputs.contains(0), "some outputs are clamped at 0")
+        if cap < .infinity { XCTAssertTrue(outputs.contains(cap), "some outputs are clamped at the cap") }
+      }
+    }
+  }
+
+  func testFusedActivationGradientsMatchFiniteDifferences() {
+    for lowering in [ConvolutionLowering.im2col, .winograd] {
+      let conv = Conv2D(
+        name: "conv", inputChannels: 3, outputChannels: 4, lowering: lowering, activationCap: .infinity)
+      let network = Network(layers: [conv], channels: 3, height: 5, width: 6)
+      randomize(network, seed: 41)
+      GradientChecker().check(
+        network, input: randomTensor(Shape(batch: 2, channels: 3, height: 5, width: 6), seed: 42))
+    }
+  }
+
   /// Winograd is chosen only where it applies (3×3, stride 1, "same") and pays (enough channels).
   func testDefaultLowering() {
     XCTAssertEqual(Conv2D(name: "c", inputChannels: 32, outputChannels: 32).lowering, .winograd)

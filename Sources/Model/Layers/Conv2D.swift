@@ -16,7 +16,8 @@ public enum ConvolutionLowering: String, Sendable {
 /// `[outputChannels]` unless `bias: false` (before batch norm, whose β replaces it). Per image:
 /// `col[C·k·k, Ho·Wo] = im2col(x)`, `y = W · col + b`; backward: `dW += dy · colᵀ`,
 /// `db += Σ dy`, `dx = col2im(Wᵀ · dy)`. 3×3 stride-1 "same" layers with enough channels to
-/// fill the products go through `WinogradConvolution` instead.
+/// fill the products go through `WinogradConvolution` instead. A fused ReLU clamps the output
+/// in the same pass and masks `dy` from it (the no-BN small CNN saves a pass over each activation).
 public final class Conv2D: Layer {
   public let name: String
   public let inputChannels: Int
@@ -26,6 +27,8 @@ public final class Conv2D: Layer {
   public let padding: Int
   public let hasBias: Bool
   public let lowering: ConvolutionLowering
+  /// A fused ReLU (`.infinity`) or ReLU6 (`6`) on the output, as `BatchNorm2D(activationCap:)`.
+  public let activationCap: Float?
 
   private var weight: UnsafeMutablePointer<Float>!
   private var bias: UnsafeMutablePointer<Float>?
@@ -33,7 +36,8 @@ public final class Conv2D: Layer {
   private var biasGradient: UnsafeMutablePointer<Float>?
   private let columns = Scratch()
   private let transposedWeights = Scratch()
-  private let winograd = WinogradConvolution()
+  private let maskedGradient = Scratch()
+  private let winograd: WinogradConvolution?
 
   /// Fewest input and output channels for Winograd: its 16 products have an inner dimension
   /// of `Cin`, too thin for sgemm on a first layer (`bench`: the small CNN's 1→32 conv1 takes
@@ -44,7 +48,8 @@ public final class Conv2D: Layer {
   /// to Winograd where it applies and pays, im2col elsewhere.
   public init(
     name: String, inputChannels: Int, outputChannels: Int, kernelSize: Int = 3,
-    stride: Int = 1, padding: Int? = nil, bias: Bool = true, lowering: ConvolutionLowering? = nil
+    stride: Int = 1, padding: Int? = nil, bias: Bool = true, lowering: ConvolutionLowering? = nil,
+    activationCap: Float? = nil
   ) {
     let padding = padding ?? kernelSize / 2
     precondition(inputChannels > 0 && outputChannels > 0 && kernelSize > 0 && stride > 0)
@@ -61,13 +66,20 @@ public final class Conv2D: Layer {
     precondition(
       lowering != .winograd || winogradApplies, "\(name): Winograd needs a 3×3 stride-1 padding-1 kernel")
     self.lowering = lowering ?? (winogradApplies && winogradPays ? .winograd : .im2col)
+    self.activationCap = activationCap
+    winograd =
+      self.lowering == .winograd
+      ? WinogradConvolution(inputChannels: inputChannels, outputChannels: outputChannels) : nil
   }
 
   private var patchSize: Int { inputChannels * kernelSize * kernelSize }
 
   /// `bench` and `--describe` show the lowering; a Winograd layer's GFLOP/s are then those of
   /// the direct convolution it replaces.
-  public var kind: String { lowering == .winograd ? "Conv2D/winograd" : "Conv2D" }
+  public var kind: String {
+    let activation = activationCap.map { $0 == .infinity ? "+ReLU" : "+ReLU\(Int($0))" } ?? ""
+    return (lowering == .winograd ? "Conv2D/winograd" : "Conv2D") + activation
+  }
 
   public var parameterSpecs: [ParameterSpec] {
     [
@@ -103,11 +115,10 @@ public final class Conv2D: Layer {
   }
 
   public func forward(_ input: Tensor, into output: Tensor) {
-    if lowering == .winograd {
+    if let winograd {
       winograd.forward(
-        input.pointer, weights: weight, bias: bias, into: output.pointer, batch: input.shape.batch,
-        inputChannels: inputChannels, outputChannels: outputChannels, height: input.shape.height,
-        width: input.shape.width)
+        input.pointer, weights: weight, bias: bias, activationCap: activationCap, into: output.pointer,
+        batch: input.shape.batch, height: input.shape.height, width: input.shape.width)
       return
     }
     let g = geometry(input.shape, output.shape)
@@ -124,6 +135,7 @@ public final class Conv2D: Layer {
         Int32(outputChannels), Int32(pixels), Int32(patchSize),
         1, weight, Int32(patchSize), col, Int32(pixels),
         1, y, Int32(pixels))
+      if let activationCap { ReLU.apply(y, into: y, count: outputChannels * pixels, cap: activationCap) }
     }
   }
 
@@ -148,8 +160,12 @@ public final class Conv2D: Layer {
   }
 
   public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
-    if lowering == .winograd {
-      winogradBackward(input: input, outputGradient: outputGradient, inputGradient: inputGradient)
+    if let winograd {
+      winograd.backward(
+        input: input.pointer, output: output.pointer, outputGradient: outputGradient.pointer,
+        activationCap: activationCap, flippedWeights: inputGradient == nil ? nil : flippedWeights(),
+        filterGradient: weightGradient, biasGradient: biasGradient, inputGradient: inputGradient?.pointer,
+        batch: input.shape.batch, height: input.shape.height, width: input.shape.width)
       return
     }
     let g = geometry(input.shape, output.shape)
@@ -163,9 +179,18 @@ public final class Conv2D: Layer {
     let gradientPatch = outputChannels * kernelSize * kernelSize
     let col = columns.reserve(max(patchSize * pixels, transposed ? gradientPatch * input.shape.plane : 0))
     let flipped = transposed ? flippedWeights() : nil
-    accumulateBiasGradient(outputGradient)
     for n in 0..<input.shape.batch {
-      let dy = outputGradient.image(n)
+      var dy = UnsafePointer(outputGradient.image(n))
+      if let activationCap {
+        let masked = maskedGradient.reserve(output.shape.perImage)
+        ReLU.maskGradient(
+          dy, by: output.image(n), cap: activationCap, count: output.shape.perImage, into: masked)
+        dy = UnsafePointer(masked)
+      }
+      if let biasGradient {
+        Reductions.accumulateChannelSums(
+          dy, images: 1, channels: outputChannels, plane: pixels, into: biasGradient)
+      }
       g.im2col(input.image(n), into: col)
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasTrans,
@@ -189,29 +214,5 @@ public final class Conv2D: Layer {
         0, col, Int32(pixels))
       g.col2im(col, into: dx.image(n))
     }
-  }
-
-  /// `db += Σ dy` over every image and pixel, channel by channel.
-  private func accumulateBiasGradient(_ outputGradient: Tensor) {
-    guard let biasGradient else { return }
-    let plane = outputGradient.shape.plane
-    for n in 0..<outputGradient.shape.batch {
-      let dy = outputGradient.image(n)
-      for c in 0..<outputChannels { biasGradient[c] += Reductions.sum(dy + c * plane, count: plane) }
-    }
-  }
-
-  /// `dW` by Winograd's adjoint; `dx` as the Winograd convolution of `dy` with the flipped,
-  /// transposed weights (the same "same" geometry).
-  private func winogradBackward(input: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
-    let (batch, height, width) = (input.shape.batch, input.shape.height, input.shape.width)
-    accumulateBiasGradient(outputGradient)
-    winograd.accumulateFilterGradient(
-      input: input.pointer, outputGradient: outputGradient.pointer, into: weightGradient, batch: batch,
-      inputChannels: inputChannels, outputChannels: outputChannels, height: height, width: width)
-    guard let inputGradient else { return }
-    winograd.forward(
-      outputGradient.pointer, weights: flippedWeights(), bias: nil, into: inputGradient.pointer, batch: batch,
-      inputChannels: outputChannels, outputChannels: inputChannels, height: height, width: width)
   }
 }

@@ -109,7 +109,8 @@ public final class ConvTranspose2D: Layer {
     let col = columns.reserve(rowsPerPixel * pixels)
     for n in 0..<input.shape.batch {
       let dy = outputGradient.image(n)
-      for c in 0..<outputChannels { biasGradient[c] += Reductions.sum(dy + c * outPixels, count: outPixels) }
+      Reductions.accumulateChannelSums(
+        dy, images: 1, channels: outputChannels, plane: outPixels, into: biasGradient)
       g.im2col(dy, into: col)
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasTrans,

@@ -11,18 +11,32 @@ public final class ReLU: Layer {
   public func outputShape(for input: Shape) -> Shape { input }
 
   public func forward(_ input: Tensor, into output: Tensor) {
-    let (x, y, cap) = (input.pointer, output.pointer, cap)
-    for i in 0..<input.shape.count { y[i] = min(max(x[i], 0), cap) }
+    Self.apply(input.pointer, into: output.pointer, count: input.shape.count, cap: cap)
   }
 
   public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
     guard let inputGradient else { return }
-    let (x, dy, dx, cap) = (input.pointer, outputGradient.pointer, inputGradient.pointer, cap)
+    Self.maskGradient(
+      outputGradient.pointer, by: input.pointer, cap: cap, count: input.shape.count,
+      into: inputGradient.pointer)
+  }
+
+  /// `y = min(max(0, x), cap)`; `x` and `y` may be the same buffer (a layer's fused activation).
+  static func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
+    for i in 0..<count { y[i] = min(max(x[i], 0), cap) }
+  }
+
+  /// `dx = dy` where `0 < v < cap`, else 0, with `v` the activation's input or its output
+  /// (the test is the same for both).
+  static func maskGradient(
+    _ dy: UnsafePointer<Float>, by v: UnsafePointer<Float>, cap: Float, count: Int,
+    into dx: UnsafeMutablePointer<Float>
+  ) {
     // Written as selects, not `&&` (a branch per element that stops vectorisation).
     if cap == .infinity {
-      for i in 0..<input.shape.count { dx[i] = x[i] > 0 ? dy[i] : 0 }
+      for i in 0..<count { dx[i] = v[i] > 0 ? dy[i] : 0 }
     } else {
-      for i in 0..<input.shape.count { dx[i] = x[i] > 0 ? (x[i] < cap ? dy[i] : 0) : 0 }
+      for i in 0..<count { dx[i] = v[i] > 0 ? (v[i] < cap ? dy[i] : 0) : 0 }
     }
   }
 }

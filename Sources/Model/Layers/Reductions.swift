@@ -20,6 +20,17 @@ enum Reductions {
     return total
   }
 
+  /// `sums[c] += Σ x[n, c, ·]` over `images` images of `channels` planes of `plane` floats,
+  /// image by image (a bias's gradient).
+  static func accumulateChannelSums(
+    _ x: UnsafePointer<Float>, images: Int, channels: Int, plane: Int, into sums: UnsafeMutablePointer<Float>
+  ) {
+    for n in 0..<images {
+      let image = x + n * channels * plane
+      for c in 0..<channels { sums[c] += sum(image + c * plane, count: plane) }
+    }
+  }
+
   /// `(Σ x, Σ x²)`.
   @inline(__always)
   static func sumAndSquares(_ x: UnsafePointer<Float>, count: Int) -> (Float, Float) {

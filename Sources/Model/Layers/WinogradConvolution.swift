@@ -14,11 +14,21 @@ final class WinogradConvolution {
   /// more are 10–35 % slower once `V` and `M` no longer fit the core's cache.
   static let tilesPerChunk = 128
 
+  let inputChannels: Int
+  let outputChannels: Int
+
   private let filters = Scratch()
+  private let flippedFilters = Scratch()
   private let transformedInput = Scratch()
   private let products = Scratch()
   private let paddedPlane = Scratch()
   private let filterGradient = Scratch()
+  private let maskedGradient = Scratch()
+
+  init(inputChannels: Int, outputChannels: Int) {
+    self.inputChannels = inputChannels
+    self.outputChannels = outputChannels
+  }
 
   private struct Tiling {
     let height: Int
@@ -35,72 +45,106 @@ final class WinogradConvolution {
     }
   }
 
-  /// `y = conv(x, g) + b` for `batch` images of `inputChannels` planes of `height` × `width`,
-  /// with `g` in PyTorch's layout `[outputChannels, inputChannels, 3, 3]`; overwrites `y`.
+  /// `y = act(conv(x, g) + b)` for `batch` images of `height` × `width`, with `g` in PyTorch's
+  /// layout `[outputChannels, inputChannels, 3, 3]` and `act` the ReLU clamp to
+  /// `activationCap` when given; overwrites `y`.
   func forward(
     _ x: UnsafePointer<Float>, weights g: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-    into y: UnsafeMutablePointer<Float>,
-    batch: Int, inputChannels: Int, outputChannels: Int, height: Int, width: Int
+    activationCap: Float?, into y: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int
   ) {
     let tiling = Tiling(height: height, width: width)
     let u = filters.reserve(16 * outputChannels * inputChannels)
     Self.transformFilters(g, outputChannels: outputChannels, inputChannels: inputChannels, into: u)
     let chunk = tiling.imagesPerChunk(batch: batch)
-    let capacity = chunk * tiling.perImage
-    let v = transformedInput.reserve(16 * inputChannels * capacity)
-    let m = products.reserve(16 * outputChannels * capacity + 4)
     for first in stride(from: 0, to: batch, by: chunk) {
-      let images = min(chunk, batch - first)
-      let p = images * tiling.perImage
-      transformInput(
-        x + first * inputChannels * tiling.plane, images: images, channels: inputChannels, tiling: tiling,
-        into: v, tiles: p)
-      for xi in 0..<16 {
-        cblas_sgemm(
-          CblasRowMajor, CblasNoTrans, CblasNoTrans,
-          Int32(outputChannels), Int32(p), Int32(inputChannels),
-          1, u + xi * outputChannels * inputChannels, Int32(inputChannels),
-          v + xi * inputChannels * p, Int32(p),
-          0, m + xi * outputChannels * p, Int32(p))
-      }
-      Self.transformOutput(
-        m, tiles: p, images: images, channels: outputChannels, bias: bias, tiling: tiling,
-        into: y + first * outputChannels * tiling.plane)
+      convolve(
+        x + first * inputChannels * tiling.plane, filters: u, inputChannels: inputChannels,
+        outputChannels: outputChannels, bias: bias, activationCap: activationCap,
+        into: y + first * outputChannels * tiling.plane, images: min(chunk, batch - first), tiling: tiling)
     }
   }
 
-  /// `dg += ∂L/∂g` from the layer's input `x` and output gradient `dy`.
-  func accumulateFilterGradient(
-    input x: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
-    into dg: UnsafeMutablePointer<Float>,
-    batch: Int, inputChannels: Int, outputChannels: Int, height: Int, width: Int
+  /// Chunk by chunk: `dy` masked by the fused activation (from the output `y`) when
+  /// `activationCap` is given, then `db += Σ dy`, `dg += ∂L/∂g` by the adjoint, and, when
+  /// `inputGradient` is asked for, `dx = conv(dy, flipped)` with `flippedWeights` the
+  /// transposed, flipped kernel (the same "same" geometry). Each chunk of `dy` is read from
+  /// memory once for all three.
+  func backward(
+    input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
+    activationCap: Float?, flippedWeights: UnsafePointer<Float>?,
+    filterGradient dg: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?,
+    inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int, height: Int, width: Int
   ) {
+    let (cin, cout) = (inputChannels, outputChannels)
     let tiling = Tiling(height: height, width: width)
     let chunk = tiling.imagesPerChunk(batch: batch)
     let capacity = chunk * tiling.perImage
-    let v = transformedInput.reserve(16 * inputChannels * capacity)
-    let dm = products.reserve(16 * outputChannels * capacity)
-    let du = filterGradient.reserve(16 * outputChannels * inputChannels)
-    du.update(repeating: 0, count: 16 * outputChannels * inputChannels)
+    let v = transformedInput.reserve(16 * max(cin, cout) * capacity)
+    let dm = products.reserve(16 * max(cin, cout) * capacity + 4)
+    let du = filterGradient.reserve(16 * cout * cin)
+    du.update(repeating: 0, count: 16 * cout * cin)
+    let flipped = flippedWeights.map { weights in
+      let u = flippedFilters.reserve(16 * cin * cout)
+      Self.transformFilters(weights, outputChannels: cin, inputChannels: cout, into: u)
+      return u
+    }
+    let masked = activationCap == nil ? nil : maskedGradient.reserve(chunk * cout * tiling.plane)
     for first in stride(from: 0, to: batch, by: chunk) {
       let images = min(chunk, batch - first)
       let p = images * tiling.perImage
+      var dy = outputGradient + first * cout * tiling.plane
+      if let masked, let activationCap {
+        ReLU.maskGradient(
+          dy, by: y + first * cout * tiling.plane, cap: activationCap, count: images * cout * tiling.plane,
+          into: masked)
+        dy = UnsafePointer(masked)
+      }
+      if let biasGradient {
+        Reductions.accumulateChannelSums(
+          dy, images: images, channels: cout, plane: tiling.plane, into: biasGradient)
+      }
       transformInput(
-        x + first * inputChannels * tiling.plane, images: images, channels: inputChannels, tiling: tiling,
-        into: v, tiles: p)
-      transformOutputGradient(
-        dy + first * outputChannels * tiling.plane, images: images, channels: outputChannels,
-        tiling: tiling, into: dm, tiles: p)
+        x + first * cin * tiling.plane, images: images, channels: cin, tiling: tiling, into: v, tiles: p)
+      transformOutputGradient(dy, images: images, channels: cout, tiling: tiling, into: dm, tiles: p)
       for xi in 0..<16 {
         cblas_sgemm(
           CblasRowMajor, CblasNoTrans, CblasTrans,
-          Int32(outputChannels), Int32(inputChannels), Int32(p),
-          1, dm + xi * outputChannels * p, Int32(p),
-          v + xi * inputChannels * p, Int32(p),
-          1, du + xi * outputChannels * inputChannels, Int32(inputChannels))
+          Int32(cout), Int32(cin), Int32(p),
+          1, dm + xi * cout * p, Int32(p),
+          v + xi * cin * p, Int32(p),
+          1, du + xi * cout * cin, Int32(cin))
+      }
+      if let flipped, let dx {
+        convolve(
+          dy, filters: flipped, inputChannels: cout, outputChannels: cin, bias: nil, activationCap: nil,
+          into: dx + first * cin * tiling.plane, images: images, tiling: tiling)
       }
     }
-    Self.accumulateFilterGradient(du, outputChannels: outputChannels, inputChannels: inputChannels, into: dg)
+    Self.accumulateFilterGradient(du, outputChannels: cout, inputChannels: cin, into: dg)
+  }
+
+  /// One chunk of images through the transforms and the 16 products `M[ξ] = U[ξ] · V[ξ]`.
+  private func convolve(
+    _ x: UnsafePointer<Float>, filters u: UnsafePointer<Float>, inputChannels: Int, outputChannels: Int,
+    bias: UnsafePointer<Float>?, activationCap: Float?, into y: UnsafeMutablePointer<Float>, images: Int,
+    tiling: Tiling
+  ) {
+    let p = images * tiling.perImage
+    let capacity = tiling.imagesPerChunk(batch: images) * tiling.perImage
+    let v = transformedInput.reserve(16 * inputChannels * capacity)
+    let m = products.reserve(16 * outputChannels * capacity + 4)
+    transformInput(x, images: images, channels: inputChannels, tiling: tiling, into: v, tiles: p)
+    for xi in 0..<16 {
+      cblas_sgemm(
+        CblasRowMajor, CblasNoTrans, CblasNoTrans,
+        Int32(outputChannels), Int32(p), Int32(inputChannels),
+        1, u + xi * outputChannels * inputChannels, Int32(inputChannels),
+        v + xi * inputChannels * p, Int32(p),
+        0, m + xi * outputChannels * p, Int32(p))
+    }
+    Self.transformOutput(
+      m, tiles: p, images: images, channels: outputChannels, bias: bias, activationCap: activationCap,
+      tiling: tiling, into: y)
   }
 
   // MARK: Transforms
@@ -293,7 +337,7 @@ final class WinogradConvolution {
   /// a time; their two output rows are interleaved back into eight consecutive pixels.
   private static func transformOutput(
     _ m: UnsafePointer<Float>, tiles p: Int, images: Int, channels: Int, bias: UnsafePointer<Float>?,
-    tiling: Tiling, into y: UnsafeMutablePointer<Float>
+    activationCap: Float?, tiling: Tiling, into y: UnsafeMutablePointer<Float>
   ) {
     let planes = channels * p
     let (h, w) = (tiling.height, tiling.width)
@@ -317,9 +361,13 @@ final class WinogradConvolution {
             let (s0, s1, s2, s3) = (sums(0), sums(1), sums(2), sums(3))
             let top = plane + 2 * by * w + 2 * bx
             let columns = min(8, w - 2 * bx)
-            storeOutputRow(s0.0 + s1.0 + s2.0 + b, s1.0 - s2.0 - s3.0 + b, at: top, count: columns)
+            storeOutputRow(
+              s0.0 + s1.0 + s2.0 + b, s1.0 - s2.0 - s3.0 + b, activationCap: activationCap, at: top,
+              count: columns)
             if 2 * by + 1 < h {
-              storeOutputRow(s0.1 + s1.1 + s2.1 + b, s1.1 - s2.1 - s3.1 + b, at: top + w, count: columns)
+              storeOutputRow(
+                s0.1 + s1.1 + s2.1 + b, s1.1 - s2.1 - s3.1 + b, activationCap: activationCap, at: top + w,
+                count: columns)
             }
           }
         }
@@ -327,12 +375,18 @@ final class WinogradConvolution {
     }
   }
 
-  /// The even and odd pixels of four tiles' output row, interleaved; `count` of the eight.
+  /// The even and odd pixels of four tiles' output row, interleaved and clamped to
+  /// `[0, activationCap]` when given (as `ReLU.apply`); `count` of the eight.
   @inline(__always)
   private static func storeOutputRow(
-    _ even: SIMD4<Float>, _ odd: SIMD4<Float>, at out: UnsafeMutablePointer<Float>, count: Int
+    _ even: SIMD4<Float>, _ odd: SIMD4<Float>, activationCap: Float?, at out: UnsafeMutablePointer<Float>,
+    count: Int
   ) {
-    let row = SIMD8(even[0], odd[0], even[1], odd[1], even[2], odd[2], even[3], odd[3])
+    var row = SIMD8(even[0], odd[0], even[1], odd[1], even[2], odd[2], even[3], odd[3])
+    if let activationCap {
+      row.replace(with: 0, where: row .<= 0)
+      row.replace(with: activationCap, where: row .> activationCap)
+    }
     if count == 8 {
       UnsafeMutableRawPointer(out).storeBytes(of: row, as: SIMD8<Float>.self)
     } else {
