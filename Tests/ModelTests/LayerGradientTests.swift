@@ -208,33 +208,69 @@ final class ArchitectureLayerGradientTests: XCTestCase {
       network, input: randomTensor(Shape(batch: 2, channels: 2, height: 7, width: 6), seed: 8))
   }
 
+  /// Strides 1–3, with and without padding, kernels 3 and 5, odd and even sizes (an unread
+  /// last row or column at stride 2 without padding).
   func testDepthwiseConvolution() {
-    for (stride, bias) in [(1, true), (2, false)] {
-      let layer = DepthwiseConv2D(name: "dw", channels: 3, kernelSize: 3, stride: stride, bias: bias)
-      let network = Network(layers: [layer], channels: 3, height: 5, width: 6)
+    let cases: [(kernel: Int, stride: Int, padding: Int, bias: Bool, height: Int, width: Int)] = [
+      (3, 1, 1, true, 5, 6), (3, 2, 1, false, 5, 6), (3, 2, 0, true, 6, 7), (5, 1, 2, false, 6, 5),
+      (3, 3, 1, true, 7, 7),
+    ]
+    for c in cases {
+      let layer = DepthwiseConv2D(
+        name: "dw", channels: 3, kernelSize: c.kernel, stride: c.stride, padding: c.padding, bias: c.bias)
+      let network = Network(layers: [layer], channels: 3, height: c.height, width: c.width)
       randomize(network, seed: 9)
       GradientChecker().check(
-        network, input: randomTensor(Shape(batch: 2, channels: 3, height: 5, width: 6), seed: 10))
+        network, input: randomTensor(Shape(batch: 2, channels: 3, height: c.height, width: c.width), seed: 10)
+      )
     }
   }
 
-  /// Depthwise = a grouped convolution: channel c of the output depends on channel c alone.
+  /// Depthwise = a grouped convolution: channel c of the output, and channel c's weight and
+  /// input gradients, are those of a one-channel `Conv2D` (im2col) with channel c's filter.
   func testDepthwiseConvolutionMatchesAPerChannelConvolution() {
-    let depthwise = Network(
-      layers: [DepthwiseConv2D(name: "dw", channels: 2)], channels: 2, height: 4, width: 4)
-    randomize(depthwise, seed: 11)
-    let input = randomTensor(Shape(batch: 1, channels: 2, height: 4, width: 4), seed: 12)
-    let y = depthwise.forward(input).toArray()
-    for c in 0..<2 {
-      let single = Network(
-        layers: [Conv2D(name: "conv", inputChannels: 1, outputChannels: 1, bias: false)], channels: 1,
-        height: 4, width: 4)
-      for i in 0..<9 { single.parameters.base[i] = depthwise.parameters.base[c * 9 + i] }
-      let plane = Tensor(
-        shape: Shape(batch: 1, channels: 1, height: 4, width: 4),
-        values: Array(input.toArray()[(c * 16)..<(c * 16 + 16)]))
-      let expected = single.forward(plane).toArray()
-      for i in 0..<16 { XCTAssertEqual(y[c * 16 + i], expected[i], accuracy: 1e-5) }
+    for (stride, padding) in [(1, 1), (2, 1), (2, 0)] {
+      let (height, width) = (7, 6)
+      let depthwise = Network(
+        layers: [DepthwiseConv2D(name: "dw", channels: 2, stride: stride, padding: padding)], channels: 2,
+        height: height, width: width)
+      randomize(depthwise, seed: 11)
+      let input = randomTensor(Shape(batch: 1, channels: 2, height: height, width: width), seed: 12)
+      let y = depthwise.forward(input).toArray()
+      let outputShape = depthwise.nodes[0].shape.with(batch: 1)
+      let gradient = randomTensor(outputShape, seed: 13)
+      let dx = Tensor(shape: input.shape)
+      depthwise.zeroGradients()
+      depthwise.backward(input: input, logitsGradient: gradient, inputGradient: dx)
+      let (inPlane, outPlane) = (height * width, outputShape.plane)
+      for c in 0..<2 {
+        let single = Network(
+          layers: [
+            Conv2D(
+              name: "conv", inputChannels: 1, outputChannels: 1, stride: stride, padding: padding, bias: false
+            )
+          ], channels: 1, height: height, width: width)
+        for i in 0..<9 { single.parameters.base[i] = depthwise.parameters.base[c * 9 + i] }
+        let plane = Tensor(
+          shape: Shape(batch: 1, channels: 1, height: height, width: width),
+          values: Array(input.toArray()[(c * inPlane)..<((c + 1) * inPlane)]))
+        let expected = single.forward(plane).toArray()
+        let planeGradient = Tensor(
+          shape: Shape(batch: 1, channels: 1, height: outputShape.height, width: outputShape.width),
+          values: Array(gradient.toArray()[(c * outPlane)..<((c + 1) * outPlane)]))
+        let expectedDx = Tensor(shape: plane.shape)
+        single.zeroGradients()
+        single.backward(input: plane, logitsGradient: planeGradient, inputGradient: expectedDx)
+        let what = "stride \(stride), padding \(padding), channel \(c)"
+        for i in 0..<outPlane { XCTAssertEqual(y[c * outPlane + i], expected[i], accuracy: 1e-5, what) }
+        for i in 0..<9 {
+          XCTAssertEqual(depthwise.gradients.base[c * 9 + i], single.gradients.base[i], accuracy: 1e-4, what)
+        }
+        let (actualDx, referenceDx) = (dx.toArray(), expectedDx.toArray())
+        for i in 0..<inPlane {
+          XCTAssertEqual(actualDx[c * inPlane + i], referenceDx[i], accuracy: 1e-5, what)
+        }
+      }
     }
   }
 

@@ -2,8 +2,9 @@
 /// of a depthwise-separable convolution, MobileNets, Howard et al. 2017; Sandler et al. 2018).
 ///
 /// Weight layout `[channels, 1, kernel, kernel]` (PyTorch's `groups = channels`), optional bias
-/// `[channels]`. Direct loops: with one input channel per filter there is no matrix to hand to
-/// BLAS, and the cost is only `k²` multiply–adds per output element.
+/// `[channels]`. With one input channel per filter there is no matrix to hand to BLAS; each
+/// plane is instead copied into zero-padded `PhasePlanes`, where every tap is one long
+/// vectorisable loop at a constant offset (whole planes per tap, not rows per tap).
 public final class DepthwiseConv2D: Layer {
   public let name: String
   public let channels: Int
@@ -16,6 +17,9 @@ public final class DepthwiseConv2D: Layer {
   private var bias: UnsafeMutablePointer<Float>?
   private var weightGradient: UnsafeMutablePointer<Float>!
   private var biasGradient: UnsafeMutablePointer<Float>?
+  private let phasePlanes = Scratch()
+  private let phasePlaneGradients = Scratch()
+  private let flatOutput = Scratch()
 
   /// `padding` defaults to `kernelSize / 2`.
   public init(
@@ -57,71 +61,54 @@ public final class DepthwiseConv2D: Layer {
 
   public func forwardFLOPs(for input: Shape) -> Int { outputShape(for: input.with(batch: 1)).perImage * taps }
 
-  /// The geometry of one plane (one channel at a time).
-  private func geometry(_ input: Shape, _ output: Shape) -> ConvolutionGeometry {
-    ConvolutionGeometry(
-      channels: 1, height: input.height, width: input.width, outputHeight: output.height,
-      outputWidth: output.width, kernel: kernelSize, stride: stride, padding: padding)
-  }
-
-  /// Calls `body(tap, inputRow, outputRowOffset, validColumns)` for every kernel tap and
-  /// every output row whose input row lies inside the plane.
-  @inline(__always)
-  private func forEachTap(
-    _ g: ConvolutionGeometry,
-    _ body: (_ tap: Int, _ inputOffset: Int, _ outputOffset: Int, _ valid: Range<Int>) -> Void
-  ) {
-    for ky in 0..<kernelSize {
-      for kx in 0..<kernelSize {
-        let valid = g.validColumns(kx: kx)
-        guard !valid.isEmpty else { continue }
-        for oy in 0..<g.outputHeight {
-          let iy = oy * stride - padding + ky
-          guard iy >= 0 && iy < g.height else { continue }
-          body(ky * kernelSize + kx, iy * g.width - padding + kx, oy * g.outputWidth, valid)
-        }
-      }
-    }
+  private func phases(_ input: Shape, _ output: Shape) -> PhasePlanes {
+    PhasePlanes(
+      height: input.height, width: input.width, outputHeight: output.height, outputWidth: output.width,
+      kernel: kernelSize, stride: stride, padding: padding)
   }
 
   public func forward(_ input: Tensor, into output: Tensor) {
-    let g = geometry(input.shape, output.shape)
+    let p = phases(input.shape, output.shape)
     let (inPlane, outPlane) = (input.shape.plane, output.shape.plane)
+    let offsets = p.tapOffsets
+    let planes = phasePlanes.reserve(p.count)
+    let flat = flatOutput.reserve(p.outputCount)
     for n in 0..<input.shape.batch {
       for c in 0..<channels {
-        let x = input.image(n) + c * inPlane
-        let y = output.image(n) + c * outPlane
-        y.update(repeating: bias?[c] ?? 0, count: outPlane)
+        p.fill(planes, from: input.image(n) + c * inPlane)
+        flat.update(repeating: bias?[c] ?? 0, count: p.outputCount)
         let w = weight + c * taps
-        forEachTap(g) { tap, inputOffset, outputOffset, valid in
-          let (source, target, k) = (x + inputOffset, y + outputOffset, w[tap])
-          for ox in valid { target[ox] += k * source[ox * stride] }
+        for t in 0..<taps {
+          let (source, k) = (planes + offsets[t], w[t])
+          for i in 0..<p.outputCount { flat[i] += k * source[i] }
         }
+        p.extract(flat, into: output.image(n) + c * outPlane)
       }
     }
   }
 
   public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
-    let g = geometry(input.shape, output.shape)
+    let p = phases(input.shape, output.shape)
     let (inPlane, outPlane) = (input.shape.plane, output.shape.plane)
+    let offsets = p.tapOffsets
+    let planes = phasePlanes.reserve(p.count)
+    let planeGradients = phasePlaneGradients.reserve(p.count)
+    let flat = flatOutput.reserve(p.outputCount)
     for n in 0..<input.shape.batch {
       for c in 0..<channels {
-        let x = input.image(n) + c * inPlane
         let dy = outputGradient.image(n) + c * outPlane
         if let biasGradient { biasGradient[c] += Reductions.sum(dy, count: outPlane) }
+        p.fill(planes, from: input.image(n) + c * inPlane)
+        p.spread(dy, into: flat)
         let (w, dw) = (weight + c * taps, weightGradient + c * taps)
-        let dx = inputGradient.map { $0.image(n) + c * inPlane }
-        dx?.update(repeating: 0, count: inPlane)
-        forEachTap(g) { tap, inputOffset, outputOffset, valid in
-          let (source, gradient) = (x + inputOffset, dy + outputOffset)
-          var sum: Float = 0
-          for ox in valid { sum += gradient[ox] * source[ox * stride] }
-          dw[tap] += sum
-          if let dx {
-            let (target, k) = (dx + inputOffset, w[tap])
-            for ox in valid { target[ox * stride] += k * gradient[ox] }
-          }
+        for t in 0..<taps { dw[t] += Reductions.dot(flat, planes + offsets[t], count: p.outputCount) }
+        guard let inputGradient else { continue }
+        planeGradients.update(repeating: 0, count: p.count)
+        for t in 0..<taps {
+          let (target, k) = (planeGradients + offsets[t], w[t])
+          for i in 0..<p.outputCount { target[i] += k * flat[i] }
         }
+        p.gather(planeGradients, into: inputGradient.image(n) + c * inPlane)
       }
     }
   }

@@ -20,6 +20,25 @@ enum Reductions {
     return total
   }
 
+  /// `Σ a·b`.
+  @inline(__always)
+  static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    var lanes = SIMD8<Float>()
+    var i = 0
+    while i + 8 <= count {
+      lanes +=
+        UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+        * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+      i += 8
+    }
+    var total = lanes.sum()
+    while i < count {
+      total += a[i] * b[i]
+      i += 1
+    }
+    return total
+  }
+
   /// `sums[c] += Σ x[n, c, ·]` over `images` images of `channels` planes of `plane` floats,
   /// image by image (a bias's gradient).
   static func accumulateChannelSums(
