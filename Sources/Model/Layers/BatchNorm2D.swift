@@ -93,27 +93,31 @@ public final class BatchNorm2D: Layer {
 
   public func forwardFLOPs(for input: Shape) -> Int { input.perImage }
 
-  /// Calls `body(x, y)` with every channel-`c` plane of `input` and `output`.
+  /// Calls `body(c, x, y)` for every plane of `a` and the same plane of `b`, image by image
+  /// (memory order: small planes are read in whole cache lines, not strided by an image).
+  /// Per-channel sums taken in this order add the images in the same order as channel by
+  /// channel would.
   @inline(__always)
   private func forEachPlane(
-    _ a: Tensor, _ b: Tensor, channel c: Int,
-    _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    _ a: Tensor, _ b: Tensor, _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
   ) {
     let plane = a.shape.plane
-    for n in 0..<a.shape.batch { body(a.image(n) + c * plane, b.image(n) + c * plane) }
+    for n in 0..<a.shape.batch {
+      let (x, y) = (a.image(n), b.image(n))
+      for c in 0..<channels { body(c, x + c * plane, y + c * plane) }
+    }
   }
 
   public func forward(_ input: Tensor, into output: Tensor) {
     let plane = input.shape.plane
     if isTraining {
-      for c in 0..<channels {
-        var (sum, squares) = (0.0, 0.0)
-        forEachPlane(input, output, channel: c) { x, _ in
+      for i in 0..<2 * channels { sums[i] = 0 }
+      sums.withUnsafeMutableBufferPointer { totals in
+        forEachPlane(input, output) { c, x, _ in
           let (s, q) = Reductions.sumAndSquares(x, count: plane)
-          sum += Double(s)
-          squares += Double(q)
+          totals[c] += Double(s)
+          totals[channels + c] += Double(q)
         }
-        (sums[c], sums[channels + c]) = (sum, squares)
       }
       sums[2 * channels] = Double(input.shape.batch * plane)
       if let reducer { sums.withUnsafeMutableBufferPointer { reducer.sumOverReplicas($0) } }
@@ -133,14 +137,13 @@ public final class BatchNorm2D: Layer {
         inverseStd[c] = 1 / (Double(runningVariance[c]) + epsilon).squareRoot()
       }
     }
-    for c in 0..<channels {
-      let (scale, shift) = affine(c)
-      forEachPlane(input, output, channel: c) { x, y in
-        if let cap = activationCap {
-          for p in 0..<plane { y[p] = min(max(x[p] * scale + shift, 0), cap) }
-        } else {
-          for p in 0..<plane { y[p] = x[p] * scale + shift }
-        }
+    let affines = (0..<channels).map(affine)
+    forEachPlane(input, output) { c, x, y in
+      let (scale, shift) = affines[c]
+      if let cap = activationCap {
+        for p in 0..<plane { y[p] = min(max(x[p] * scale + shift, 0), cap) }
+      } else {
+        for p in 0..<plane { y[p] = x[p] * scale + shift }
       }
     }
   }
@@ -161,37 +164,34 @@ public final class BatchNorm2D: Layer {
 
   public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
     let plane = input.shape.plane
+    let affines = (0..<channels).map(affine)
+    let (means, inverseStds) = (mean.map(Float.init), inverseStd.map(Float.init))
     // Σ dy and Σ dy·x̂ per channel: the gradients of β and γ, and the two sums dx needs.
-    for c in 0..<channels {
-      let (m, s) = (Float(mean[c]), Float(inverseStd[c]))
-      var (sumDy, sumDyXhat) = (0.0, 0.0)
-      let (scale, shift) = affine(c)
-      forEachPlane(input, outputGradient, channel: c) { x, dy in
+    for i in 0..<2 * channels { sums[i] = 0 }
+    sums.withUnsafeMutableBufferPointer { totals in
+      forEachPlane(input, outputGradient) { c, x, dy in
+        let (scale, shift) = affines[c]
         let (a, b) =
           activationCap.map {
-            Reductions.maskedSumAndDot(dy, x, shift: m, a: scale, b: shift, cap: $0, count: plane)
-          } ?? Reductions.sumAndDot(dy, x, shift: m, count: plane)
-        sumDy += Double(a)
-        sumDyXhat += Double(b * s)
+            Reductions.maskedSumAndDot(dy, x, shift: means[c], a: scale, b: shift, cap: $0, count: plane)
+          } ?? Reductions.sumAndDot(dy, x, shift: means[c], count: plane)
+        totals[c] += Double(a)
+        totals[channels + c] += Double(b * inverseStds[c])
       }
-      betaGradient[c] += Float(sumDy)
-      gammaGradient[c] += Float(sumDyXhat)
-      (sums[c], sums[channels + c]) = (sumDy, sumDyXhat)
+    }
+    for c in 0..<channels {
+      betaGradient[c] += Float(sums[c])
+      gammaGradient[c] += Float(sums[channels + c])
     }
     guard let inputGradient else { return }
     guard isTraining else {
-      for c in 0..<channels {
-        let (scale, shift) = affine(c)
-        for n in 0..<input.shape.batch {
-          let offset = c * plane
-          let (x, dy, dx) = (
-            input.image(n) + offset, outputGradient.image(n) + offset, inputGradient.image(n) + offset
-          )
-          if let cap = activationCap {
-            for p in 0..<plane { dx[p] = passed(dy[p], x[p], scale, shift, cap) * scale }
-          } else {
-            for p in 0..<plane { dx[p] = dy[p] * scale }
-          }
+      forEachPlane(input, outputGradient) { c, x, dy in
+        let (scale, shift) = affines[c]
+        let dx = inputGradient.pointer + (dy - outputGradient.pointer)
+        if let cap = activationCap {
+          for p in 0..<plane { dx[p] = passed(dy[p], x[p], scale, shift, cap) * scale }
+        } else {
+          for p in 0..<plane { dx[p] = dy[p] * scale }
         }
       }
       return
@@ -200,23 +200,19 @@ public final class BatchNorm2D: Layer {
     sums[2 * channels] = Double(input.shape.batch * plane)
     if let reducer { sums.withUnsafeMutableBufferPointer { reducer.sumOverReplicas($0) } }
     let count = sums[2 * channels]
-    for c in 0..<channels {
-      let (m, s) = (Float(mean[c]), Float(inverseStd[c]))
-      let (scale, shift) = affine(c)
-      let meanDy = Float(sums[c] / count)
-      let meanDyXhat = Float(sums[channels + c] / count)
-      for n in 0..<input.shape.batch {
-        let offset = c * plane
-        let (x, dy, dx) = (
-          input.image(n) + offset, outputGradient.image(n) + offset, inputGradient.image(n) + offset
-        )
-        if let cap = activationCap {
-          for p in 0..<plane {
-            dx[p] = scale * (passed(dy[p], x[p], scale, shift, cap) - meanDy - (x[p] - m) * s * meanDyXhat)
-          }
-        } else {
-          for p in 0..<plane { dx[p] = scale * (dy[p] - meanDy - (x[p] - m) * s * meanDyXhat) }
+    let meanDy = (0..<channels).map { Float(sums[$0] / count) }
+    let meanDyXhat = (0..<channels).map { Float(sums[channels + $0] / count) }
+    forEachPlane(input, outputGradient) { c, x, dy in
+      let (m, s) = (means[c], inverseStds[c])
+      let (scale, shift) = affines[c]
+      let (meanDy, meanDyXhat) = (meanDy[c], meanDyXhat[c])
+      let dx = inputGradient.pointer + (dy - outputGradient.pointer)
+      if let cap = activationCap {
+        for p in 0..<plane {
+          dx[p] = scale * (passed(dy[p], x[p], scale, shift, cap) - meanDy - (x[p] - m) * s * meanDyXhat)
         }
+      } else {
+        for p in 0..<plane { dx[p] = scale * (dy[p] - meanDy - (x[p] - m) * s * meanDyXhat) }
       }
     }
   }
