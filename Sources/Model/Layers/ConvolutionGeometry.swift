@@ -1,7 +1,8 @@
 /// The index arithmetic of a k×k convolution over one image (`channels` planes of
 /// `height` × `width` read through `stride` and zero `padding`, giving `outputHeight` ×
 /// `outputWidth`), and its lowering to a matrix: `im2col` and its adjoint `col2im`
-/// (Chellapilla et al. 2006). `Conv2D` uses the pair forwards, `ConvTranspose2D` backwards.
+/// (Chellapilla et al. 2006). `Conv2D` uses the pair forwards, `ConvTranspose2D` backwards;
+/// `PhasePlanes` lays one plane out for `DepthwiseConv2D`.
 struct ConvolutionGeometry {
   let channels: Int
   let height: Int

@@ -63,8 +63,9 @@ public final class DepthwiseConv2D: Layer {
 
   private func phases(_ input: Shape, _ output: Shape) -> PhasePlanes {
     PhasePlanes(
-      height: input.height, width: input.width, outputHeight: output.height, outputWidth: output.width,
-      kernel: kernelSize, stride: stride, padding: padding)
+      ConvolutionGeometry(
+        channels: 1, height: input.height, width: input.width, outputHeight: output.height,
+        outputWidth: output.width, kernel: kernelSize, stride: stride, padding: padding))
   }
 
   public func forward(_ input: Tensor, into output: Tensor) {

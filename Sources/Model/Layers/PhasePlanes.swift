@@ -4,32 +4,18 @@
 /// becomes k² shifted copies of one flat range (polyphase decomposition). The flat output
 /// has the same pitch; its columns past `outputWidth` are scratch.
 struct PhasePlanes {
-  let height: Int
-  let width: Int
-  let outputHeight: Int
-  let outputWidth: Int
-  let kernel: Int
-  let stride: Int
-  let padding: Int
-
-  /// How far a tap reaches into the next rows/columns of its phase plane.
-  private var reach: Int { (kernel - 1) / stride }
-  var pitch: Int { outputWidth + reach }
-  /// One row more than any tap reads, so the flat loops over scratch columns stay inside.
-  private var rows: Int { outputHeight + reach + 1 }
-  private var phaseSize: Int { rows * pitch }
+  /// One plane's convolution (`channels` 1).
+  let geometry: ConvolutionGeometry
+  /// Floats per row of a phase plane and of the flat output: `outputWidth` plus how far a tap
+  /// reaches into the next columns of its phase plane.
+  let pitch: Int
+  /// Rows per phase plane: one more than any tap reads, so the flat loops over scratch
+  /// columns stay inside.
+  private let rows: Int
   /// Floats of all phase planes.
-  var count: Int { stride * stride * phaseSize }
+  var count: Int { geometry.stride * geometry.stride * rows * pitch }
   /// Floats of the flat output (`outputHeight` rows of `pitch`).
-  var outputCount: Int { outputHeight * pitch }
-
-  /// Offset of tap `ky·kernel + kx` in the phase planes.
-  var tapOffsets: [Int] {
-    (0..<kernel * kernel).map { t in
-      let (ky, kx) = (t / kernel, t % kernel)
-      return ((ky % stride) * stride + kx % stride) * phaseSize + (ky / stride) * pitch + kx / stride
-    }
-  }
+  var outputCount: Int { geometry.outputHeight * pitch }
 
   /// A run of input pixels `first, first + stride, …` (`count` of them, offsets into the
   /// plane) that lands on consecutive floats of the phase planes from `planeOffset`.
@@ -42,16 +28,17 @@ struct PhasePlanes {
   /// Every input pixel a tap reads, as one run per (row, column phase); computed once per
   /// layer call, used for all its planes.
   let runs: [Run]
+  /// Whether every input pixel is in some run (else `gather` zeroes the rest first).
+  private let coversEveryPixel: Bool
 
-  init(height: Int, width: Int, outputHeight: Int, outputWidth: Int, kernel: Int, stride: Int, padding: Int) {
-    (self.height, self.width, self.outputHeight, self.outputWidth) = (
-      height, width, outputHeight, outputWidth
-    )
-    (self.kernel, self.stride, self.padding) = (kernel, stride, padding)
-    let reach = (kernel - 1) / stride
-    let (pitch, rows) = (outputWidth + reach, outputHeight + reach + 1)
+  init(_ geometry: ConvolutionGeometry) {
+    precondition(geometry.channels == 1, "phase planes hold one plane")
+    self.geometry = geometry
+    let (stride, padding, width) = (geometry.stride, geometry.padding, geometry.width)
+    let reach = (geometry.kernel - 1) / stride
+    let (pitch, rows) = (geometry.outputWidth + reach, geometry.outputHeight + reach + 1)
     var runs: [Run] = []
-    for iy in 0..<height where (iy + padding) / stride < rows {
+    for iy in 0..<geometry.height where (iy + padding) / stride < rows {
       let r = iy + padding
       let rowOffset = (r % stride) * stride * rows * pitch + (r / stride) * pitch
       for phase in 0..<stride {
@@ -66,12 +53,23 @@ struct PhasePlanes {
         )
       }
     }
-    self.runs = runs
+    (self.pitch, self.rows, self.runs) = (pitch, rows, runs)
+    coversEveryPixel = runs.reduce(0) { $0 + $1.count } == geometry.height * width
+  }
+
+  /// Offset of tap `ky·kernel + kx` in the phase planes.
+  var tapOffsets: [Int] {
+    let (kernel, stride) = (geometry.kernel, geometry.stride)
+    return (0..<kernel * kernel).map { t in
+      let (ky, kx) = (t / kernel, t % kernel)
+      return ((ky % stride) * stride + kx % stride) * rows * pitch + (ky / stride) * pitch + kx / stride
+    }
   }
 
   /// The plane `x` (`height × width`) into `planes`, zeros elsewhere.
   func fill(_ planes: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>) {
     planes.update(repeating: 0, count: count)
+    let stride = geometry.stride
     for run in runs {
       let (source, target) = (x + run.first, planes + run.planeOffset)
       if stride == 1 {
@@ -85,7 +83,8 @@ struct PhasePlanes {
   /// `dx` from the gradients of the phase planes (the adjoint of `fill`; zero where no tap
   /// reads the input).
   func gather(_ planes: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
-    if stride > 1 || runs.count < height { dx.update(repeating: 0, count: height * width) }
+    if !coversEveryPixel { dx.update(repeating: 0, count: geometry.height * geometry.width) }
+    let stride = geometry.stride
     for run in runs {
       let (source, target) = (planes + run.planeOffset, dx + run.first)
       if stride == 1 {
@@ -98,17 +97,17 @@ struct PhasePlanes {
 
   /// The valid columns of the flat output into `y` (`outputHeight × outputWidth`).
   func extract(_ flat: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-    for oy in 0..<outputHeight {
-      (y + oy * outputWidth).update(from: flat + oy * pitch, count: outputWidth)
-    }
+    let width = geometry.outputWidth
+    for oy in 0..<geometry.outputHeight { (y + oy * width).update(from: flat + oy * pitch, count: width) }
   }
 
   /// `dy` into the flat layout, zero in the scratch columns (so they add nothing).
   func spread(_ dy: UnsafePointer<Float>, into flat: UnsafeMutablePointer<Float>) {
-    for oy in 0..<outputHeight {
+    let width = geometry.outputWidth
+    for oy in 0..<geometry.outputHeight {
       let row = flat + oy * pitch
-      row.update(from: dy + oy * outputWidth, count: outputWidth)
-      (row + outputWidth).update(repeating: 0, count: pitch - outputWidth)
+      row.update(from: dy + oy * width, count: width)
+      (row + width).update(repeating: 0, count: pitch - width)
     }
   }
 }
