@@ -93,18 +93,14 @@ public final class BatchNorm2D: Layer {
 
   public func forwardFLOPs(for input: Shape) -> Int { input.perImage }
 
-  /// Calls `body(c, x, y)` for every plane of `a` and the same plane of `b`, image by image
-  /// (memory order: small planes are read in whole cache lines, not strided by an image).
-  /// Per-channel sums taken in this order add the images in the same order as channel by
-  /// channel would.
+  /// Calls `body(c, offset)` with the channel and the offset of every plane of a tensor of
+  /// `shape` (input, output and their gradients share it), image by image: memory order, so
+  /// small planes are read in whole cache lines, not strided by an image. Per-channel sums
+  /// taken in this order add the images in the same order as channel by channel would.
   @inline(__always)
-  private func forEachPlane(
-    _ a: Tensor, _ b: Tensor, _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void
-  ) {
-    let plane = a.shape.plane
-    for n in 0..<a.shape.batch {
-      let (x, y) = (a.image(n), b.image(n))
-      for c in 0..<channels { body(c, x + c * plane, y + c * plane) }
+  private func forEachPlane(_ shape: Shape, _ body: (Int, Int) -> Void) {
+    for n in 0..<shape.batch {
+      for c in 0..<channels { body(c, (n * channels + c) * shape.plane) }
     }
   }
 
@@ -113,8 +109,8 @@ public final class BatchNorm2D: Layer {
     if isTraining {
       for i in 0..<2 * channels { sums[i] = 0 }
       sums.withUnsafeMutableBufferPointer { totals in
-        forEachPlane(input, output) { c, x, _ in
-          let (s, q) = Reductions.sumAndSquares(x, count: plane)
+        forEachPlane(input.shape) { c, at in
+          let (s, q) = Reductions.sumAndSquares(input.pointer + at, count: plane)
           totals[c] += Double(s)
           totals[channels + c] += Double(q)
         }
@@ -138,10 +134,11 @@ public final class BatchNorm2D: Layer {
       }
     }
     let affines = (0..<channels).map(affine)
-    forEachPlane(input, output) { c, x, y in
+    forEachPlane(input.shape) { c, at in
       let (scale, shift) = affines[c]
+      let (x, y) = (input.pointer + at, output.pointer + at)
       if let cap = activationCap {
-        for p in 0..<plane { y[p] = min(max(x[p] * scale + shift, 0), cap) }
+        for p in 0..<plane { y[p] = ReLU.clamp(x[p] * scale + shift, cap: cap) }
       } else {
         for p in 0..<plane { y[p] = x[p] * scale + shift }
       }
@@ -155,13 +152,6 @@ public final class BatchNorm2D: Layer {
     return (scale, beta[c] - Float(mean[c]) * scale)
   }
 
-  /// `dy` where the fused activation let the value through, 0 where it clamped it.
-  @inline(__always)
-  private func passed(_ dy: Float, _ x: Float, _ scale: Float, _ shift: Float, _ cap: Float) -> Float {
-    let z = x * scale + shift
-    return z > 0 ? (z < cap ? dy : 0) : 0
-  }
-
   public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
     let plane = input.shape.plane
     let affines = (0..<channels).map(affine)
@@ -169,8 +159,9 @@ public final class BatchNorm2D: Layer {
     // Σ dy and Σ dy·x̂ per channel: the gradients of β and γ, and the two sums dx needs.
     for i in 0..<2 * channels { sums[i] = 0 }
     sums.withUnsafeMutableBufferPointer { totals in
-      forEachPlane(input, outputGradient) { c, x, dy in
+      forEachPlane(input.shape) { c, at in
         let (scale, shift) = affines[c]
+        let (x, dy) = (input.pointer + at, outputGradient.pointer + at)
         let (a, b) =
           activationCap.map {
             Reductions.maskedSumAndDot(dy, x, shift: means[c], a: scale, b: shift, cap: $0, count: plane)
@@ -185,11 +176,11 @@ public final class BatchNorm2D: Layer {
     }
     guard let inputGradient else { return }
     guard isTraining else {
-      forEachPlane(input, outputGradient) { c, x, dy in
+      forEachPlane(input.shape) { c, at in
         let (scale, shift) = affines[c]
-        let dx = inputGradient.pointer + (dy - outputGradient.pointer)
+        let (x, dy, dx) = (input.pointer + at, outputGradient.pointer + at, inputGradient.pointer + at)
         if let cap = activationCap {
-          for p in 0..<plane { dx[p] = passed(dy[p], x[p], scale, shift, cap) * scale }
+          for p in 0..<plane { dx[p] = ReLU.gradient(dy[p], at: x[p] * scale + shift, cap: cap) * scale }
         } else {
           for p in 0..<plane { dx[p] = dy[p] * scale }
         }
@@ -202,14 +193,15 @@ public final class BatchNorm2D: Layer {
     let count = sums[2 * channels]
     let meanDy = (0..<channels).map { Float(sums[$0] / count) }
     let meanDyXhat = (0..<channels).map { Float(sums[channels + $0] / count) }
-    forEachPlane(input, outputGradient) { c, x, dy in
+    forEachPlane(input.shape) { c, at in
       let (m, s) = (means[c], inverseStds[c])
       let (scale, shift) = affines[c]
       let (meanDy, meanDyXhat) = (meanDy[c], meanDyXhat[c])
-      let dx = inputGradient.pointer + (dy - outputGradient.pointer)
+      let (x, dy, dx) = (input.pointer + at, outputGradient.pointer + at, inputGradient.pointer + at)
       if let cap = activationCap {
         for p in 0..<plane {
-          dx[p] = scale * (passed(dy[p], x[p], scale, shift, cap) - meanDy - (x[p] - m) * s * meanDyXhat)
+          let g = ReLU.gradient(dy[p], at: x[p] * scale + shift, cap: cap)
+          dx[p] = scale * (g - meanDy - (x[p] - m) * s * meanDyXhat)
         }
       } else {
         for p in 0..<plane { dx[p] = scale * (dy[p] - meanDy - (x[p] - m) * s * meanDyXhat) }

@@ -180,13 +180,9 @@ public final class Conv2D: Layer {
     let col = columns.reserve(max(patchSize * pixels, transposed ? gradientPatch * input.shape.plane : 0))
     let flipped = transposed ? flippedWeights() : nil
     for n in 0..<input.shape.batch {
-      var dy = UnsafePointer(outputGradient.image(n))
-      if let activationCap {
-        let masked = maskedGradient.reserve(output.shape.perImage)
-        ReLU.maskGradient(
-          dy, by: output.image(n), cap: activationCap, count: output.shape.perImage, into: masked)
-        dy = UnsafePointer(masked)
-      }
+      let dy = ReLU.gradient(
+        outputGradient.image(n), throughCap: activationCap, output: output.image(n),
+        count: output.shape.perImage, scratch: maskedGradient)
       if let biasGradient {
         Reductions.accumulateChannelSums(
           dy, images: 1, channels: outputChannels, plane: pixels, into: biasGradient)

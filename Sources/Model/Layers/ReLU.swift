@@ -23,20 +23,40 @@ public final class ReLU: Layer {
 
   /// `y = min(max(0, x), cap)`; `x` and `y` may be the same buffer (a layer's fused activation).
   static func apply(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, cap: Float) {
-    for i in 0..<count { y[i] = min(max(x[i], 0), cap) }
+    for i in 0..<count { y[i] = clamp(x[i], cap: cap) }
   }
 
-  /// `dx = dy` where `0 < v < cap`, else 0, with `v` the activation's input or its output
-  /// (the test is the same for both).
+  /// `min(max(0, v), cap)`.
+  @inline(__always)
+  static func clamp(_ v: Float, cap: Float) -> Float { min(max(v, 0), cap) }
+
+  /// `dy` where `0 < v < cap`, else 0, with `v` the activation's input or its output (the
+  /// test is the same for both). Written as selects, not `&&` (a branch per element that
+  /// stops vectorisation).
+  @inline(__always)
+  static func gradient(_ dy: Float, at v: Float, cap: Float) -> Float { v > 0 ? (v < cap ? dy : 0) : 0 }
+
+  /// `dx = gradient(dy, at: v)` element by element.
   static func maskGradient(
     _ dy: UnsafePointer<Float>, by v: UnsafePointer<Float>, cap: Float, count: Int,
     into dx: UnsafeMutablePointer<Float>
   ) {
-    // Written as selects, not `&&` (a branch per element that stops vectorisation).
     if cap == .infinity {
       for i in 0..<count { dx[i] = v[i] > 0 ? dy[i] : 0 }
     } else {
-      for i in 0..<count { dx[i] = v[i] > 0 ? (v[i] < cap ? dy[i] : 0) : 0 }
+      for i in 0..<count { dx[i] = gradient(dy[i], at: v[i], cap: cap) }
     }
+  }
+
+  /// The gradient before a layer's fused activation (`cap`, or none): `dy` itself without
+  /// one, else `dy` masked by the layer's `output` into `scratch`.
+  static func gradient(
+    _ dy: UnsafePointer<Float>, throughCap cap: Float?, output: UnsafePointer<Float>, count: Int,
+    scratch: Scratch
+  ) -> UnsafePointer<Float> {
+    guard let cap else { return dy }
+    let masked = scratch.reserve(count)
+    maskGradient(dy, by: output, cap: cap, count: count, into: masked)
+    return UnsafePointer(masked)
   }
 }

@@ -94,8 +94,7 @@ enum Reductions {
     }
     var (sum, dot) = (s.sum(), d.sum())
     while i < count {
-      let z = x[i] * a + b
-      let g = z > 0 ? (z < cap ? dy[i] : 0) : 0
+      let g = ReLU.gradient(dy[i], at: x[i] * a + b, cap: cap)
       sum += g
       dot += g * (x[i] - shift)
       i += 1

@@ -56,11 +56,13 @@ final class WinogradConvolution {
     let u = filters.reserve(16 * outputChannels * inputChannels)
     Self.transformFilters(g, outputChannels: outputChannels, inputChannels: inputChannels, into: u)
     let chunk = tiling.imagesPerChunk(batch: batch)
+    let (v, m) = chunkBuffers(tiles: chunk * tiling.perImage)
     for first in stride(from: 0, to: batch, by: chunk) {
       convolve(
         x + first * inputChannels * tiling.plane, filters: u, inputChannels: inputChannels,
         outputChannels: outputChannels, bias: bias, activationCap: activationCap,
-        into: y + first * outputChannels * tiling.plane, images: min(chunk, batch - first), tiling: tiling)
+        into: y + first * outputChannels * tiling.plane, images: min(chunk, batch - first), tiling: tiling,
+        buffers: (v, m))
     }
   }
 
@@ -78,9 +80,7 @@ final class WinogradConvolution {
     let (cin, cout) = (inputChannels, outputChannels)
     let tiling = Tiling(height: height, width: width)
     let chunk = tiling.imagesPerChunk(batch: batch)
-    let capacity = chunk * tiling.perImage
-    let v = transformedInput.reserve(16 * max(cin, cout) * capacity)
-    let dm = products.reserve(16 * max(cin, cout) * capacity + 4)
+    let (v, dm) = chunkBuffers(tiles: chunk * tiling.perImage)
     let du = filterGradient.reserve(16 * cout * cin)
     du.update(repeating: 0, count: 16 * cout * cin)
     let flipped = flippedWeights.map { weights in
@@ -88,17 +88,13 @@ final class WinogradConvolution {
       Self.transformFilters(weights, outputChannels: cin, inputChannels: cout, into: u)
       return u
     }
-    let masked = activationCap == nil ? nil : maskedGradient.reserve(chunk * cout * tiling.plane)
     for first in stride(from: 0, to: batch, by: chunk) {
       let images = min(chunk, batch - first)
       let p = images * tiling.perImage
-      var dy = outputGradient + first * cout * tiling.plane
-      if let masked, let activationCap {
-        ReLU.maskGradient(
-          dy, by: y + first * cout * tiling.plane, cap: activationCap, count: images * cout * tiling.plane,
-          into: masked)
-        dy = UnsafePointer(masked)
-      }
+      let offset = first * cout * tiling.plane
+      let dy = ReLU.gradient(
+        outputGradient + offset, throughCap: activationCap, output: y + offset,
+        count: images * cout * tiling.plane, scratch: maskedGradient)
       if let biasGradient {
         Reductions.accumulateChannelSums(
           dy, images: images, channels: cout, plane: tiling.plane, into: biasGradient)
@@ -117,22 +113,28 @@ final class WinogradConvolution {
       if let flipped, let dx {
         convolve(
           dy, filters: flipped, inputChannels: cout, outputChannels: cin, bias: nil, activationCap: nil,
-          into: dx + first * cin * tiling.plane, images: images, tiling: tiling)
+          into: dx + first * cin * tiling.plane, images: images, tiling: tiling, buffers: (v, dm))
       }
     }
     Self.accumulateFilterGradient(du, outputChannels: cout, inputChannels: cin, into: dg)
   }
 
-  /// One chunk of images through the transforms and the 16 products `M[ξ] = U[ξ] · V[ξ]`.
+  /// `V` and `M` (or `dM`) for a chunk of `tiles` tiles, sized for the wider side so that
+  /// forward, the filter gradient and the input gradient (channels swapped) all fit; `M` has
+  /// four floats more, for the output transform's four-tile loads past the last tile.
+  private func chunkBuffers(tiles: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
+    let channels = max(inputChannels, outputChannels)
+    return (transformedInput.reserve(16 * channels * tiles), products.reserve(16 * channels * tiles + 4))
+  }
+
+  /// One chunk of images through the transforms and the 16 products `M[ξ] = U[ξ] · V[ξ]`, in
+  /// `buffers` from `chunkBuffers`.
   private func convolve(
     _ x: UnsafePointer<Float>, filters u: UnsafePointer<Float>, inputChannels: Int, outputChannels: Int,
     bias: UnsafePointer<Float>?, activationCap: Float?, into y: UnsafeMutablePointer<Float>, images: Int,
-    tiling: Tiling
+    tiling: Tiling, buffers: (v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>)
   ) {
-    let p = images * tiling.perImage
-    let capacity = tiling.imagesPerChunk(batch: images) * tiling.perImage
-    let v = transformedInput.reserve(16 * inputChannels * capacity)
-    let m = products.reserve(16 * outputChannels * capacity + 4)
+    let (p, v, m) = (images * tiling.perImage, buffers.v, buffers.m)
     transformInput(x, images: images, channels: inputChannels, tiling: tiling, into: v, tiles: p)
     for xi in 0..<16 {
       cblas_sgemm(
