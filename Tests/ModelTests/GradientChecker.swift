@@ -134,6 +134,13 @@ extension GradientChecker {
 
 /// A tensor of Gaussian values (seeded), optionally kept at least `margin` away from zero so
 /// that a finite-difference step never crosses ReLU's kink.
+/// Every parameter of `network` from N(0, 0.25): weights and biases of a size where a layer's
+/// outputs and gradients are neither vanishing nor clamped everywhere.
+func randomize(_ network: Network, seed: UInt64) {
+  var rng = Xoshiro256(seed: seed)
+  for i in 0..<network.parameters.count { network.parameters.base[i] = Float(rng.nextGaussian()) * 0.5 }
+}
+
 func randomTensor(_ shape: Shape, seed: UInt64, margin: Float = 0) -> Tensor {
   var rng = Xoshiro256(seed: seed)
   let values = (0..<shape.count).map { _ -> Float in

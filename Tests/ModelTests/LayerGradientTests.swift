@@ -105,11 +105,6 @@ final class LayerGradientTests: XCTestCase {
 
 /// The layers of the seeds' architectures (issue 5), each against finite differences.
 final class ArchitectureLayerGradientTests: XCTestCase {
-  private func randomize(_ network: Network, seed: UInt64) {
-    var rng = Xoshiro256(seed: seed)
-    for i in 0..<network.parameters.count { network.parameters.base[i] = Float(rng.nextGaussian()) * 0.5 }
-  }
-
   func testBatchNormTrainingModeUsesBatchStatistics() {
     let network = Network(layers: [BatchNorm2D(name: "bn", channels: 3)], channels: 3, height: 3, width: 2)
     randomize(network, seed: 1)

@@ -1,5 +1,4 @@
 import Model
-import PRNG
 import XCTest
 
 /// Winograd F(2×2, 3×3) against finite differences and against the im2col lowering of the
@@ -98,10 +97,5 @@ final class WinogradTests: XCTestCase {
     XCTAssertEqual(Conv2D(name: "c", inputChannels: 32, outputChannels: 32, stride: 2).lowering, .im2col)
     XCTAssertEqual(Conv2D(name: "c", inputChannels: 32, outputChannels: 32, kernelSize: 1).lowering, .im2col)
     XCTAssertEqual(Conv2D(name: "c", inputChannels: 32, outputChannels: 32, padding: 0).lowering, .im2col)
-  }
-
-  private func randomize(_ network: Network, seed: UInt64) {
-    var rng = Xoshiro256(seed: seed)
-    for i in 0..<network.parameters.count { network.parameters.base[i] = Float(rng.nextGaussian()) * 0.5 }
   }
 }
