@@ -52,6 +52,6 @@ let package = Package(
     .testTarget(name: "ModelTests", dependencies: ["Model", "PRNG"]),
     .testTarget(name: "LoaderTests", dependencies: ["Loader", "CPNG", "CTurboJPEG", "CZlib"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Loader", "PRNG"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Loader", "Distributed", "PRNG"]),
   ]
 )

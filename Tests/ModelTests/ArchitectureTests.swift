@@ -9,10 +9,10 @@ final class ArchitectureTests: XCTestCase {
   /// Forward and backward in training mode on a batch of each input kind: logits of
   /// `(batch, classes)`, a reconstruction of the input's shape in [0, 1], a finite, nonzero
   /// gradient for every parameter tensor, and a parameter count equal to `--describe`'s.
-  func testEveryArchitectureTrainsOnBothInputKinds() {
+  func testEveryArchitectureTrainsOnBothInputKinds() throws {
     for architecture in Architecture.allCases {
       for input in inputs {
-        let network = architecture.makeNetwork(
+        let network = try architecture.makeNetwork(
           channels: input.channels, height: input.size, width: input.size, classes: 10,
           decoder: architecture.hasDecoder)
         network.initializeParameters(seed: 1)
@@ -50,9 +50,9 @@ final class ArchitectureTests: XCTestCase {
   /// on 12×12 inputs, along each tensor's gradient. Every layer is checked tightly on its own
   /// above; here the curvature of a dozen batch norms in Float allows 2% at ε = 5·10⁻⁴, far
   /// below what a wiring error (a wrong buffer, a lost fan-out gradient) gives.
-  func testWholeArchitecturesMatchFiniteDifferences() {
+  func testWholeArchitecturesMatchFiniteDifferences() throws {
     for architecture in [Architecture.smallCNN, .resnet20, .mobilenetv2, .unet] {
-      let network = architecture.makeNetwork(
+      let network = try architecture.makeNetwork(
         channels: 2, height: 12, width: 12, classes: 3, decoder: architecture.hasDecoder)
       network.initializeParameters(seed: 5)
       network.setTraining(true)
@@ -64,10 +64,10 @@ final class ArchitectureTests: XCTestCase {
 
   /// Without the decoder the network is the deployable classifier: the same encoder and
   /// classifier tensors, in the same order, and the same logits for the same parameters.
-  func testClassifierWithoutDecoderSharesTheTensors() {
+  func testClassifierWithoutDecoderSharesTheTensors() throws {
     for architecture in Architecture.allCases where architecture.hasDecoder {
-      let full = architecture.makeNetwork(channels: 1, height: 28, width: 28, classes: 10, decoder: true)
-      let classifier = architecture.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+      let full = try architecture.makeNetwork(channels: 1, height: 28, width: 28, classes: 10, decoder: true)
+      let classifier = try architecture.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
       let kept = full.layout.entries.filter { !$0.name.hasPrefix("decoder") }
       XCTAssertEqual(kept.map(\.name), classifier.layout.entries.map(\.name))
       full.initializeParameters(seed: 7)
@@ -82,8 +82,8 @@ final class ArchitectureTests: XCTestCase {
 
   /// Frozen parts get no gradient, run in inference mode (their batch norm keeps its running
   /// statistics), and lie outside `trainableRange`.
-  func testFrozenPartsGetNoGradientAndKeepTheirStatistics() {
-    let network = Architecture.unet.makeNetwork(
+  func testFrozenPartsGetNoGradientAndKeepTheirStatistics() throws {
+    let network = try Architecture.unet.makeNetwork(
       channels: 1, height: 28, width: 28, classes: 10, decoder: true)
     network.initializeParameters(seed: 9)
     network.freeze([.encoder, .decoder])
@@ -102,5 +102,68 @@ final class ArchitectureTests: XCTestCase {
     // The autoencoder phase: encoder + decoder train, the classifier is frozen.
     network.freeze([.classifier])
     XCTAssertEqual(network.trainableRange, 0..<classifier.lowerBound)
+  }
+
+  /// Every architecture checks the input size before it builds anything: each size it accepts
+  /// (heights and widths 1–9, with and without a decoder) builds and runs forward and backward,
+  /// and the sizes that used to kill the rank with SIGILL are refused with one sentence.
+  func testInputSizesAreCheckedBeforeTheNetworkIsBuilt() throws {
+    for architecture in Architecture.allCases {
+      for decoder in architecture.hasDecoder ? [false, true] : [false] {
+        var accepted = 0
+        for height in 1...9 {
+          for width in 1...9 {
+            guard
+              let network = try? architecture.makeNetwork(
+                channels: 1, height: height, width: width, classes: 3, decoder: decoder)
+            else { continue }
+            accepted += 1
+            let outputs: [NetworkOutput] = decoder ? [.logits, .reconstruction] : [.logits]
+            let x = randomTensor(Shape(batch: 2, channels: 1, height: height, width: width), seed: 1)
+            network.setTraining(true)
+            let logits = network.forward(x, outputs: outputs)
+            XCTAssertEqual(logits.shape, Shape(batch: 2, channels: 3), "\(architecture) \(height)×\(width)")
+            if decoder { XCTAssertEqual(network.output(.reconstruction).shape, x.shape) }
+            network.backward(
+              input: x,
+              outputGradients: outputs.map { ($0, randomTensor(network.output($0).shape, seed: 2)) })
+          }
+        }
+        XCTAssertGreaterThanOrEqual(accepted, 9, "\(architecture) (decoder \(decoder)) accepts too little")
+      }
+    }
+    func refusal(_ architecture: Architecture, _ height: Int, _ width: Int, decoder: Bool = false) -> String {
+      do {
+        _ = try architecture.makeNetwork(
+          channels: 1, height: height, width: width, classes: 10, decoder: decoder)
+        return "built"
+      } catch { return "\(error)" }
+    }
+    XCTAssertEqual(
+      refusal(.smallCNN, 3, 3),
+      "--model small-cnn cannot take 3×3 images; it accepts height and width of at least 4 (two 2×2 max pools)"
+    )
+    XCTAssertEqual(
+      refusal(.unet, 27, 28, decoder: true),
+      "--model unet cannot take 27×28 images; it accepts with the decoder, height and width of the same parity at full and 1/2 size (square images always work)"
+    )
+    XCTAssertTrue(
+      refusal(.mobilenetv2, 27, 28, decoder: true).hasPrefix("--model mobilenetv2 cannot take 27×28"))
+    XCTAssertEqual(refusal(.mobilenetv2, 27, 28), "built")
+    XCTAssertEqual(refusal(.unet, 27, 28), "built")
+  }
+
+  /// The classifier layer is tagged by every architecture, so the prior bias of the sigmoid
+  /// losses reaches it (MobileNetV2's is its 1×1 convolution's): with every other parameter
+  /// still zero, a zero image's logits are that bias, one value per class.
+  func testEveryArchitectureTagsItsClassifierBias() throws {
+    for architecture in Architecture.allCases {
+      let network = try architecture.makeNetwork(channels: 3, height: 32, width: 32, classes: 7)
+      let bias = try XCTUnwrap(network.classifierBias, "\(architecture)")
+      XCTAssertEqual(bias.count, 7, "\(architecture)")
+      for (i, value) in [Float(-2), -1, 0, 1, 2, 3, 4].enumerated() { bias[i] = value }
+      let logits = network.forward(Tensor(shape: network.inputShape.with(batch: 1)))
+      XCTAssertEqual(logits.toArray(), [-2, -1, 0, 1, 2, 3, 4], "\(architecture)")
+    }
   }
 }

@@ -72,14 +72,16 @@ extension GradientChecker {
   /// analytic gradient `d = g/‖g‖`: `(L(θ+εd) − L(θ−εd)) / 2ε` must equal `g·d = ‖g‖`. The
   /// whole tensor's signal makes a tight check of a deep network possible in Float, where
   /// per-coordinate differences drown in rounding; a wrong gradient passes only if its error
-  /// happens to be orthogonal to it.
+  /// happens to be orthogonal to it, so each tensor is also moved along `randomDirections`
+  /// mixed directions `(g/‖g‖ + u)/‖…‖` with `u` a random unit vector: they reach every entry,
+  /// so a gradient entry that backward dropped (left zero) shows as a directional error.
   /// With several `outputs` (logits and reconstruction) the loss sums `Σ r·y` over each.
   /// `floor` (a fraction of the largest tensor's gradient norm) is the smallest scale the
   /// error is measured against: batch norm makes some gradients exactly zero (a bias before
   /// another batch norm), where a relative error would only measure rounding.
   func checkAlongGradient(
     _ network: Network, input: Tensor, outputs: [NetworkOutput] = [.logits], seed: UInt64 = 7,
-    floor: Double = 0,
+    floor: Double = 0, randomDirections: Int = 2,
     file: StaticString = #filePath, line: UInt = #line
   ) {
     var rng = Xoshiro256(seed: seed)
@@ -113,9 +115,18 @@ extension GradientChecker {
     let norms = tensors.map { $0.2.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot() }
     let smallest = floor * (norms.max() ?? 0)
     for ((name, values, analytic), norm) in zip(tensors, norms) {
-      do {
-        XCTAssertGreaterThan(norm, 0, "\(name): the gradient is identically zero", file: file, line: line)
-        let direction = analytic.map { Double($0) / max(norm, 1e-30) }
+      XCTAssertGreaterThan(norm, 0, "\(name): the gradient is identically zero", file: file, line: line)
+      let along = analytic.map { Double($0) / max(norm, 1e-30) }
+      var directions = [along]
+      for _ in 0..<randomDirections {
+        let random = along.map { _ in rng.nextGaussian() }
+        let randomNorm = random.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let mixed = zip(along, random).map { $0 + $1 / randomNorm }
+        let mixedNorm = mixed.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        directions.append(mixed.map { $0 / mixedNorm })
+      }
+      for (index, direction) in directions.enumerated() {
+        let what = index == 0 ? "along the gradient" : "along mixed direction \(index)"
         let saved = Array(UnsafeBufferPointer(start: values, count: analytic.count))
         for i in analytic.indices { values[i] = saved[i] + epsilon * Float(direction[i]) }
         let plus = loss()
@@ -126,7 +137,7 @@ extension GradientChecker {
         let exact = zip(analytic, direction).reduce(0) { $0 + Double($1.0) * $1.1 }
         let relative = abs(numeric - exact) / max(abs(numeric), abs(exact), smallest, 1e-30)
         XCTAssertLessThan(
-          relative, tolerance, "\(name): directional relative error \(relative)", file: file, line: line)
+          relative, tolerance, "\(name): relative error \(relative) \(what)", file: file, line: line)
       }
     }
   }

@@ -87,8 +87,8 @@ final class LayerGradientTests: XCTestCase {
 
   /// The whole small CNN, end to end (on 8×8 inputs), checked along each tensor's gradient:
   /// this proves the wiring (every layer reached in order with the right buffers).
-  func testSmallCNNEndToEnd() {
-    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 4)
+  func testSmallCNNEndToEnd() throws {
+    let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 4)
     network.initializeParameters(seed: 11)
     randomizeBiases(network)
     GradientChecker(epsilon: 1e-3, tolerance: 1e-3).checkAlongGradient(

@@ -57,6 +57,32 @@ final class LossTests: XCTestCase {
     XCTAssertLessThan(difference.squareRoot() / norm.squareRoot(), 1e-3, "\(loss)", file: file, line: line)
   }
 
+  /// The reconstruction loss: `Σ (y − t)²` = 0.01 + 0.01 + 0 + 0.09 + 0.09 + 0.09 = 0.29 by
+  /// hand, the gradient `scale · 2(y − t)`, and that gradient against central differences.
+  func testMeanSquaredError() {
+    let shape = Shape(batch: 2, channels: 3)
+    let output: [Float] = [0.2, 0.9, 0.5, 0.1, 0, 1]
+    let target = Tensor(shape: shape, values: [0.1, 1, 0.5, 0.4, 0.3, 0.7])
+    let gradient = Tensor(shape: shape)
+    func loss(_ values: [Float]) -> Double {
+      MeanSquaredError.lossAndGradient(
+        output: Tensor(shape: shape, values: values), target: target, scale: 0.25,
+        gradient: Tensor(shape: shape))
+    }
+    let value = MeanSquaredError.lossAndGradient(
+      output: Tensor(shape: shape, values: output), target: target, scale: 0.25, gradient: gradient)
+    XCTAssertEqual(value, 0.29, accuracy: 1e-6)
+    let expected: [Float] = [0.05, -0.05, 0, -0.15, -0.15, 0.15]
+    for (g, e) in zip(gradient.toArray(), expected) { XCTAssertEqual(g, e, accuracy: 1e-6) }
+    for i in output.indices {
+      var (plus, minus) = (output, output)
+      plus[i] += 1e-2
+      minus[i] -= 1e-2
+      let numeric = 0.25 * (loss(plus) - loss(minus)) / 2e-2
+      XCTAssertEqual(numeric, Double(gradient.toArray()[i]), accuracy: 1e-4, "element \(i)")
+    }
+  }
+
   func testCrossEntropy() {
     XCTAssertEqual(sum(CrossEntropyLoss()), 4.105957485942779, accuracy: 1e-5)
     checkGradient(CrossEntropyLoss())

@@ -7,8 +7,8 @@ final class NetworkTests: XCTestCase {
   /// conv4 64·64·9+64 = 36,928, fc 64·10+10 = 650; total 65,642.
   /// Multiply–adds: 28²·32·9 + 28²·32·288 + 14²·64·288 + 14²·64·576 + 64·10
   ///   = 225,792 + 7,225,344 + 3,612,672 + 7,225,344 + 640 = 18,289,792 (36.6 MFLOP).
-  func testSmallCNNWithoutBatchNormParameterCountAndCost() {
-    let network = Architecture.smallCNNNoBN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+  func testSmallCNNWithoutBatchNormParameterCountAndCost() throws {
+    let network = try Architecture.smallCNNNoBN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
     XCTAssertEqual(network.layout.count, 65_642)
     XCTAssertEqual(network.forwardFLOPsPerImage(), 18_289_792)
     XCTAssertEqual(
@@ -25,8 +25,8 @@ final class NetworkTests: XCTestCase {
   /// 18,432 + 36,864 = 64,800, γ and β 2·(32 + 32 + 64 + 64) = 384, fc 650; total 65,834, and
   /// 384 running statistics. Multiply–adds: 18,289,792 − 640 + 640 (fc) plus one per
   /// normalised element, 2·32·784 + 2·64·196 = 75,264: 18,365,056.
-  func testSmallCNNParameterCountAndCost() {
-    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+  func testSmallCNNParameterCountAndCost() throws {
+    let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
     XCTAssertEqual(network.layout.count, 65_834)
     XCTAssertEqual(network.bufferLayout.count, 384)
     XCTAssertEqual(network.forwardFLOPsPerImage(), 18_365_056)
@@ -43,24 +43,26 @@ final class NetworkTests: XCTestCase {
   /// 5·64·64·9 = 202,752; γ, β of 19 BNs 2·(16·7 + 32·6 + 64·6) = 1,376; fc 650: 269,722.
   /// ResNet-32 has two more blocks (four convs) per stage: 4·(2,304 + 9,216 + 36,864) = 193,536
   /// weights and 4·2·(16 + 32 + 64) = 896 γ, β more: 464,154.
-  func testResNetParameterCountsMatchTheHandCount() {
-    let resnet20 = Architecture.resnet20.makeNetwork(channels: 3, height: 32, width: 32, classes: 10)
+  func testResNetParameterCountsMatchTheHandCount() throws {
+    let resnet20 = try Architecture.resnet20.makeNetwork(channels: 3, height: 32, width: 32, classes: 10)
     XCTAssertEqual(resnet20.layout.count, 269_722)
     XCTAssertEqual(resnet20.bufferLayout.count, 1_376)
     // One input channel: conv1 has 1·16·9 = 144 weights instead of 432.
     XCTAssertEqual(
-      Architecture.resnet20.makeNetwork(channels: 1, height: 28, width: 28, classes: 10).layout.count, 269_434
+      try Architecture.resnet20.makeNetwork(channels: 1, height: 28, width: 28, classes: 10).layout.count,
+      269_434
     )
     XCTAssertEqual(
-      Architecture.resnet32.makeNetwork(channels: 3, height: 32, width: 32, classes: 10).layout.count, 464_154
+      try Architecture.resnet32.makeNetwork(channels: 3, height: 32, width: 32, classes: 10).layout.count,
+      464_154
     )
   }
 
   /// Parameters live in one arena: the tensors are contiguous and cover it exactly, and each
   /// part is one range, encoder before decoder before classifier.
-  func testLayoutTilesTheArenaByPart() {
+  func testLayoutTilesTheArenaByPart() throws {
     for architecture in Architecture.allCases {
-      let network = architecture.makeNetwork(
+      let network = try architecture.makeNetwork(
         channels: 3, height: 32, width: 32, classes: 7, decoder: architecture.hasDecoder)
       var expectedOffset = 0
       for entry in network.layout.entries {
@@ -79,8 +81,8 @@ final class NetworkTests: XCTestCase {
   /// A smaller batch after a larger one reuses the planned buffers and gives the same logits
   /// for the same images, up to rounding: OpenBLAS picks its sgemm kernel by matrix shape, so
   /// the dense layer's sums for a batch of 1 and of 4 may differ in the last bit.
-  func testForwardIsIndependentOfBatchPlanning() {
-    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 12, width: 12, classes: 3)
+  func testForwardIsIndependentOfBatchPlanning() throws {
+    let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 12, width: 12, classes: 3)
     network.initializeParameters(seed: 4)
     let large = randomTensor(Shape(batch: 4, channels: 1, height: 12, width: 12), seed: 5)
     let logitsLarge = network.forward(large).toArray()
@@ -92,10 +94,10 @@ final class NetworkTests: XCTestCase {
     }
   }
 
-  func testSameSeedSameParametersDifferentSeedDifferent() {
-    let a = Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
-    let b = Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
-    let c = Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+  func testSameSeedSameParametersDifferentSeedDifferent() throws {
+    let a = try Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+    let b = try Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+    let c = try Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
     a.initializeParameters(seed: 1)
     b.initializeParameters(seed: 1)
     c.initializeParameters(seed: 2)

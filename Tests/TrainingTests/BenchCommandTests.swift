@@ -33,13 +33,18 @@ final class BenchCommandTests: XCTestCase {
     }
     XCTAssertEqual(single["allreduceMilliseconds"] as? Double ?? -1, 0, accuracy: 0.5)
 
-    guard CommandRunner.mpirunAvailable() else { return }
+    guard CommandRunner.mpirunAvailable() else {
+      throw MissingRequirement.skip("mpirun is not installed; the 2-rank half of the bench test needs it")
+    }
     let two = try report(
       CommandRunner.mpirun(
         ranks: 2, ["bench", "--data", data, "--model", "small-cnn", "--sync-bn", "--steps", "2", "--json"]))
     XCTAssertEqual(two["ranks"] as? Int, 2)
     XCTAssertEqual(two["blasThreadsPerRank"] as? Int, 1)
     XCTAssertGreaterThan(try XCTUnwrap(two["allreduceMilliseconds"] as? Double), 0)
+    // What a step waits after backward, in its two parts.
+    XCTAssertGreaterThanOrEqual(try XCTUnwrap(two["slowerRankWaitMilliseconds"] as? Double), 0)
+    XCTAssertGreaterThan(try XCTUnwrap(two["communicationWaitMilliseconds"] as? Double), 0)
     let text = try CommandRunner.mpirun(ranks: 2, ["bench", "--data", data, "--steps", "1", "--ranks-info"])
     XCTAssertEqual(text.status, 0, text.standardError)
     XCTAssertTrue(text.standardOutput.contains("rank 1 of 2 on "), text.standardOutput)

@@ -49,16 +49,16 @@ final class CheckpointTests: XCTestCase {
   }
 
   func testModelCheckpointRestoresEveryParameterAndRefusesAnotherModel() throws {
-    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
+    let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
     network.initializeParameters(seed: 9)
     let file = ModelCheckpoint.make(network)
     XCTAssertEqual(file.entries.map(\.name).first, "conv1.weight")
     XCTAssertEqual(file["fc.weight"]?.shape, [3, 64])
-    let copy = Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
+    let copy = try Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
     try ModelCheckpoint.load(try SafeTensors(data: file.encoded(), path: "m"), into: copy, path: "m")
     XCTAssertEqual(copy.parameters.bitHash(), network.parameters.bitHash())
 
-    let other = Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 4)
+    let other = try Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 4)
     XCTAssertThrowsError(try ModelCheckpoint.load(file, into: other, path: "m.safetensors")) {
       XCTAssertEqual(
         "\($0)", "m.safetensors: does not fit this model: fc.weight has shape [3, 64], the model's is [4, 64]"
@@ -67,7 +67,7 @@ final class CheckpointTests: XCTestCase {
   }
 
   func testTrainingStateRoundTrip() throws {
-    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
+    let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
     let optimizer = SGD(parameterCount: network.layout.count, momentum: 0.9, weightDecay: 0)
     for i in 0..<optimizer.velocity.count { optimizer.velocity.base[i] = Float(i % 17) - 8 }
     let state = TrainingState(epochsDone: 2, stepsDone: 228, bestEpoch: 1, bestScore: 0.8123456789012345)

@@ -181,4 +181,11 @@ struct CommandRunner {
 struct MissingRequirement: Error, CustomStringConvertible {
   let description: String
   init(_ description: String) { self.description = description }
+
+  /// What a test throws when something it needs is missing: a skip that says why on a
+  /// developer's machine, a failure under `CI=true`, where every dependency must be there.
+  static func skip(_ reason: String) -> Error {
+    ProcessInfo.processInfo.environment["CI"] == "true"
+      ? MissingRequirement("\(reason) (CI=true: a missing dependency fails the test)") : XCTSkip(reason)
+  }
 }

@@ -7,7 +7,7 @@ import XCTest
 final class EvaluatorTests: XCTestCase {
   /// `--tta flip` scores each image by the mean of its logits and its mirror image's logits:
   /// the summed cross-entropy equals the one computed here by hand from two forward passes.
-  func testFlipAveragesTheLogitsOfEachImageAndItsMirror() {
+  func testFlipAveragesTheLogitsOfEachImageAndItsMirror() throws {
     let (height, width, count) = (6, 5, 3)
     var rng = Xoshiro256(seed: 8, stream: [2])
     let pixels = (0..<(count * height * width)).map { _ in UInt8(rng.nextIndex(below: 256)) }
@@ -15,7 +15,7 @@ final class EvaluatorTests: XCTestCase {
       channels: 1, height: height, width: width, classNames: ["a", "b", "c"], pixels: pixels,
       labels: [0, 2, 1])
     let normalization = Normalization(mean: [0.5], std: [0.25])
-    let network = Architecture.smallCNN.makeNetwork(channels: 1, height: height, width: width, classes: 3)
+    let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: height, width: width, classes: 3)
     network.initializeParameters(seed: 3)
 
     var expected = 0.0

@@ -118,7 +118,9 @@ final class FaultTests: XCTestCase {
     mount.standardError = FileHandle.nullDevice
     try mount.run()
     mount.waitUntilExit()
-    guard mount.terminationStatus == 0 else { throw XCTSkip("cannot mount a tmpfs here (not root?)") }
+    guard mount.terminationStatus == 0 else {
+      throw MissingRequirement.skip("cannot mount a tmpfs here (not root?)")
+    }
     defer {
       let umount = Process()
       umount.executableURL = URL(fileURLWithPath: "/bin/umount")

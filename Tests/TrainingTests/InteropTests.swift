@@ -7,7 +7,8 @@ final class InteropTests: XCTestCase {
   func testPythonSafetensorsAndTensorBoardReadARun() throws {
     let python = CommandRunner.repositoryRoot.appendingPathComponent(".build/interop-venv/bin/python").path
     guard FileManager.default.isExecutableFile(atPath: python) else {
-      throw XCTSkip("no .build/interop-venv: PyPI was unreachable when `make test` ran scripts/interop-venv")
+      throw MissingRequirement.skip(
+        "no .build/interop-venv: PyPI was unreachable when `make test` ran scripts/interop-venv")
     }
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "interop-\(UUID().uuidString)")

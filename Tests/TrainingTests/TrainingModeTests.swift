@@ -45,7 +45,7 @@ final class TrainingModeTests: XCTestCase {
     XCTAssertTrue(first.standardOutput.contains("epoch 1/2 (autoencoder)"), first.standardOutput)
     let afterAutoencoder = try tensors(run + "/last.safetensors")
 
-    let initial = Architecture.unet.makeNetwork(
+    let initial = try Architecture.unet.makeNetwork(
       channels: 1, height: 28, width: 28, classes: 10, decoder: true)
     initial.initializeParameters(seed: 4)
     var classifierTensors = 0

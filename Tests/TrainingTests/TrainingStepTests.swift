@@ -46,7 +46,7 @@ final class TrainingStepTests: XCTestCase {
         plan: plan,
         seed: 5, normalization: dataset.manifest.normalization)
       stream.startEpoch(0)
-      let network = Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+      let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
       network.initializeParameters(seed: 5)
       network.setTraining(true)
       let input = Tensor(shape: network.inputShape.with(batch: 32))
@@ -81,22 +81,25 @@ final class TrainingStepTests: XCTestCase {
   }
 
   /// cb-sigmoid starts every class at probability 0.1: the classifier bias is −log 9 on every
-  /// rank after the broadcast (one step at lr 1e-7 barely moves it).
+  /// rank after the broadcast (one step at lr 1e-7 barely moves it), on every architecture —
+  /// MobileNetV2's classifier is a 1×1 convolution, not a layer named `fc`.
   func testSigmoidLossesStartWithThePriorBias() throws {
     let data = directory.appendingPathComponent("fm").path
     XCTAssertEqual(
       try CommandRunner.single(["pack", "--out", data, "--imbalance", "exp:100", "--shards", "2"]).status, 0)
-    let prefix = directory.appendingPathComponent("sigmoid").path
-    let run = try CommandRunner.single([
-      "train", "--data", data, "--loss", "cb-sigmoid", "--sampler", "uniform", "--max-steps", "1", "--lr",
-      "1e-7",
-      "--warmup-epochs", "0", "--dump-parameters", prefix,
-    ])
-    XCTAssertEqual(run.status, 0, run.standardError)
-    let parameters = try Data(contentsOf: URL(fileURLWithPath: prefix + ".rank0.f32")).withUnsafeBytes {
-      Array($0.bindMemory(to: Float.self))
+    for model in ["small-cnn", "mobilenetv2"] {
+      let prefix = directory.appendingPathComponent("sigmoid-\(model)").path
+      let run = try CommandRunner.single([
+        "train", "--data", data, "--model", model, "--loss", "cb-sigmoid", "--sampler", "uniform",
+        "--max-steps",
+        "1", "--batch-size", "32", "--lr", "1e-7", "--warmup-epochs", "0", "--dump-parameters", prefix,
+      ])
+      XCTAssertEqual(run.status, 0, run.standardError)
+      let parameters = try Data(contentsOf: URL(fileURLWithPath: prefix + ".rank0.f32")).withUnsafeBytes {
+        Array($0.bindMemory(to: Float.self))
+      }
+      // The arena ends with the classifier's bias (10 values): `fc.bias`, `classifier.bias`.
+      for bias in parameters.suffix(10) { XCTAssertEqual(bias, -2.1972245, accuracy: 1e-4, model) }
     }
-    // The small CNN's arena ends with fc.bias (10 values).
-    for bias in parameters.suffix(10) { XCTAssertEqual(bias, -2.1972245, accuracy: 1e-4) }
   }
 }

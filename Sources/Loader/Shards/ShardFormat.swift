@@ -8,7 +8,6 @@ public enum ShardFormat {
   public static let version: UInt32 = 1
   /// Magic (8) + version (4) + header length (4).
   static let prefixSize = 16
-  static let chunkEntrySize = 24
   /// Records are grouped into chunks of about this many uncompressed bytes.
   static let targetChunkBytes = 1 << 20
 

@@ -19,12 +19,21 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
   public var hasDecoder: Bool { self == .mobilenetv2 || self == .unet }
 
   /// `cosineClassifier` makes the last layer `CosineDense` (for LDAM, as its reference code
-  /// does); `decoder` adds the decoder and the `reconstruction` output (architectures that have one).
+  /// does); `decoder` adds the decoder and the `reconstruction` output (architectures that have
+  /// one). Throws, saying which sizes the architecture accepts, for an input it cannot take.
   public func makeNetwork(
     channels: Int, height: Int, width: Int, classes: Int, cosineClassifier: Bool = false,
     decoder: Bool = false
-  ) -> Network {
+  ) throws -> Network {
     precondition(!decoder || hasDecoder, "\(rawValue) has no decoder")
+    if let accepted = rejection(height: height, width: width, decoder: decoder) {
+      throw ArchitectureError.unsupportedInput(
+        architecture: rawValue, height: height, width: width, accepted: accepted)
+    }
+    guard channels >= 1, classes >= 1 else {
+      throw ArchitectureError.unsupportedInput(
+        architecture: rawValue, height: height, width: width, accepted: "at least one channel and one class")
+    }
     let builder = NetworkBuilder(channels: channels, height: height, width: width)
     switch self {
     case .smallCNN, .smallCNNNoBN:
@@ -39,6 +48,49 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
       UNet().build(builder, classes: classes, cosine: cosineClassifier, decoder: decoder)
     }
     return builder.build()
+  }
+
+  /// `nil` when the architecture takes `height`×`width` images, else the sizes it takes. Two
+  /// 2×2 max pools (floor) need 4 pixels; a decoder that mirrors stride-2 steps restores an odd
+  /// and an even size with different output paddings, so height and width must have the same
+  /// parity at every size it restores.
+  func rejection(height: Int, width: Int, decoder: Bool) -> String? {
+    func sameParity(atHalvings halvings: Int, rounding: (Int) -> Int) -> Bool {
+      var (h, w) = (height, width)
+      for _ in 0..<halvings {
+        if h % 2 != w % 2 { return false }
+        (h, w) = (rounding(h), rounding(w))
+      }
+      return true
+    }
+    switch self {
+    case .smallCNN, .smallCNNNoBN:
+      return height >= 4 && width >= 4 ? nil : "height and width of at least 4 (two 2×2 max pools)"
+    case .resnet20, .resnet32:
+      return height >= 1 && width >= 1 ? nil : "any height and width"
+    case .mobilenetv2:
+      guard height >= 1 && width >= 1 else { return "any height and width" }
+      return !decoder || sameParity(atHalvings: 3, rounding: { ($0 + 1) / 2 })
+        ? nil
+        : "with the decoder, height and width of the same parity at full, 1/2 and 1/4 size (square images always work)"
+    case .unet:
+      guard height >= 4 && width >= 4 else { return "height and width of at least 4 (two 2×2 max pools)" }
+      return !decoder || sameParity(atHalvings: 2, rounding: { $0 / 2 })
+        ? nil
+        : "with the decoder, height and width of the same parity at full and 1/2 size (square images always work)"
+    }
+  }
+}
+
+/// A model that cannot be built for the data it is given.
+public enum ArchitectureError: Error, CustomStringConvertible, Equatable {
+  case unsupportedInput(architecture: String, height: Int, width: Int, accepted: String)
+
+  public var description: String {
+    switch self {
+    case .unsupportedInput(let architecture, let height, let width, let accepted):
+      return "--model \(architecture) cannot take \(height)×\(width) images; it accepts \(accepted)"
+    }
   }
 }
 
@@ -63,7 +115,7 @@ extension NetworkBuilder {
 
   /// The final linear layer `fc` on a feature vector of `features`.
   func linearClassifier(features: Int, classes: Int, cosine: Bool) {
-    add(
+    classifier = add(
       cosine
         ? CosineDense(name: "fc", inputFeatures: features, outputFeatures: classes)
         : Dense(name: "fc", inputFeatures: features, outputFeatures: classes))

@@ -41,7 +41,7 @@ struct MobileNetV2 {
       b.add(GlobalAvgPool(name: "gap"), after: encoded)
       b.linearClassifier(features: Self.encoderWidth, classes: classes, cosine: true)
     } else {
-      b.add(
+      b.classifier = b.add(
         Conv2D(name: "classifier", inputChannels: Self.encoderWidth, outputChannels: classes, kernelSize: 1),
         after: encoded)
       b.output(.logits, b.add(GlobalAvgPool(name: "gap")))

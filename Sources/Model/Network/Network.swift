@@ -49,6 +49,8 @@ public final class Network {
 
   public let nodes: [Node]
   public let outputNodes: [NetworkOutput: Int]
+  /// The node whose outputs are the class scores, as the architecture tagged it.
+  public let classifierNode: Int?
   /// The shape of one input image (batch 1).
   public let inputShape: Shape
   public let layout: ParameterLayout
@@ -76,10 +78,11 @@ public final class Network {
   private var plannedBatch = 0
   private var neededCache: [[NetworkOutput]: [Bool]] = [:]
 
-  public init(nodes: [Node], outputs: [NetworkOutput: Int], inputShape: Shape) {
+  public init(nodes: [Node], outputs: [NetworkOutput: Int], inputShape: Shape, classifier: Int? = nil) {
     precondition(outputs[.logits] != nil, "a network needs a logits output")
     self.nodes = nodes
     outputNodes = outputs
+    classifierNode = classifier
     self.inputShape = inputShape
     arenaOrder = nodes.indices.sorted { (nodes[$0].part, $0) < (nodes[$1].part, $1) }
     nodeParameterCounts = nodes.map { node in
@@ -131,6 +134,7 @@ public final class Network {
     for layer in layers { builder.add(layer) }
     if layers.count >= 2 { builder.output(.features, builder.last - 1) }
     builder.output(.logits, builder.last)
+    builder.classifier = builder.last
     self.init(builder)
   }
 
@@ -175,6 +179,12 @@ public final class Network {
   public func parameter(named name: String) -> UnsafeMutableBufferPointer<Float>? {
     guard let entry = layout.entries.first(where: { $0.name == name }) else { return nil }
     return UnsafeMutableBufferPointer(start: parameters.base + entry.offset, count: entry.count)
+  }
+
+  /// The classifier layer's bias (one value per class), where it has one.
+  public var classifierBias: UnsafeMutableBufferPointer<Float>? {
+    guard let classifierNode else { return nil }
+    return parameter(named: "\(nodes[classifierNode].operation.name).bias")
   }
 
   /// Multiply–adds of one forward pass for one image, of the nodes `outputs` need.
@@ -246,10 +256,6 @@ public final class Network {
     for node in nodes {
       if case .layer(let layer) = node.operation, let norm = layer as? BatchNorm2D { norm.reducer = reducer }
     }
-  }
-
-  public var hasBatchNorm: Bool {
-    nodes.contains { if case .layer(let layer) = $0.operation { layer is BatchNorm2D } else { false } }
   }
 
   public func zeroGradients() { gradients.zero() }
@@ -357,6 +363,15 @@ public final class Network {
     } else {
       let (s, t) = (source.pointer, target.pointer)
       for i in 0..<count { t[i] += s[i] }
+    }
+  }
+
+  /// The nodes with trainable parameters whose gradients `backward` computes (and reports to
+  /// `gradientsReady`) from gradients on `outputs`: the trainable ancestors of those outputs.
+  public func trainableNodesReached(from outputs: [NetworkOutput]) -> [Int] {
+    let needed = neededNodes(outputs)
+    return nodes.indices.filter {
+      needed[$0] && nodeParameterCounts[$0] > 0 && !frozenParts.contains(nodes[$0].part)
     }
   }
 

@@ -9,6 +9,8 @@ public final class NetworkBuilder {
   public let inputShape: Shape
   private var nodes: [Network.Node] = []
   private var outputs: [NetworkOutput: Int] = [:]
+  /// The layer whose outputs are the class scores (its bias shifts every logit).
+  public var classifier: Int?
 
   public init(channels: Int, height: Int, width: Int) {
     inputShape = Shape(batch: 1, channels: channels, height: height, width: width)
@@ -49,6 +51,8 @@ public final class NetworkBuilder {
 
 extension Network {
   public convenience init(_ builder: NetworkBuilder) {
-    self.init(nodes: builder.result.nodes, outputs: builder.result.outputs, inputShape: builder.inputShape)
+    self.init(
+      nodes: builder.result.nodes, outputs: builder.result.outputs, inputShape: builder.inputShape,
+      classifier: builder.classifier)
   }
 }

@@ -31,12 +31,13 @@ public struct BenchmarkReport: Codable, Sendable {
   public var sgemmGFLOPS: Double
   public var fractionOfSGEMM: Double
   /// The gradients' allreduce: how many buckets overlap backward; what one blocking allreduce
-  /// of all of them costs after backward; what the buckets still leave exposed (the wait
-  /// after backward) and its share of the step. Slowest rank, milliseconds per step.
+  /// of all of them costs after backward; and what a step waits after backward, in two parts
+  /// (measured with a barrier between them): for the slower rank to finish its backward, and
+  /// for the communication backward did not hide. Slowest rank, milliseconds per step.
   public var allreduceBuckets: Int
   public var allreduceMilliseconds: Double
-  public var allreduceExposedMilliseconds: Double
-  public var allreduceExposedFraction: Double
+  public var slowerRankWaitMilliseconds: Double
+  public var communicationWaitMilliseconds: Double
   /// Batches assembled from decoded shards (normalise + copy), images/s of one rank.
   public var loaderImagesPerSecond: Double
   /// Inference forward passes (batch 128, no gradients), images/s of one rank.
@@ -66,7 +67,7 @@ public struct BenchmarkReport: Codable, Sendable {
       at: 0)
     lines += [
       "step: \(f(stepMilliseconds)) ms, \(f(imagesPerSecond)) images/s (global), \(f(stepGFLOPS)) GFLOP/s per rank = \(f(100 * fractionOfSGEMM)) % of one thread's sgemm (\(f(sgemmGFLOPS)) GFLOP/s at 1024³)",
-      "allreduce: \(allreduceBuckets) buckets overlapping backward; exposed \(f(allreduceExposedMilliseconds, 2)) ms per step (\(f(100 * allreduceExposedFraction)) % of the step), against \(f(allreduceMilliseconds, 2)) ms for one blocking allreduce after backward",
+      "allreduce: \(allreduceBuckets) buckets overlapping backward; after backward a step waits \(f(slowerRankWaitMilliseconds, 2)) ms for the slower rank and \(f(communicationWaitMilliseconds, 2)) ms for communication not hidden (\(f(100 * (slowerRankWaitMilliseconds + communicationWaitMilliseconds) / stepMilliseconds)) % of the step), against \(f(allreduceMilliseconds, 2)) ms for one blocking allreduce after backward",
       "loader: \(f(loaderImagesPerSecond, 0)) images/s per rank; evaluation: \(f(evaluationImagesPerSecond, 0)) images/s per rank; peak resident memory \(f(peakResidentMiB)) MiB",
     ]
     return lines

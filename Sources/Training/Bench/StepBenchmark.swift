@@ -16,119 +16,123 @@ public struct StepBenchmark {
 
   public func run(communicator: Communicator, blasThreads: Int) throws -> BenchmarkReport? {
     let config = configuration
-    let (rank, ranks) = (communicator.rank, communicator.size)
+    let parallel = DataParallel(communicator: communicator)
     let dataset = try DefaultDataset.resolve(
       configuration: config, communicator: communicator, console: Console(enabled: false))
     let manifest = dataset.manifest
-    let classes = manifest.classNames.count
-    let (stream, plan) = try TrainingStream.open(dataset, configuration: config, rank: rank, ranks: ranks)
-    let phase = TrainingPhase.phases(of: config)[0]
-    let network = config.makeNetwork(image: manifest.image, classes: classes)
-    let reducer = CommunicatorStatisticsReducer(communicator: communicator)
-    if config.syncBatchNorm { network.synchronizeBatchStatistics(with: reducer) }
+    let (stream, plan) = try TrainingStream.open(
+      dataset, configuration: config, rank: parallel.rank, ranks: parallel.size)
+    let network = try config.makeNetwork(image: manifest.image, classes: manifest.classNames.count)
+    if config.syncBatchNorm { parallel.synchronizeBatchNorm(of: network) }
     network.initializeParameters(seed: config.seed)
-    try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
-    network.freeze(phase.frozen)
-    network.setTraining(true)
-    let optimizer = SGD(
-      parameterCount: network.layout.count, momentum: Float(config.momentum),
-      weightDecay: Float(config.weightDecay))
-    let loss = CrossEntropyLoss()
-    let iterationLosses = IterationLosses(
-      network: network, localBatch: stream.localBatch, classes: classes,
-      normalization: manifest.normalization,
-      globalBatch: plan.globalBatch)
-
-    let local = stream.localBatch
-    let input = Tensor(shape: network.inputShape.with(batch: local))
-    var labels = [Int32](repeating: 0, count: local)
+    try parallel.shareInitialModel(network)
+    let phase = TrainingPhase.phases(of: config)[0]
+    let step = TrainingStep(
+      network: network,
+      optimizer: SGD(
+        parameterCount: network.layout.count, momentum: Float(config.momentum),
+        weightDecay: Float(config.weightDecay)),
+      parallel: parallel, batch: (stream.localBatch, plan.globalBatch), normalization: manifest.normalization,
+      seed: config.seed, reconstructionWeight: config.reconstructionWeight, hooks: [], phase: phase)
+    // A fixed batch: the loader is timed apart.
+    let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
+    var labels = [Int32](repeating: 0, count: stream.localBatch)
     stream.startEpoch(0)
     labels.withUnsafeMutableBufferPointer {
       stream.batch(step: 0, pixels: input.pointer, labels: $0.baseAddress!)
     }
-    let trainable = network.trainableRange
-    let buckets =
-      ranks > 1 ? GradientBuckets(network: network, trainable: trainable, communicator: communicator) : nil
-
-    // One training step as the trainer takes it (fixed batch: the loader is timed apart).
-    var allreduceSeconds = 0.0
-    func step() throws {
-      network.zeroGradients()
-      network.forward(input, outputs: phase.outputs)
-      let contribution = iterationLosses.compute(
-        network: network, input: input, labels: labels, objective: phase.classifies ? loss : nil,
-        globalNormalizer: Double(plan.globalBatch),
-        reconstructionWeight: phase.reconstructs ? config.reconstructionWeight : nil)
-      network.backward(
-        input: input, outputGradients: contribution.outputGradients,
-        gradientsReady: buckets.map { b in { b.nodeReady($0) } })
-      if let error = reducer.takeError() { throw error }
-      if let buckets { allreduceSeconds += try buckets.finish() }
-      optimizer.step(
-        parameters: network.parameters, gradients: network.gradients, learningRate: 0.01, range: trainable)
+    var totals = EpochTotals(classes: manifest.classNames.count)
+    let objectives: [ClassificationLoss?] = phase.classifies ? [CrossEntropyLoss()] : [nil]
+    func takeSteps(_ count: Int) throws -> Double {
+      let started = ContinuousClock.now
+      for index in 0..<count {
+        try step(
+          input: input, labels: labels, objectives: objectives, learningRate: 0.01,
+          at: StepPosition(epoch: 1, stepInEpoch: index + 1, step: index + 1), totals: &totals)
+      }
+      return seconds(since: started) / Double(count)
     }
 
-    for _ in 0..<warmupSteps { try step() }
+    _ = try takeSteps(warmupSteps)
     // Per-layer times, with the profile attached.
     let profile = NetworkProfile(nodes: network.nodes.count)
     network.profile = profile
-    for _ in 0..<steps { try step() }
+    _ = try takeSteps(steps)
     network.profile = nil
-    // The whole step, without the profile's clock reads.
-    try communicator.barrier()
-    allreduceSeconds = 0
-    let started = ContinuousClock.now
-    for _ in 0..<steps { try step() }
-    let stepSeconds = seconds(since: started) / Double(steps)
-    let allreduce = allreduceSeconds / Double(steps)
-    // The same gradients summed with one blocking allreduce after backward, for comparison.
-    try communicator.barrier()
-    let blockingStarted = ContinuousClock.now
-    for _ in 0..<steps {
-      try communicator.allreduceSum(UnsafeMutableBufferPointer(rebasing: network.gradients.buffer[trainable]))
-    }
-    let blocking = seconds(since: blockingStarted) / Double(steps)
+    // The whole step, without the profile's clock reads; then the same steps with a barrier
+    // before the gradients' wait, which tells the slower rank apart from communication.
+    try parallel.barrier()
+    let stepSeconds = try takeSteps(steps)
+    step.waits = GradientSync.Waits()
+    step.sync.separatesWaits = true
+    _ = try takeSteps(steps)
+    let waits = step.waits
+    let blocking = try timeBlockingAllreduce(network, parallel)
+    let mine = [
+      stepSeconds, waits.communication / Double(steps), peakResidentMiB(), loaderRate(stream, input: input),
+      evaluationRate(network), measureSGEMM(), blocking, waits.slowerRanks / Double(steps),
+    ]
+    guard let all = try communicator.gather(mine, root: 0) else { return nil }
+    return report(
+      all, network: network, profile: profile, phase: phase, plan: plan, localBatch: stream.localBatch,
+      buckets: step.sync.bucketCount, blasThreads: blasThreads)
+  }
 
-    // The loader: a whole epoch's batches of this rank, assembled from decoded shards.
-    let loaderStarted = ContinuousClock.now
-    let loaderSteps = min(plan.stepsPerEpoch, 50)
+  /// The same gradients summed with one blocking allreduce after backward, for comparison.
+  private func timeBlockingAllreduce(_ network: Network, _ parallel: DataParallel) throws -> Double {
+    let sync = parallel.gradientSync(for: network, overlapped: false)
+    try parallel.barrier()
+    let started = ContinuousClock.now
+    for _ in 0..<steps { try sync.finish() }
+    return seconds(since: started) / Double(steps)
+  }
+
+  /// The loader: a whole epoch's batches of this rank (at most 50), assembled from decoded shards.
+  private func loaderRate(_ stream: TrainingStream, input: Tensor) -> Double {
+    var labels = [Int32](repeating: 0, count: stream.localBatch)
+    let started = ContinuousClock.now
+    let loaderSteps = min(stream.plan.stepsPerEpoch, 50)
     for s in 0..<loaderSteps {
       labels.withUnsafeMutableBufferPointer {
         stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!)
       }
     }
-    let loaderRate = Double(loaderSteps * local) / seconds(since: loaderStarted)
+    return Double(loaderSteps * stream.localBatch) / seconds(since: started)
+  }
 
-    // Inference: forward passes of 128 images in evaluation mode.
+  /// Inference: forward passes of 128 images in evaluation mode.
+  private func evaluationRate(_ network: Network) -> Double {
     network.setTraining(false)
     let evaluationInput = Tensor(shape: network.inputShape.with(batch: 128))
     network.forward(evaluationInput)
-    let evaluationStarted = ContinuousClock.now
+    let started = ContinuousClock.now
     for _ in 0..<steps { network.forward(evaluationInput) }
-    let evaluationRate = Double(steps * 128) / seconds(since: evaluationStarted)
+    return Double(steps * 128) / seconds(since: started)
+  }
 
-    let sgemm = measureSGEMM()
-    let mine = [stepSeconds, allreduce, peakResidentMiB(), loaderRate, evaluationRate, sgemm, blocking]
-    guard let all = try communicator.gather(mine, root: 0) else { return nil }
-    let slowestStep = all.map { $0[0] }.max()!
-    let slowestAllreduce = all.map { $0[1] }.max()!
-    let slowestBlocking = all.map { $0[6] }.max()!
+  /// The global report from every rank's figures (the slowest rank's times, the lowest rates).
+  private func report(
+    _ all: [[Double]], network: Network, profile: NetworkProfile, phase: TrainingPhase, plan: EpochPlan,
+    localBatch: Int, buckets: Int, blasThreads: Int
+  ) -> BenchmarkReport {
+    func slowest(_ index: Int) -> Double { all.map { $0[index] }.max()! }
+    func lowest(_ index: Int) -> Double { all.map { $0[index] }.min()! }
+    let stepSeconds = slowest(0)
     let flopsPerImage = 2 * Double(network.forwardFLOPsPerImage(for: phase.outputs))
     // Backward ≈ twice the forward's multiply–adds (weight and input gradients).
-    let stepFLOPs = 3 * flopsPerImage * Double(local)
-    let computeSeconds = max(stepSeconds - allreduce, 1e-12)
+    let stepFLOPs = 3 * flopsPerImage * Double(localBatch)
+    let computeSeconds = max(stepSeconds - slowest(1) - slowest(7), 1e-12)
+    let sgemm = all[0][5]
     return BenchmarkReport(
-      model: config.architecture.rawValue, mode: config.mode.rawValue, ranks: ranks,
+      model: configuration.architecture.rawValue, mode: configuration.mode.rawValue, ranks: all.count,
       blasThreadsPerRank: blasThreads, globalBatch: plan.globalBatch, steps: steps,
-      layers: layerRows(network, profile: profile, batch: local),
-      stepMilliseconds: slowestStep * 1000, imagesPerSecond: Double(plan.globalBatch) / slowestStep,
+      layers: layerRows(network, profile: profile, batch: localBatch),
+      stepMilliseconds: stepSeconds * 1000, imagesPerSecond: Double(plan.globalBatch) / stepSeconds,
       stepGFLOPS: stepFLOPs / computeSeconds / 1e9, sgemmGFLOPS: sgemm,
       fractionOfSGEMM: stepFLOPs / computeSeconds / 1e9 / sgemm,
-      allreduceBuckets: buckets?.bucketCount ?? 0, allreduceMilliseconds: slowestBlocking * 1000,
-      allreduceExposedMilliseconds: slowestAllreduce * 1000,
-      allreduceExposedFraction: slowestAllreduce / slowestStep,
-      loaderImagesPerSecond: all.map { $0[3] }.min()!, evaluationImagesPerSecond: all.map { $0[4] }.min()!,
-      peakResidentMiB: all.map { $0[2] }.max()!)
+      allreduceBuckets: buckets, allreduceMilliseconds: slowest(6) * 1000,
+      slowerRankWaitMilliseconds: slowest(7) * 1000, communicationWaitMilliseconds: slowest(1) * 1000,
+      loaderImagesPerSecond: lowest(3), evaluationImagesPerSecond: lowest(4), peakResidentMiB: slowest(2))
   }
 
   private func layerRows(_ network: Network, profile: NetworkProfile, batch: Int) -> [BenchmarkReport.Layer] {

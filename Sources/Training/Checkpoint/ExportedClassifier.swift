@@ -67,7 +67,7 @@ public struct ExportedClassifier {
       throw CheckpointError.malformed(
         path: path, reason: "its normalisation does not have \(channels) channels")
     }
-    network = architecture.makeNetwork(
+    network = try architecture.makeNetwork(
       channels: channels, height: height, width: width, classes: names.count,
       cosineClassifier: try field("cosine_classifier") == "true")
     try ModelCheckpoint.load(file, into: network, path: path)

@@ -25,7 +25,7 @@ public struct TrainedRun {
         reason:
           "it holds dataset \(manifest.id), the run \(run.path) was trained on \(hyperParameters.dataset.id)")
     }
-    network = hyperParameters.configuration.makeNetwork(
+    network = try hyperParameters.configuration.makeNetwork(
       image: manifest.image, classes: manifest.classNames.count, decoder: decoder)
     let path = name == "best" ? run.bestCheckpoint : run.lastCheckpoint
     checkpoint = try SafeTensors(contentsOf: path)

@@ -10,7 +10,7 @@ public enum ModelDescription {
       configuration: configuration, communicator: SingleProcessCommunicator(), console: Console(enabled: true)
     )
     let manifest = dataset.manifest
-    let network = configuration.makeNetwork(image: manifest.image, classes: manifest.classNames.count)
+    let network = try configuration.makeNetwork(image: manifest.image, classes: manifest.classNames.count)
     let image = manifest.image
     return
       "\(configuration.architecture.rawValue), mode \(configuration.mode.rawValue), input \(image.channels)×\(image.height)×\(image.width), \(manifest.classNames.count) classes\n"

@@ -25,7 +25,4 @@ public enum StopRequest {
 
   /// The signal received so far, or 0.
   public static var received: Int32 { flag.load(ordering: .relaxed) }
-
-  /// Forgets a received signal (for tests that run several trainings in one process).
-  public static func reset() { flag.store(0, ordering: .relaxed) }
 }

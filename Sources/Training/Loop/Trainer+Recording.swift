@@ -2,14 +2,12 @@ import Foundation
 import Loader
 import Model
 
-/// What the ranks measured in one epoch, summed over ranks: the first objective's
-/// `(Σ loss, Σ normaliser)`, the flattened `PredictionCounts` of the drawn batches, and the
-/// reconstruction's `(Σ squared error, elements)`.
+/// One finished epoch for the logs: its totals summed over the ranks, its time and images.
 struct EpochSummary {
   let epoch: Int
   let phase: TrainingPhase
   let step: Int
-  let totals: [Double]
+  let totals: EpochTotals
   let seconds: Double
   let images: Int
   let learningRate: Double
@@ -20,20 +18,16 @@ extension Trainer {
   /// Writes the epoch's training row, validates when due (saving `best` on improvement),
   /// saves `last`, and prints the epoch line.
   func record(
-    _ summary: EpochSummary, recorder: RunRecorder, network: Network, optimizer: SGD,
-    validation: LabeledImages,
-    normalization: Normalization, evaluator: Evaluator, state: inout TrainingState
+    _ summary: EpochSummary, _ session: TrainingSession, recorder: RunRecorder, validation: LabeledImages
   ) throws {
     let config = configuration
     let (epoch, step, totals) = (summary.epoch, summary.step, summary.totals)
-    let classes = validation.classCount
-    let countsEnd = 2 + classes * classes + 2
     let imagesPerSecond = Double(summary.images) / summary.seconds
     var trainRow = MetricsRow(
-      epoch: epoch, step: step, loss: totals[0] / totals[1],
-      evaluation: Evaluation(PredictionCounts(flattened: Array(totals[2..<countsEnd]), classes: classes)),
+      epoch: epoch, step: step, loss: totals.loss / totals.normalizer,
+      evaluation: Evaluation(totals.predictions),
       learningRate: summary.learningRate, imagesPerSecond: imagesPerSecond)
-    if totals[countsEnd + 1] > 0 { trainRow.reconstructionMSE = totals[countsEnd] / totals[countsEnd + 1] }
+    trainRow.reconstructionMSE = totals.reconstructionMSE
     try recorder.record(train: trainRow)
     let phase = summary.phase
     var line =
@@ -47,7 +41,8 @@ extension Trainer {
       && ((epoch - phase.firstEpoch + 1) % config.evalEvery == 0 || epoch == config.totalEpochs)
     {
       let started = ContinuousClock.now
-      let evaluation = evaluator.evaluate(network: network, images: validation, normalization: normalization)
+      let evaluation = Evaluator(augmentation: config.testTimeAugmentation).evaluate(
+        network: session.network, images: validation, normalization: session.manifest.normalization)
       var validRow = MetricsRow(
         epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
         learningRate: summary.learningRate,
@@ -56,24 +51,24 @@ extension Trainer {
       try recorder.record(valid: validRow)
       line += "  val acc \(fixed(validRow.accuracy, 4))  val macro-F1 \(fixed(validRow.macroF1, 4))"
       let score = evaluation.value(of: config.selectBy)
-      if config.selectBy.improves(score, on: state.bestScore) {
-        (state.bestEpoch, state.bestScore) = (epoch, score)
-        try recorder.saveBest(network, epoch: epoch, metric: config.selectBy, score: score)
+      if config.selectBy.improves(score, on: session.state.bestScore) {
+        (session.state.bestEpoch, session.state.bestScore) = (epoch, score)
+        try recorder.saveBest(session.network, epoch: epoch, metric: config.selectBy, score: score)
         line += "  (best \(config.selectBy.rawValue))"
       }
     }
-    (state.epochsDone, state.stepsDone) = (epoch, step)
-    try recorder.saveLast(network, optimizer: optimizer, state: state)
+    (session.state.epochsDone, session.state.stepsDone) = (epoch, step)
+    try recorder.saveLast(session.network, optimizer: session.optimizer, state: session.state)
     console.line(line)
   }
 
   /// Loads `best.safetensors`, evaluates the test split once, embeds test features with
   /// t-SNE, writes test.json, the plots and the report, and prints the result.
   func testBestCheckpoint(
-    recorder: RunRecorder, network: Network, test: LabeledImages, manifest: Manifest, evaluator: Evaluator,
-    imagesPerSecond: Double
+    _ session: TrainingSession, recorder: RunRecorder, test: LabeledImages, imagesPerSecond: Double
   ) throws -> TestReport {
-    let run = recorder.run
+    let (run, network, manifest) = (recorder.run, session.network, session.manifest)
+    let evaluator = Evaluator(augmentation: configuration.testTimeAugmentation)
     let best = try SafeTensors(contentsOf: run.bestCheckpoint)
     try ModelCheckpoint.load(best, into: network, path: run.bestCheckpoint)
     let evaluation = evaluator.evaluate(network: network, images: test, normalization: manifest.normalization)

@@ -5,7 +5,7 @@ import Model
 
 /// The data-parallel training loop of DESIGN.md, top to bottom: data → identical replicas →
 /// for every step (batch → forward → loss → backward → allreduce → SGD) → rank-0 evaluation
-/// after every epoch → test with the final model.
+/// after every epoch → test with the best model.
 public final class Trainer {
   public let configuration: TrainingConfiguration
   public let communicator: Communicator
@@ -20,370 +20,182 @@ public final class Trainer {
     console = Console(enabled: communicator.rank == 0 && !configuration.quiet)
   }
 
+  /// How the epochs ended.
+  enum Ending: Equatable {
+    /// Every epoch (or `--max-steps`) done, at this many training images per second.
+    case finished(imagesPerSecond: Double)
+    /// `--stop-after-epoch`.
+    case stoppedEarly
+    /// SIGTERM or SIGUSR1 on some rank, after a checkpoint.
+    case stoppedBySignal
+  }
+
   /// Trains and returns the test report on rank 0 (`nil` on other ranks, or when the run
   /// stopped early: `maxSteps`, which also skips evaluation and the run directory, or
   /// `stopAfterEpoch`).
   @discardableResult
   public func run() throws -> TestReport? {
-    let config = configuration
-    let (rank, ranks) = (communicator.rank, communicator.size)
-    // Data: the manifest (global counts, no data), this rank's training shards, the epoch plan.
-    let dataset = try DefaultDataset.resolve(
-      configuration: config, communicator: communicator, console: console)
-    let recording = rank == 0 && config.maxSteps == nil
-    let run = RunDirectory(path: config.outDirectory ?? RunDirectory.timestamped().path)
-    let manifest = dataset.manifest
-    let train = manifest.splits.train
-    let (stream, plan) = try TrainingStream.open(dataset, configuration: config, rank: rank, ranks: ranks)
-    let objectives = Objectives(options: config.loss, classCounts: train.classCounts, epochs: config.epochs)
-    let phases = TrainingPhase.phases(of: config)
-    // Rank 0 evaluates, so it alone reads the validation and test splits.
-    // In debug mode, their first `debugSamples` images.
-    let evaluationSplits =
-      rank == 0 ? (try debugSubset(dataset.readSplit(.val)), try debugSubset(dataset.readSplit(.test))) : nil
-    let classes = manifest.classNames.count
-
-    // Model: rank 0 initialises (or loads the last checkpoint), everyone receives the same
-    // parameters, momentum and counters, and checks the layout.
-    let network = config.makeNetwork(image: manifest.image, classes: classes)
-    let statisticsReducer = CommunicatorStatisticsReducer(communicator: communicator)
-    if config.syncBatchNorm { network.synchronizeBatchStatistics(with: statisticsReducer) }
-    let optimizer = SGD(
-      parameterCount: network.layout.count, momentum: Float(config.momentum),
-      weightDecay: Float(config.weightDecay))
-    var state = TrainingState(epochsDone: 0, stepsDone: 0, bestEpoch: nil, bestScore: nil)
-    if rank == 0 {
-      network.initializeParameters(seed: config.seed)
-      if let bias = config.loss.initialClassifierBias {
-        network.parameter(named: "fc.bias")?.update(repeating: bias)
-      }
-      if resume { state = try loadLastCheckpoint(of: run, into: network, optimizer: optimizer) }
-    }
-    // Recording (rank 0): the run directory is probed before any training, with as many bytes
-    // as the parameters, momentum and a temporary copy of each, so a bad or full --out fails
-    // at once, not at the first checkpoint.
-    if recording { try run.prepare(probeBytes: 4 * network.layout.count * 4) }
-    try communicator.broadcast(UnsafeMutableRawBufferPointer(network.parameters.buffer), root: 0)
-    try communicator.broadcast(UnsafeMutableRawBufferPointer(network.buffers.buffer), root: 0)
-    if resume {
-      try communicator.broadcast(UnsafeMutableRawBufferPointer(optimizer.velocity.buffer), root: 0)
-      var counters = [Int64(state.epochsDone), Int64(state.stepsDone), Int64(state.stepInEpoch)]
-      try communicator.broadcast(&counters, root: 0)
-      (state.epochsDone, state.stepsDone, state.stepInEpoch) = (
-        Int(counters[0]), Int(counters[1]), Int(counters[2])
-      )
-    }
-    try checkLayout(of: network)
-    // One cosine schedule per phase, over the phase's steps.
-    func schedule(of phase: TrainingPhase) -> CosineSchedule {
-      CosineSchedule(
-        base: config.learningRate, totalSteps: phase.epochs * plan.stepsPerEpoch,
-        warmupSteps: config.warmupEpochs * plan.stepsPerEpoch)
-    }
-    let recorder =
-      recording
-      ? try RunRecorder(
-        run: run,
-        hyperParameters: HyperParameters(
-          configuration: config, dataset: dataset, ranks: ranks, versions: libraryVersions()),
-        resumedAfter: resume ? state.epochsDone : nil) : nil
-    printHeader(network: network, dataset: dataset, plan: plan, localBatch: stream.localBatch)
-    if resume {
-      let within =
-        state.stepInEpoch > 0 ? " and \(state.stepInEpoch) steps of epoch \(state.epochsDone + 1)" : ""
-      console.line("resuming \(run.path) after epoch \(state.epochsDone)\(within) (step \(state.stepsDone))")
-    }
-
-    // Buffers for one local batch, planned once.
-    let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
-    var labels = [Int32](repeating: 0, count: stream.localBatch)
-    let iterationLosses = IterationLosses(
-      network: network, localBatch: stream.localBatch, classes: classes,
-      normalization: manifest.normalization,
-      globalBatch: plan.globalBatch)
-    let lastStep = min(config.maxSteps ?? Int.max, config.totalEpochs * plan.stepsPerEpoch)
-    let evaluator = Evaluator(augmentation: config.testTimeAugmentation)
-    var progress = Progress(console: console, every: config.logEvery, quiet: config.quiet)
-
-    var step = state.stepsDone
-    let firstStepOfThisProcess = step
-    var trainingSeconds = 0.0
-    var stoppedEarly = false
-    var stoppedBySignal = false
-    // Whether a stop signal reached any rank: all ranks learn it at the same collective.
-    func anyRankSignalled() throws -> Bool { try summedOverRanks([Double(StopRequest.received)])[0] != 0 }
-    for epoch in stride(from: state.epochsDone + 1, through: config.totalEpochs, by: 1) where step < lastStep
-    {
-      stream.startEpoch(epoch - 1)
-      let phase = TrainingPhase.phase(ofEpoch: epoch, in: phases)
-      network.freeze(phase.frozen)
-      network.setTraining(true)
-      let trainable = network.trainableRange
-      // Gradient buckets allreduced during backward; not in debug mode, whose checks (and the
-      // gradient fault it tests) read each rank's own gradients before they are summed.
-      let buckets =
-        ranks > 1 && !config.debug && config.fault?.kind != .gradient
-        ? GradientBuckets(network: network, trainable: trainable, communicator: communicator) : nil
-      let phaseSchedule = schedule(of: phase)
-      let phaseFirstStep = (phase.firstEpoch - 1) * plan.stepsPerEpoch
-      // (Σ loss, Σ normaliser) of the first objective (the reconstruction MSE in an autoencoder
-      // phase), the predictions on the drawn batches and (Σ squared error, elements) of the
-      // reconstruction, summed over ranks below. A run resumed mid-epoch starts rank 0 from the
-      // saved totals.
-      var epochLoss = [0.0, 0.0]
-      var trainCounts = PredictionCounts(classes: classes)
-      var epochReconstruction = [0.0, 0.0]
-      // Only the first epoch of a run resumed mid-epoch starts late; the state then forgets it.
-      let firstStepInEpoch = state.stepInEpoch
-      let countsSize = classes * classes + 2
-      if firstStepInEpoch > 0 && rank == 0 && state.epochTotals.count == 2 + countsSize + 2 {
-        epochLoss = Array(state.epochTotals[0..<2])
-        trainCounts = PredictionCounts(
-          flattened: Array(state.epochTotals[2..<(2 + countsSize)]), classes: classes)
-        epochReconstruction = Array(state.epochTotals[(2 + countsSize)...])
-      }
-      (state.stepInEpoch, state.epochTotals) = (0, [])
-      // An autoencoder phase has no classification objective: one iteration on the MSE alone.
-      let losses: [ClassificationLoss?] =
-        phase.classifies ? objectives.losses(epoch: epoch - phase.firstEpoch + 1) : [nil]
-      let firstStep = step
-      let started = ContinuousClock.now
-      for s in firstStepInEpoch..<plan.stepsPerEpoch where step < lastStep {
-        let stepStarted = ContinuousClock.now
-        labels.withUnsafeMutableBufferPointer {
-          stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!)
-        }
-        try injectFault(before: step + 1, into: input)
-        network.seedStochasticLayers(seed: config.seed, step: step, rank: rank)
-        for (index, objective) in losses.enumerated() {
-          network.zeroGradients()
-          let reconstructs = phase.reconstructs && index == 0
-          let logits = network.forward(input, outputs: reconstructs ? phase.outputs : [.logits])
-          var normalizer = (local: Double(stream.localBatch), global: Double(plan.globalBatch))
-          if let objective {
-            normalizer = try globalNormalizer(of: objective, labels: labels, globalBatch: plan.globalBatch)
-          }
-          let contribution = iterationLosses.compute(
-            network: network, input: input, labels: labels, objective: objective,
-            globalNormalizer: normalizer.global,
-            reconstructionWeight: reconstructs ? (phase.classifies ? config.reconstructionWeight : 1) : nil)
-          let loss = contribution.loss
-          if reconstructs {
-            epochReconstruction[0] += contribution.squaredError
-            epochReconstruction[1] += Double(input.shape.count)
-          }
-          guard loss.isFinite else {
-            throw TrainingError.nonFiniteLoss(epoch: epoch, step: s + 1, loss: loss)
-          }
-          if index == 0 {
-            epochLoss[0] += loss
-            epochLoss[1] += normalizer.local
-            labels.withUnsafeBufferPointer {
-              trainCounts.add(logits: logits.pointer, labels: $0.baseAddress!, count: stream.localBatch)
-            }
-          }
-          // Each rank's gradient is already divided by the global normaliser: their sum is the
-          // gradient of the global mean. Frozen parameters lie outside `trainable`.
-          network.backward(
-            input: input, outputGradients: contribution.outputGradients,
-            gradientsReady: buckets.map { b in { b.nodeReady($0) } })
-          if let error = statisticsReducer.takeError() { throw error }
-          if let buckets {
-            _ = try buckets.finish()
-          } else {
-            injectFault(afterBackwardOf: step + 1, into: network)
-            if config.debug { try checkGradientsFinite(of: network, epoch: epoch, step: step + 1) }
-            try communicator.allreduceSum(
-              UnsafeMutableBufferPointer(rebasing: network.gradients.buffer[trainable]))
-          }
-          optimizer.step(
-            parameters: network.parameters, gradients: network.gradients,
-            learningRate: Float(phaseSchedule.learningRate(step: step - phaseFirstStep)), range: trainable)
-          if config.debug && index == 0 {
-            console.line(
-              "step \(step + 1)  epoch \(epoch)  loss \(fixed(loss / normalizer.local, 5))  "
-                + "grad-norm \(fixed(network.gradients.euclideanNorm(), 5))  "
-                + "param-norm \(fixed(network.parameters.euclideanNorm(), 4))  "
-                + "\(fixed(seconds(since: stepStarted) * 1000, 1)) ms")
-          }
-        }
-        step += 1
-        try injectFault(after: step, into: network)
-        if let every = config.checkReplicasEvery, step % every == 0 {
-          try checkReplicasIdentical(network, after: "step \(step)")
-        }
-        let elapsed = seconds(since: started)
-        if !config.debug {
-          progress.update(
-            epoch: epoch, epochs: config.totalEpochs, step: s + 1 - firstStepInEpoch,
-            steps: plan.stepsPerEpoch - firstStepInEpoch, loss: epochLoss[0] / max(epochLoss[1], 1e-12),
-            imagesPerSecond: Double((s + 1 - firstStepInEpoch) * plan.globalBatch) / elapsed, seconds: elapsed
-          )
-        }
-        // A stop signal on any rank stops every rank after this same step.
-        if try anyRankSignalled() && s + 1 < plan.stepsPerEpoch && step < lastStep {
-          progress.finishEpoch()
-          let totals = try summedOverRanks(epochLoss + trainCounts.flattened + epochReconstruction)
-          try averageBuffersOverRanks(network)
-          if let recorder {
-            var partial = state
-            (partial.epochsDone, partial.stepsDone, partial.stepInEpoch, partial.epochTotals) = (
-              epoch - 1, step, s + 1, totals
-            )
-            try recorder.saveLast(network, optimizer: optimizer, state: partial)
-          }
-          stoppedBySignal = true
-          console.line(
-            "stopped by a signal after step \(s + 1) of epoch \(epoch); checkpoint saved, continue with --resume \(run.path)"
-          )
-          break
-        }
-      }
-      if stoppedBySignal { break }
-      progress.finishEpoch()
-      let seconds = seconds(since: started)
-      trainingSeconds += seconds
-      let totals = try summedOverRanks(epochLoss + trainCounts.flattened + epochReconstruction)
-      try averageBuffersOverRanks(network)
-      try checkReplicasIdentical(network, after: "epoch \(epoch)")
-      guard config.maxSteps == nil else { continue }
-
-      if let recorder, let (validation, _) = evaluationSplits {
-        let summary = EpochSummary(
-          epoch: epoch, phase: phase, step: step, totals: totals, seconds: seconds,
-          images: (step - firstStep) * plan.globalBatch,
-          learningRate: phaseSchedule.learningRate(step: step - 1 - phaseFirstStep))
-        try record(
-          summary, recorder: recorder, network: network, optimizer: optimizer, validation: validation,
-          normalization: manifest.normalization, evaluator: evaluator, state: &state)
-      }
-      // The other ranks wait here while rank 0 evaluates; a stop signal on any rank stops all.
-      if try anyRankSignalled() && epoch < config.totalEpochs && config.maxSteps == nil {
-        stoppedBySignal = true
-        console.line(
-          "stopped by a signal after epoch \(epoch); checkpoint saved, continue with --resume \(run.path)")
-        break
-      }
-      if epoch == config.stopAfterEpoch && epoch < config.totalEpochs {
-        stoppedEarly = true
-        console.line(
-          "stopped after epoch \(epoch) of \(config.totalEpochs); continue with --resume \(run.path)")
-        break
-      }
-    }
-
-    if let prefix = config.dumpParametersPrefix {
+    let session = try TrainingSession(
+      configuration, parallel: DataParallel(communicator: communicator), resume: resume, console: console)
+    printHeader(session)
+    let ending = try trainEpochs(session)
+    if let prefix = configuration.dumpParametersPrefix {
       // Raw little-endian Float32 values.
       try writeAtomically(
-        Data(buffer: UnsafeBufferPointer(network.parameters.buffer)), to: "\(prefix).rank\(rank).f32")
+        Data(buffer: UnsafeBufferPointer(session.network.parameters.buffer)),
+        to: "\(prefix).rank\(communicator.rank).f32")
     }
-    guard config.maxSteps == nil, !stoppedEarly, !stoppedBySignal else {
-      try communicator.barrier()
-      if stoppedBySignal { throw TrainingError.stoppedBySignal }
-      return nil
-    }
-
     var report: TestReport?
-    if let recorder, let (_, test) = evaluationSplits {
+    if case .finished(let imagesPerSecond) = ending, configuration.maxSteps == nil,
+      let recorder = session.recorder, let test = session.evaluationSplits?.test
+    {
       report = try testBestCheckpoint(
-        recorder: recorder, network: network, test: test, manifest: manifest, evaluator: evaluator,
-        imagesPerSecond: trainingSeconds > 0
-          ? Double((step - firstStepOfThisProcess) * plan.globalBatch) / trainingSeconds : 0)
+        session, recorder: recorder, test: test, imagesPerSecond: imagesPerSecond)
     }
-    try communicator.barrier()
+    try session.parallel.barrier()
+    if ending == .stoppedBySignal { throw TrainingError.stoppedBySignal }
     return report
   }
 
-  /// Reads `last.safetensors` and `last.state.safetensors` of `run` into the network and optimizer.
-  private func loadLastCheckpoint(of run: RunDirectory, into network: Network, optimizer: SGD) throws
-    -> TrainingState
-  {
-    let parameters = try SafeTensors(contentsOf: run.lastCheckpoint)
-    try ModelCheckpoint.load(parameters, into: network, path: run.lastCheckpoint)
-    let state = try TrainingState(
-      try SafeTensors(contentsOf: run.lastState), velocity: optimizer.velocity, layout: network.layout,
-      path: run.lastState)
-    guard parameters.metadata["step"] == "\(state.stepsDone)" else {
-      throw CheckpointError.doesNotFit(
-        path: run.lastState,
-        reason:
-          "it records step \(state.stepsDone) but last.safetensors step \(parameters.metadata["step"] ?? "?"); the run was cut off while checkpointing"
-      )
+  /// The epochs from the first not yet done, each followed by its recording on rank 0.
+  func trainEpochs(_ session: TrainingSession) throws -> Ending {
+    let config = configuration
+    let firstStep = session.stepsDone
+    var trainingSeconds = 0.0
+    var progress = Progress(console: console, every: config.logEvery, quiet: config.quiet)
+    for epoch in stride(from: session.state.epochsDone + 1, through: config.totalEpochs, by: 1)
+    where session.stepsDone < session.lastStep {
+      let started = ContinuousClock.now
+      let phase = TrainingPhase.phase(ofEpoch: epoch, in: session.phases)
+      let stepsBefore = session.stepsDone
+      guard let totals = try trainEpoch(epoch, phase: phase, session, progress: &progress) else {
+        return .stoppedBySignal
+      }
+      let seconds = seconds(since: started)
+      trainingSeconds += seconds
+      try session.parallel.averageBatchNormBuffers(of: session.network)
+      try session.parallel.checkReplicasIdentical(session.network, after: "epoch \(epoch)")
+      guard config.maxSteps == nil else { continue }
+      if let recorder = session.recorder, let validation = session.evaluationSplits?.validation {
+        let summary = EpochSummary(
+          epoch: epoch, phase: phase, step: session.stepsDone, totals: totals, seconds: seconds,
+          images: (session.stepsDone - stepsBefore) * session.plan.globalBatch,
+          learningRate: session.schedule(of: phase, config).learningRate(
+            step: session.stepsDone - 1 - (phase.firstEpoch - 1) * session.plan.stepsPerEpoch))
+        try record(summary, session, recorder: recorder, validation: validation)
+      }
+      // The other ranks wait here while rank 0 evaluates; a stop signal on any rank stops all.
+      if try session.parallel.anyRankSignalled(StopRequest.received) && epoch < config.totalEpochs {
+        console.line(
+          "stopped by a signal after epoch \(epoch); checkpoint saved, continue with --resume \(session.run.path)"
+        )
+        return .stoppedBySignal
+      }
+      if epoch == config.stopAfterEpoch && epoch < config.totalEpochs {
+        console.line(
+          "stopped after epoch \(epoch) of \(config.totalEpochs); continue with --resume \(session.run.path)")
+        return .stoppedEarly
+      }
     }
-    return state
+    let images = Double((session.stepsDone - firstStep) * session.plan.globalBatch)
+    return .finished(imagesPerSecond: trainingSeconds > 0 ? images / trainingSeconds : 0)
   }
 
-  private func printHeader(network: Network, dataset: DatasetDirectory, plan: EpochPlan, localBatch: Int) {
+  /// The steps of one epoch; returns its totals summed over the ranks, or `nil` when a stop
+  /// signal ended it early (after a checkpoint).
+  func trainEpoch(
+    _ epoch: Int, phase: TrainingPhase, _ session: TrainingSession, progress: inout Progress
+  ) throws -> EpochTotals? {
+    let plan = session.plan
+    session.stream.startEpoch(epoch - 1)
+    session.trainingStep.begin(phase)
+    let schedule = session.schedule(of: phase, configuration)
+    let phaseFirstStep = (phase.firstEpoch - 1) * plan.stepsPerEpoch
+    // An autoencoder phase has no classification objective: one iteration on the MSE alone.
+    let objectives: [ClassificationLoss?] =
+      phase.classifies ? session.objectives.losses(epoch: epoch - phase.firstEpoch + 1) : [nil]
+    // A run resumed mid-epoch starts late, rank 0 from the saved (global) totals.
+    let firstStepInEpoch = session.state.stepInEpoch
+    var totals = EpochTotals(classes: session.classes)
+    if firstStepInEpoch > 0 && session.parallel.rank == 0 {
+      totals = EpochTotals(flattened: session.state.epochTotals, classes: session.classes) ?? totals
+    }
+    (session.state.stepInEpoch, session.state.epochTotals) = (0, [])
+    let started = ContinuousClock.now
+    for s in firstStepInEpoch..<plan.stepsPerEpoch where session.stepsDone < session.lastStep {
+      session.loadBatch(step: s)
+      let position = StepPosition(epoch: epoch, stepInEpoch: s + 1, step: session.stepsDone + 1)
+      try session.trainingStep(
+        input: session.input, labels: session.labels, objectives: objectives,
+        learningRate: schedule.learningRate(step: session.stepsDone - phaseFirstStep), at: position,
+        totals: &totals)
+      session.stepsDone += 1
+      if let every = configuration.checkReplicasEvery, session.stepsDone % every == 0 {
+        try session.parallel.checkReplicasIdentical(session.network, after: "step \(session.stepsDone)")
+      }
+      let consensus = try session.parallel.stepConsensus(signal: StopRequest.received, totals: totals)
+      if !configuration.debug {
+        let (done, elapsed) = (s + 1 - firstStepInEpoch, seconds(since: started))
+        progress.update(
+          epoch: epoch, epochs: configuration.totalEpochs, step: done,
+          steps: plan.stepsPerEpoch - firstStepInEpoch,
+          loss: consensus.meanLoss, imagesPerSecond: Double(done * plan.globalBatch) / elapsed,
+          seconds: elapsed)
+      }
+      if consensus.stop && s + 1 < plan.stepsPerEpoch && session.stepsDone < session.lastStep {
+        progress.finishEpoch()
+        try stopMidEpoch(epoch, afterStep: s + 1, totals: totals, session)
+        return nil
+      }
+    }
+    progress.finishEpoch()
+    return try session.parallel.sum(totals)
+  }
+
+  /// A stop signal mid-epoch: every rank stops after the same step, and rank 0 saves `last.*`
+  /// with the epoch's totals so far, which `--resume` continues exactly.
+  private func stopMidEpoch(
+    _ epoch: Int, afterStep step: Int, totals: EpochTotals, _ session: TrainingSession
+  )
+    throws
+  {
+    let summed = try session.parallel.sum(totals)
+    try session.parallel.averageBatchNormBuffers(of: session.network)
+    if let recorder = session.recorder {
+      var partial = session.state
+      (partial.epochsDone, partial.stepsDone, partial.stepInEpoch, partial.epochTotals) = (
+        epoch - 1, session.stepsDone, step, summed.flattened
+      )
+      try recorder.saveLast(session.network, optimizer: session.optimizer, state: partial)
+    }
+    console.line(
+      "stopped by a signal after step \(step) of epoch \(epoch); checkpoint saved, continue with --resume \(session.run.path)"
+    )
+  }
+
+  private func printHeader(_ session: TrainingSession) {
     let config = configuration
-    let manifest = dataset.manifest
+    let (manifest, plan, network) = (session.manifest, session.plan, session.network)
     let train = manifest.splits.train
+    let outputs: [NetworkOutput] = config.mode.needsDecoder ? [.logits, .reconstruction] : [.logits]
     console.line(
       "imbal-dist: \(config.architecture.rawValue) (\(config.mode.rawValue)\(config.syncBatchNorm ? ", sync-bn" : "")), "
         + "\(network.layout.count) parameters, "
-        + "\(fixed(Double(network.forwardFLOPsPerImage(for: config.mode.needsDecoder ? [.logits, .reconstruction] : [.logits])) / 1e6, 1)) M multiply-adds per image"
-    )
+        + "\(fixed(Double(network.forwardFLOPsPerImage(for: outputs)) / 1e6, 1)) M multiply-adds per image")
     console.line(
-      "data: \(dataset.path) (\(manifest.source.kind), imbalance \(manifest.imbalance)), train \(train.count) "
+      "data: \(session.dataset.path) (\(manifest.source.kind), imbalance \(manifest.imbalance)), train \(train.count) "
         + "(per class \(train.classCounts.map(String.init).joined(separator: " "))), "
         + "val \(manifest.splits.val.count), test \(manifest.splits.test.count)")
     console.line(
-      "run: \(communicator.size) rank(s), global batch \(plan.globalBatch) (\(localBatch) on rank 0), "
+      "run: \(communicator.size) rank(s), global batch \(plan.globalBatch) (\(session.stream.localBatch) on rank 0), "
         + "\(plan.shards) training shards, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.kind.rawValue), loss \(config.loss.kind.rawValue), "
         + "lr \(config.learningRate), seed \(config.seed)")
-  }
-
-  /// The loss's normaliser on this rank and over the global batch: the batch size, or for a
-  /// weighted mean `Σ w_{y_i}`, which needs one small allreduce.
-  private func globalNormalizer(
-    of loss: ClassificationLoss, labels: [Int32], globalBatch: Int
-  ) throws -> (local: Double, global: Double) {
-    let local = labels.withUnsafeBufferPointer { loss.normalizer(labels: $0) }
-    guard loss.normalizingWeights != nil else { return (local, Double(globalBatch)) }
-    return (local, try summedOverRanks([local])[0])
-  }
-
-  /// In debug mode, the first `debugSamples` images of an evaluation split.
-  private func debugSubset(_ images: LabeledImages) -> LabeledImages {
-    guard configuration.debug, images.count > configuration.debugSamples else { return images }
-    return images.subset(Array(0..<configuration.debugSamples))
-  }
-
-  /// Batch norm's running statistics, averaged over the ranks (each rank's follow its own
-  /// share of the batch unless they are synchronised): before every evaluation and checkpoint.
-  private func averageBuffersOverRanks(_ network: Network) throws {
-    guard communicator.size > 1, network.buffers.count > 0, !configuration.syncBatchNorm else { return }
-    try communicator.allreduceSum(network.buffers.buffer)
-    let scale = 1 / Float(communicator.size)
-    for i in 0..<network.buffers.count { network.buffers.base[i] *= scale }
-  }
-
-  /// `values` summed element-wise over all ranks.
-  private func summedOverRanks(_ values: [Double]) throws -> [Double] {
-    var sum = values
-    try sum.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
-    return sum
-  }
-}
-
-extension TrainingStream {
-  /// This rank's stream of training batches: the sampling scheme from the GLOBAL class
-  /// counts, the epoch plan, and the shards this rank owns, read and decoded.
-  static func open(
-    _ dataset: DatasetDirectory, configuration config: TrainingConfiguration, rank: Int, ranks: Int
-  )
-    throws -> (TrainingStream, EpochPlan)
-  {
-    let train = dataset.manifest.splits.train
-    let scheme = SamplingScheme(
-      options: config.sampler, globalCounts: train.classCounts, shardCounts: train.shards.map(\.classCounts))
-    let plan = try EpochPlan(
-      epochSize: config.epochSize ?? (config.debug ? config.debugSamples : scheme.defaultEpochSize),
-      globalBatch: config.globalBatch,
-      shards: train.shards.count, ranks: ranks, drawLimits: scheme.drawLimits)
-    let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
-    let stream = TrainingStream(
-      shards: try owned.map { (index: $0, images: try dataset.readShard(.train, $0)) }, scheme: scheme,
-      plan: plan, seed: config.seed, normalization: dataset.manifest.normalization)
-    return (stream, plan)
+    let state = session.state
+    if resume {
+      let within =
+        state.stepInEpoch > 0 ? " and \(state.stepInEpoch) steps of epoch \(state.epochsDone + 1)" : ""
+      console.line(
+        "resuming \(session.run.path) after epoch \(state.epochsDone)\(within) (step \(state.stepsDone))")
+    }
   }
 }

@@ -62,8 +62,8 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
 extension TrainingConfiguration {
   /// The run's network for a dataset's image shape and class count (uninitialised); with
   /// `decoder: false` the deployable classifier alone.
-  public func makeNetwork(image: Manifest.Image, classes: Int, decoder: Bool? = nil) -> Network {
-    architecture.makeNetwork(
+  public func makeNetwork(image: Manifest.Image, classes: Int, decoder: Bool? = nil) throws -> Network {
+    try architecture.makeNetwork(
       channels: image.channels, height: image.height, width: image.width, classes: classes,
       cosineClassifier: loss.needsCosineClassifier, decoder: decoder ?? mode.needsDecoder)
   }

@@ -1,11 +1,10 @@
 /// A run that cannot go on.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
   case nonFiniteLoss(epoch: Int, step: Int, loss: Double)
-  case layoutMismatch(rank: Int, detail: String)
-  case replicasDiverged(after: String, ranks: [Int])
   case cannotWrite(path: String, reason: String)
   case nonFiniteGradient(parameter: String, value: Double, rank: Int, epoch: Int, step: Int)
   case injectedFault(rank: Int, step: Int)
+  case noClassifierBias(loss: String)
   /// Not a failure: SIGTERM/SIGUSR1 stopped the run after a checkpoint (exit code 75).
   case stoppedBySignal
 
@@ -14,17 +13,14 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case .nonFiniteLoss(let epoch, let step, let loss):
       return
         "training diverged: the loss is \(loss) at epoch \(epoch), step \(step); lower --lr or check the data"
-    case .layoutMismatch(let rank, let detail):
-      return
-        "rank \(rank) built a different model than rank 0 (\(detail)); every rank must run the same build and options"
-    case .replicasDiverged(let moment, let ranks):
-      return
-        "after \(moment) the parameters of rank(s) \(ranks.map(String.init).joined(separator: ", ")) differ from rank 0's; the replicas are no longer identical"
     case .nonFiniteGradient(let parameter, let value, let rank, let epoch, let step):
       return
         "the gradient of \(parameter) is \(value) on rank \(rank) at step \(step) (epoch \(epoch)); it is the layer nearest the loss that went bad"
     case .injectedFault(let rank, let step):
       return "injected fault: rank \(rank) fails at step \(step) (--inject-fault)"
+    case .noClassifierBias(let loss):
+      return
+        "--loss \(loss) starts the classifier's bias at the class prior, but this model's classifier has no bias"
     case .stoppedBySignal:
       return "stopped by a signal after a checkpoint; continue with --resume"
     case .cannotWrite(let path, let reason):

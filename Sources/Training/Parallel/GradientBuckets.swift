@@ -6,18 +6,27 @@ import Model
 /// so communication overlaps the rest of backward — the bucketing of PyTorch DDP (Li et al.
 /// 2020). Backward runs from the loss towards the input, so the buckets at the end of the
 /// arena start first. A sum per bucket is the same sum as one allreduce of the whole range.
-final class GradientBuckets {
+///
+/// As DDP does, a step is checked: `expect(_:)` names the nodes backward will reach (a node
+/// outside them, such as the decoder in a logits-only backward, keeps its zero gradient and
+/// its bucket starts in `finish()`); a node reported twice, or an expected node never
+/// reported, is an error naming its tensors.
+public final class GradientBuckets {
   private let communicator: Communicator
   private let gradients: Arena
   private var ranges: [Range<Int>] = []
-  /// For every node with trainable parameters, its bucket.
+  /// For every node with trainable parameters, its bucket and the names of its tensors.
   private var bucketOfNode: [Int: Int] = [:]
-  private var nodesPerBucket: [Int] = []
+  private var tensorNames: [Int: [String]] = [:]
+  private var expected: Set<Int> = []
+  private var reported: Set<Int> = []
   private var remaining: [Int] = []
   private var pending: [PendingReduction?] = []
   private var error: Error?
 
-  init(network: Network, trainable: Range<Int>, communicator: Communicator, bucketFloats: Int = 1 << 15) {
+  public init(
+    network: Network, trainable: Range<Int>, communicator: Communicator, bucketFloats: Int = 1 << 15
+  ) {
     self.communicator = communicator
     gradients = network.gradients
     let nodes = network.nodes.indices
@@ -28,6 +37,10 @@ final class GradientBuckets {
       .sorted {
         network.parameterRange(ofNode: $0).lowerBound < network.parameterRange(ofNode: $1).lowerBound
       }
+    for node in nodes {
+      let range = network.parameterRange(ofNode: node)
+      tensorNames[node] = network.layout.entries.filter { range.contains($0.offset) }.map(\.name)
+    }
     // Buckets are filled from the end of the arena, where backward starts.
     var current: [Int] = []
     var size = 0
@@ -37,7 +50,6 @@ final class GradientBuckets {
       let upper = current.map { network.parameterRange(ofNode: $0).upperBound }.max()!
       for node in current { bucketOfNode[node] = ranges.count }
       ranges.append(lower..<upper)
-      nodesPerBucket.append(current.count)
       (current, size) = ([], 0)
     }
     for node in nodes.reversed() {
@@ -46,35 +58,52 @@ final class GradientBuckets {
       if size >= bucketFloats { close() }
     }
     close()
-    remaining = nodesPerBucket
+    expect(Set(bucketOfNode.keys))
+  }
+
+  public var bucketCount: Int { ranges.count }
+
+  /// Before backward: the nodes with trainable parameters that it will report.
+  public func expect(_ nodes: Set<Int>) {
+    expected = nodes.intersection(bucketOfNode.keys)
+    reported = []
+    remaining = Array(repeating: 0, count: ranges.count)
+    for node in expected { remaining[bucketOfNode[node]!] += 1 }
     pending = Array(repeating: nil, count: ranges.count)
   }
 
-  var bucketCount: Int { ranges.count }
-
   /// The callback for `Network.backward(gradientsReady:)`.
-  func nodeReady(_ node: Int) {
+  public func nodeReady(_ node: Int) {
     guard error == nil, let bucket = bucketOfNode[node] else { return }
     do {
+      guard expected.contains(node) else {
+        throw DataParallelError.gradientNotExpected(tensors: tensorNames[node] ?? [])
+      }
+      guard reported.insert(node).inserted else {
+        throw DataParallelError.gradientReportedTwice(tensors: tensorNames[node] ?? [])
+      }
       remaining[bucket] -= 1
       if remaining[bucket] == 0 { try start(bucket) }
       for case let request? in pending { try communicator.progress(request) }
     } catch { self.error = error }
   }
 
-  /// After backward: starts the buckets backward never completed (none, unless a trainable
-  /// node was not reached), waits for all, and makes ready for the next step. Returns the
-  /// seconds spent waiting: the communication backward did not hide.
-  func finish() throws -> Double {
+  /// After backward: starts the buckets of nodes backward did not reach, waits for all, and
+  /// makes ready for the next step. Returns the seconds spent waiting here.
+  @discardableResult
+  public func finish() throws -> Double {
+    defer { expect(expected) }
     if let error {
       self.error = nil
       throw error
     }
+    let missing = expected.subtracting(reported).sorted()
+    guard missing.isEmpty else {
+      throw DataParallelError.gradientNeverReported(tensors: missing.flatMap { tensorNames[$0] ?? [] })
+    }
     let started = ContinuousClock.now
     for bucket in ranges.indices where pending[bucket] == nil { try start(bucket) }
     for case let request? in pending { try communicator.complete(request) }
-    remaining = nodesPerBucket
-    pending = Array(repeating: nil, count: ranges.count)
     return seconds(since: started)
   }
 

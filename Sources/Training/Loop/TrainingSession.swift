@@ -1,0 +1,165 @@
+import Distributed
+import Loader
+import Model
+
+/// Everything a run's epochs need, set up once on every rank: the data (manifest, this rank's
+/// stream, the epoch plan), the model and optimizer with rank 0's state on every rank, the
+/// step, and on rank 0 the evaluation splits and the run directory's recorder.
+final class TrainingSession {
+  let parallel: DataParallel
+  let dataset: DatasetDirectory
+  let stream: TrainingStream
+  let plan: EpochPlan
+  let objectives: Objectives
+  let phases: [TrainingPhase]
+  /// Rank 0 evaluates, so it alone reads the validation and test splits.
+  let evaluationSplits: (validation: LabeledImages, test: LabeledImages)?
+  let network: Network
+  let optimizer: SGD
+  let trainingStep: TrainingStep
+  let run: RunDirectory
+  let recorder: RunRecorder?
+  /// This rank's share of the batch, planned once.
+  let input: Tensor
+  var labels: [Int32]
+  var state: TrainingState
+  /// Optimizer steps done over the whole run.
+  var stepsDone: Int
+  /// The last step this process may take (`--max-steps`, else the run's end).
+  let lastStep: Int
+
+  var manifest: Manifest { dataset.manifest }
+  var classes: Int { manifest.classNames.count }
+
+  init(_ config: TrainingConfiguration, parallel: DataParallel, resume: Bool, console: Console) throws {
+    let rank = parallel.rank
+    self.parallel = parallel
+    dataset = try DefaultDataset.resolve(
+      configuration: config, communicator: parallel.communicator, console: console)
+    (stream, plan) = try TrainingStream.open(dataset, configuration: config, rank: rank, ranks: parallel.size)
+    objectives = Objectives(
+      options: config.loss, classCounts: dataset.manifest.splits.train.classCounts, epochs: config.epochs)
+    phases = TrainingPhase.phases(of: config)
+    evaluationSplits =
+      rank == 0
+      ? (try Self.evaluationSplit(.val, dataset, config), try Self.evaluationSplit(.test, dataset, config))
+      : nil
+    run = RunDirectory(path: config.outDirectory ?? RunDirectory.timestamped().path)
+    network = try config.makeNetwork(
+      image: dataset.manifest.image, classes: dataset.manifest.classNames.count)
+    if config.syncBatchNorm { parallel.synchronizeBatchNorm(of: network) }
+    optimizer = SGD(
+      parameterCount: network.layout.count, momentum: Float(config.momentum),
+      weightDecay: Float(config.weightDecay))
+    state = TrainingState(epochsDone: 0, stepsDone: 0, bestEpoch: nil, bestScore: nil)
+    let recording = rank == 0 && config.maxSteps == nil
+    recorder = try Self.shareInitialState(
+      config, network, optimizer, parallel, run, resume: resume, recording: recording, state: &state,
+      dataset: dataset)
+    stepsDone = state.stepsDone
+    lastStep = min(config.maxSteps ?? Int.max, config.totalEpochs * plan.stepsPerEpoch)
+    input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
+    labels = [Int32](repeating: 0, count: stream.localBatch)
+    var hooks: [StepHook] = []
+    if let fault = FaultHook(config.fault, rank: rank) { hooks.append(fault) }
+    if config.debug { hooks.append(DebugHook(console: console, rank: rank)) }
+    trainingStep = TrainingStep(
+      network: network, optimizer: optimizer, parallel: parallel,
+      batch: (stream.localBatch, plan.globalBatch), normalization: dataset.manifest.normalization,
+      seed: config.seed, reconstructionWeight: config.reconstructionWeight, hooks: hooks, phase: phases[0])
+  }
+
+  /// Rank 0 initialises the model (or loads the last checkpoint) and probes the run directory;
+  /// every rank then holds rank 0's parameters, buffers, momentum and counters.
+  private static func shareInitialState(
+    _ config: TrainingConfiguration, _ network: Network, _ optimizer: SGD, _ parallel: DataParallel,
+    _ run: RunDirectory, resume: Bool, recording: Bool, state: inout TrainingState, dataset: DatasetDirectory
+  ) throws -> RunRecorder? {
+    if parallel.rank == 0 {
+      network.initializeParameters(seed: config.seed)
+      if let bias = config.loss.initialClassifierBias {
+        guard let classifierBias = network.classifierBias else {
+          throw TrainingError.noClassifierBias(loss: config.loss.kind.rawValue)
+        }
+        classifierBias.update(repeating: bias)
+      }
+      if resume { state = try loadLastCheckpoint(of: run, into: network, optimizer: optimizer) }
+    }
+    // The run directory is probed before any training, with as many bytes as the parameters,
+    // momentum and a temporary copy of each, so a bad or full --out fails at once.
+    if recording { try run.prepare(probeBytes: 4 * network.layout.count * 4) }
+    try parallel.shareInitialModel(network)
+    if resume { try parallel.shareResumedState(&state, optimizer: optimizer) }
+    guard recording else { return nil }
+    return try RunRecorder(
+      run: run,
+      hyperParameters: HyperParameters(
+        configuration: config, dataset: dataset, ranks: parallel.size, versions: libraryVersions()),
+      resumedAfter: resume ? state.epochsDone : nil)
+  }
+
+  /// Reads `last.safetensors` and `last.state.safetensors` of `run` into the network and optimizer.
+  private static func loadLastCheckpoint(of run: RunDirectory, into network: Network, optimizer: SGD) throws
+    -> TrainingState
+  {
+    let parameters = try SafeTensors(contentsOf: run.lastCheckpoint)
+    try ModelCheckpoint.load(parameters, into: network, path: run.lastCheckpoint)
+    let state = try TrainingState(
+      try SafeTensors(contentsOf: run.lastState), velocity: optimizer.velocity, layout: network.layout,
+      path: run.lastState)
+    guard parameters.metadata["step"] == "\(state.stepsDone)" else {
+      throw CheckpointError.doesNotFit(
+        path: run.lastState,
+        reason:
+          "it records step \(state.stepsDone) but last.safetensors step \(parameters.metadata["step"] ?? "?"); the run was cut off while checkpointing"
+      )
+    }
+    return state
+  }
+
+  /// A validation or test split; in debug mode its first `debugSamples` images.
+  private static func evaluationSplit(
+    _ split: SplitName, _ dataset: DatasetDirectory, _ config: TrainingConfiguration
+  ) throws -> LabeledImages {
+    let images = try dataset.readSplit(split)
+    guard config.debug, images.count > config.debugSamples else { return images }
+    return images.subset(Array(0..<config.debugSamples))
+  }
+
+  /// Fills `input` and `labels` with this rank's share of step `step` of the current epoch.
+  func loadBatch(step: Int) {
+    labels.withUnsafeMutableBufferPointer {
+      stream.batch(step: step, pixels: input.pointer, labels: $0.baseAddress!)
+    }
+  }
+
+  /// The cosine schedule of `phase`, over its steps.
+  func schedule(of phase: TrainingPhase, _ config: TrainingConfiguration) -> CosineSchedule {
+    CosineSchedule(
+      base: config.learningRate, totalSteps: phase.epochs * plan.stepsPerEpoch,
+      warmupSteps: config.warmupEpochs * plan.stepsPerEpoch)
+  }
+}
+
+extension TrainingStream {
+  /// This rank's stream of training batches: the sampling scheme from the GLOBAL class
+  /// counts, the epoch plan, and the shards this rank owns, read and decoded.
+  static func open(
+    _ dataset: DatasetDirectory, configuration config: TrainingConfiguration, rank: Int, ranks: Int
+  )
+    throws -> (TrainingStream, EpochPlan)
+  {
+    let train = dataset.manifest.splits.train
+    let scheme = SamplingScheme(
+      options: config.sampler, globalCounts: train.classCounts, shardCounts: train.shards.map(\.classCounts))
+    let plan = try EpochPlan(
+      epochSize: config.epochSize ?? (config.debug ? config.debugSamples : scheme.defaultEpochSize),
+      globalBatch: config.globalBatch,
+      shards: train.shards.count, ranks: ranks, drawLimits: scheme.drawLimits)
+    let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
+    let stream = TrainingStream(
+      shards: try owned.map { (index: $0, images: try dataset.readShard(.train, $0)) }, scheme: scheme,
+      plan: plan, seed: config.seed, normalization: dataset.manifest.normalization)
+    return (stream, plan)
+  }
+}

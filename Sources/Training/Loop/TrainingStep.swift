@@ -1,0 +1,128 @@
+import Loader
+import Model
+
+/// One optimizer step of data-parallel training. For each objective of the iteration: zero the
+/// gradients, forward, the losses, backward with the gradient sync, SGD on the trainable range
+/// (as llm.c's `gpt2_zero_grad`, `_forward`, `_backward`, `_update`). The trainer and
+/// `imbal-dist bench` both take this step, so the benchmark times exactly what training does.
+final class TrainingStep {
+  let network: Network
+  let optimizer: SGD
+  let parallel: DataParallel
+  let hooks: [StepHook]
+  private let losses: IterationLosses
+  private let globalBatch: Int
+  private let seed: UInt64
+  private let reconstructionWeight: Double
+  private(set) var phase: TrainingPhase
+  private(set) var sync: GradientSync
+  /// The gradient sync's waits, summed over the steps since the last reset.
+  var waits = GradientSync.Waits()
+
+  init(
+    network: Network, optimizer: SGD, parallel: DataParallel, batch: (local: Int, global: Int),
+    normalization: Normalization, seed: UInt64, reconstructionWeight: Double, hooks: [StepHook],
+    phase: TrainingPhase
+  ) {
+    (self.network, self.optimizer, self.parallel, self.hooks) = (network, optimizer, parallel, hooks)
+    losses = IterationLosses(
+      network: network, localBatch: batch.local, classes: network.shape(of: .logits)!.channels,
+      normalization: normalization, globalBatch: batch.global)
+    (globalBatch, self.seed, self.reconstructionWeight, self.phase) = (
+      batch.global, seed, reconstructionWeight, phase
+    )
+    sync = parallel.gradientSync(for: network, overlapped: false)
+    begin(phase)
+  }
+
+  /// Trains what `phase` trains from now on, with its gradient sync planned.
+  func begin(_ phase: TrainingPhase) {
+    network.freeze(phase.frozen)
+    network.setTraining(true)
+    self.phase = phase
+    sync = parallel.gradientSync(for: network, overlapped: !hooks.contains { $0.readsLocalGradients })
+  }
+
+  /// One step on this rank's share of the batch; the first objective's loss, predictions and
+  /// reconstruction error are added to `totals`.
+  func callAsFunction(
+    input: Tensor, labels: [Int32], objectives: [ClassificationLoss?], learningRate: Double,
+    at position: StepPosition, totals: inout EpochTotals
+  ) throws {
+    for hook in hooks { try hook.beforeForward(position, input: input) }
+    network.seedStochasticLayers(seed: seed, step: position.step - 1, rank: parallel.rank)
+    for (index, objective) in objectives.enumerated() {
+      let outputs = index == 0 ? phase.outputs : [.logits]
+      network.zeroGradients()
+      network.forward(input, outputs: outputs)
+      let result = try lossesOf(
+        objective, reconstructs: outputs.contains(.reconstruction), input, labels, position)
+      if index == 0 { add(result, labels: labels, to: &totals) }
+      try backward(input, result.contribution.outputGradients, position)
+      optimizer.step(
+        parameters: network.parameters, gradients: network.gradients, learningRate: Float(learningRate),
+        range: network.trainableRange)
+      if index == 0 {
+        for hook in hooks {
+          try hook.afterFirstUpdate(
+            position, loss: result.contribution.loss, normalizer: result.localNormalizer, network: network)
+        }
+      }
+    }
+    for hook in hooks { try hook.afterStep(position, network: network) }
+  }
+
+  private struct Losses {
+    let contribution: IterationLosses.Contribution
+    let localNormalizer: Double
+  }
+
+  /// The iteration's losses on the last forward, each rank's gradient scaled by the global
+  /// normaliser: the batch size, or for a weighted mean `Σ w_y` over the ranks.
+  private func lossesOf(
+    _ objective: ClassificationLoss?, reconstructs: Bool, _ input: Tensor, _ labels: [Int32],
+    _ position: StepPosition
+  ) throws -> Losses {
+    var normalizer = (local: Double(labels.count), global: Double(globalBatch))
+    if let objective {
+      normalizer.local = labels.withUnsafeBufferPointer { objective.normalizer(labels: $0) }
+      if objective.normalizingWeights != nil { normalizer.global = try parallel.sum(normalizer.local) }
+    }
+    let contribution = losses.compute(
+      network: network, input: input, labels: labels, objective: objective,
+      globalNormalizer: normalizer.global,
+      reconstructionWeight: reconstructs ? (phase.classifies ? reconstructionWeight : 1) : nil)
+    guard contribution.loss.isFinite else {
+      throw TrainingError.nonFiniteLoss(
+        epoch: position.epoch, step: position.stepInEpoch, loss: contribution.loss)
+    }
+    return Losses(contribution: contribution, localNormalizer: normalizer.local)
+  }
+
+  /// Backward into the gradient arena, then the sum over the ranks: each rank's gradient is
+  /// already divided by the global normaliser, so the sum is the gradient of the global mean.
+  private func backward(
+    _ input: Tensor, _ outputGradients: [(NetworkOutput, Tensor)], _ position: StepPosition
+  ) throws {
+    sync.prepare(backwardFrom: outputGradients.map(\.0))
+    network.backward(input: input, outputGradients: outputGradients, gradientsReady: sync.gradientsReady)
+    try parallel.rethrowBatchNormFailure()
+    for hook in hooks { try hook.beforeGradientSync(position, network: network) }
+    let waited = try sync.finish()
+    waits.slowerRanks += waited.slowerRanks
+    waits.communication += waited.communication
+  }
+
+  private func add(_ losses: Losses, labels: [Int32], to totals: inout EpochTotals) {
+    totals.loss += losses.contribution.loss
+    totals.normalizer += losses.localNormalizer
+    labels.withUnsafeBufferPointer {
+      totals.predictions.add(
+        logits: network.output(.logits).pointer, labels: $0.baseAddress!, count: labels.count)
+    }
+    if losses.contribution.outputGradients.contains(where: { $0.0 == .reconstruction }) {
+      totals.squaredError += losses.contribution.squaredError
+      totals.reconstructedElements += Double(network.inputShape.perImage * labels.count)
+    }
+  }
+}
