@@ -40,10 +40,12 @@ let package = Package(
     .target(name: "Model", dependencies: ["CBLAS", "PRNG"]),
     .target(name: "Loader", dependencies: ["CZlib", "CZstd", "CPNG", "CTurboJPEG", "PRNG"]),
     .target(name: "Training", dependencies: ["Model", "Loader", "Distributed", "PRNG"]),
+    // The command line: Training, plus the option types it parses (Model's architectures,
+    // Loader's samplers and class weights) and `pack`'s Loader.
     .executableTarget(
       name: "imbal-dist",
       dependencies: [
-        "Training",
+        "Training", "Model", "Loader",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]),

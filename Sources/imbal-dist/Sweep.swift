@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Training
+import Yams
 
 /// `imbal-dist sweep plan.yaml`: a grid of training runs, one after another in the same job
 /// (every rank runs the sweep), each into its own directory under `out`, then a summary table
@@ -16,112 +17,78 @@ import Training
 /// ```
 struct Sweep: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Run a grid of trainings from a YAML plan and summarise their test metrics.")
+    abstract: "Run a grid of trainings from a YAML plan and summarise their test metrics.",
+    discussion: "Options given on the command line apply to every run, over the plan's base and grid.")
 
   @Argument(help: "The plan: `out`, `base` (options of every run) and `grid` (option → list of values).")
   var plan: String
 
-  struct Run {
-    let name: String
-    let values: [(key: String, value: String)]
-    let configuration: TrainingConfiguration
-  }
+  @OptionGroup(title: "Model") var model: ModelArguments
+  @OptionGroup(title: "Optimization") var optimization: OptimizationArguments
+  @OptionGroup(title: "Sampling and loss") var imbalance: ImbalanceArguments
+  @OptionGroup(title: "Data") var data: DataArguments
 
   func run() throws {
-    var runs: [Run] = []
+    var runs: [SweepRun] = []
     var out = ""
-    // Every run is parsed and validated before the first one starts.
-    try reportingErrors {
-      let map = try PlanOptions.load(plan)
-      let unknown = Set(map.keys).subtracting(["out", "base", "grid"])
-      if let key = unknown.sorted().first {
-        throw PlanError(description: "\(plan): unknown key \"\(key)\"; a plan has out, base and grid")
-      }
-      out = (map["out"] as? String) ?? RunDirectory.timestamped(prefix: "sweep-").path
-      guard let base = (map["base"] ?? [String: Any]()) as? [String: Any] else {
-        throw PlanError(description: "\(plan): base must be a map of options")
-      }
-      guard let grid = (map["grid"] ?? [String: Any]()) as? [String: Any] else {
-        throw PlanError(description: "\(plan): grid must be a map from options to lists of values")
-      }
-      for key in ["out", "resume", "config"] where base[key] != nil || grid[key] != nil {
-        throw PlanError(description: "\(plan): \"\(key)\" is set by the sweep itself")
-      }
-      let axes = try grid.keys.sorted().map { key -> (String, [Any]) in
-        guard let values = grid[key] as? [Any], !values.isEmpty else {
-          throw PlanError(description: "\(plan): grid \"\(key)\" must be a non-empty list")
-        }
-        return (key, values)
-      }
-      let baseArguments = try PlanOptions.arguments(base, file: plan)
-      for combination in combinations(axes) {
-        let name = combination.isEmpty ? "run" : combination.map { "\($0.0)-\($0.1)" }.joined(separator: "_")
-        let arguments = try PlanOptions.arguments(Dictionary(uniqueKeysWithValues: combination), file: plan)
-        let train = try Train.parseReporting(baseArguments + arguments + ["--out", "\(out)/\(name)"])
-        runs.append(
-          Run(
-            name: name, values: combination.map { ($0.0, "\($0.1)") },
-            configuration: try train.makeConfiguration()))
-      }
-    }
+    // Every run is decoded and validated before the first one starts.
+    try reportingErrors { (out, runs) = try readPlan() }
     StopRequest.install()
     let allRuns = runs
     let directory = out
-    try runDistributed { communicator in
-      var rows: [(Run, TestReport)] = []
-      for (index, run) in allRuns.enumerated() {
-        // Rank 0 looks at the run's directory and tells the others: a finished run is kept,
-        // a stopped one resumed, so running the same sweep again after a pre-emption
-        // continues where it stopped.
-        let runDirectory = RunDirectory(path: run.configuration.outDirectory!)
-        var stage: [Int32] = [0]
-        if communicator.rank == 0 {
-          let exists = { FileManager.default.fileExists(atPath: $0) }
-          stage[0] = exists(runDirectory.testResult) ? 2 : exists(runDirectory.lastState) ? 1 : 0
-          let what = ["", " (resuming)", " (done before, kept)"][Int(stage[0])]
-          print("sweep: run \(index + 1)/\(allRuns.count): \(run.name)\(what)")
-        }
-        try communicator.broadcast(&stage, root: 0)
-        var report: TestReport?
-        if stage[0] == 2 {
-          report = communicator.rank == 0 ? try TestReport(contentsOf: runDirectory.testResult) : nil
-        } else {
-          report = try Trainer(
-            configuration: run.configuration, communicator: communicator, resume: stage[0] == 1
-          )
-          .run()
-        }
-        if let report {
-          rows.append((run, report))
-          try writeSummary(rows, to: directory)
-        }
-      }
+    try endJob(with: Job.run { communicator in try SweepRun.runAll(allRuns, into: directory, communicator) })
+  }
+
+  /// The plan's output directory and its runs: the base options, each combination of the
+  /// grid's values, then the command line's options.
+  private func readPlan() throws -> (String, [SweepRun]) {
+    let map = try PlanFile.mapping(plan)
+    let keys = map.map(\.key)
+    if let key = keys.first(where: { !["out", "base", "grid"].contains($0) }) {
+      throw PlanError("\(plan): unknown key \"\(key)\"; a plan has out, base and grid")
     }
+    func section(_ name: String) -> Node? { map.first { $0.key == name }?.value }
+    let out = section("out")?.string ?? RunDirectory.timestamped(prefix: "sweep-").path
+    guard let base = (section("base") ?? Node.mapping(.init([]))).mapping else {
+      throw PlanError("\(plan): base must be a map of options")
+    }
+    guard let grid = (section("grid") ?? Node.mapping(.init([]))).mapping else {
+      throw PlanError("\(plan): grid must be a map from options to lists of values")
+    }
+    let basePairs = base.compactMap { key, value in key.string.map { ($0, value) } }
+    let axes = try grid.compactMap { key, value -> (String, [Node])? in
+      guard let name = key.string else { return nil }
+      guard let values = value.sequence.map(Array.init), !values.isEmpty else {
+        throw PlanError("\(plan): grid \"\(name)\" must be a non-empty list")
+      }
+      return (name, values)
+    }.sorted { $0.0 < $1.0 }
+    for key in ["out"]
+    where basePairs.contains(where: { $0.0 == key }) || axes.contains(where: { $0.0 == key }) {
+      throw PlanError("\(plan): \"\(key)\" is set by the sweep itself")
+    }
+    return (out, try combinations(axes).map { try makeRun($0, base: basePairs, out: out) })
+  }
+
+  private func makeRun(_ combination: [(String, Node)], base: [(String, Node)], out: String) throws
+    -> SweepRun
+  {
+    let values = combination.map { ($0.0, $0.1.string ?? "\($0.1)") }
+    let name = values.isEmpty ? "run" : values.map { "\($0.0)-\($0.1)" }.joined(separator: "_")
+    let chosen = Set(combination.map(\.0))
+    var configuration = try PlanFile.configuration(
+      base.filter { !chosen.contains($0.0) } + combination.map { (key: $0.0, value: $0.1) }, file: plan)
+    for group in [model, optimization, imbalance, data] as [ConfigurationArguments] {
+      group.apply(to: &configuration)
+    }
+    configuration.output.directory = "\(out)/\(name)"
+    do { try configuration.validate() } catch { throw PlanError("\(plan): run \(name): \(error)") }
+    return SweepRun(name: name, values: values.map { (key: $0.0, value: $0.1) }, configuration: configuration)
   }
 
   /// Every combination of one value per axis, the last axis varying fastest.
-  private func combinations(_ axes: [(String, [Any])]) -> [[(String, Any)]] {
+  private func combinations(_ axes: [(String, [Node])]) -> [[(String, Node)]] {
     axes.reduce([[]]) { partial, axis in partial.flatMap { prefix in axis.1.map { prefix + [(axis.0, $0)] } }
     }
-  }
-
-  private func writeSummary(_ rows: [(Run, TestReport)], to directory: String) throws {
-    let keys = rows.first?.0.values.map(\.key) ?? []
-    let metrics = ["accuracy", "macro_f1", "balanced_accuracy", "weighted_f1", "gmean", "top5", "best_epoch"]
-    func cells(_ report: TestReport) -> [String] {
-      [report.accuracy, report.macroF1, report.balancedAccuracy, report.weightedF1, report.gmean].map {
-        String(format: "%.4f", $0)
-      } + [report.top5.map { String(format: "%.4f", $0) } ?? "", "\(report.epoch)"]
-    }
-    let header = ["run"] + keys + metrics
-    let lines = rows.map { run, report in [run.name] + run.values.map(\.value) + cells(report) }
-    let csv = ([header] + lines).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
-    let markdown =
-      ([
-        "| " + header.joined(separator: " | ") + " |", "|" + String(repeating: " --- |", count: header.count),
-      ]
-      + lines.map { "| " + $0.joined(separator: " | ") + " |" }).joined(separator: "\n") + "\n"
-    try writeAtomically(Data(csv.utf8), to: "\(directory)/summary.csv")
-    try writeAtomically(Data(markdown.utf8), to: "\(directory)/summary.md")
   }
 }

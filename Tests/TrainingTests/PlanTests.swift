@@ -48,9 +48,10 @@ final class PlanTests: XCTestCase {
     XCTAssertEqual(result.lines.count, 1, "quiet: only the JSON line\n\(result.standardOutput)")
     let configuration = try hparams(run)
     // The command line wins; the rest comes from the file.
-    XCTAssertEqual((configuration["loss"] as? [String: Any])?["kind"] as? String, "focal")
-    XCTAssertEqual(configuration["learning_rate"] as? Double, 0.02)
-    XCTAssertEqual(configuration["global_batch"] as? Int, 64)
+    // hparams.json records the configuration under the option names a plan uses.
+    XCTAssertEqual(configuration["loss"] as? String, "focal")
+    XCTAssertEqual(configuration["lr"] as? Double, 0.02)
+    XCTAssertEqual(configuration["batch-size"] as? Int, 64)
     XCTAssertEqual(configuration["quiet"] as? Bool, true)
   }
 
@@ -74,6 +75,29 @@ final class PlanTests: XCTestCase {
     XCTAssertTrue(
       sweep.standardError.contains(#"unknown key "outt"; a plan has out, base and grid"#), sweep.standardError
     )
+  }
+
+  /// A value of the wrong type or outside an option's choices names the option and the file;
+  /// a flag the file sets is turned off again on the command line (`--no-quiet`).
+  func testWrongTypesAndValuesNameTheOptionAndFlagsCanBeTurnedOff() throws {
+    let typed = try write("typed.yaml", "epochs: many\n")
+    let wrong = try CommandRunner.single(["train", "--config", typed])
+    XCTAssertEqual(wrong.status, 1)
+    XCTAssertTrue(
+      wrong.standardError.contains(#"typed.yaml: option "epochs" takes an integer"#), wrong.standardError)
+    let valued = try write("valued.yaml", "sampler: smote\n")
+    let unknown = try CommandRunner.single(["train", "--config", valued])
+    XCTAssertTrue(
+      unknown.standardError.contains(
+        #"valued.yaml: option "sampler" cannot be "smote"; it takes one of uniform,"#),
+      unknown.standardError)
+    let invalid = try write("invalid.yaml", "beta: 1\n")
+    let range = try CommandRunner.single(["train", "--config", invalid])
+    XCTAssertTrue(range.standardError.contains("--beta must be in [0, 1) (got 1.0)"), range.standardError)
+    let quiet = try write("quiet.yaml", "quiet: true\ndata: \(data!)\nmax-steps: 1\n")
+    let loud = try CommandRunner.single(["train", "--config", quiet, "--no-quiet"])
+    XCTAssertEqual(loud.status, 0, loud.standardError)
+    XCTAssertTrue(loud.standardOutput.contains("imbal-dist: small-cnn"), loud.standardOutput)
   }
 
   /// A 2 × 1 grid under mpirun with 2 ranks: two run directories and a summary of both.
@@ -102,7 +126,7 @@ final class PlanTests: XCTestCase {
     XCTAssertTrue(summary[1].hasPrefix("sampler-uniform_seed-3,uniform,3,"), String(summary[1]))
     XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/summary.md"))
     let configuration = try hparams(out + "/sampler-oversample_seed-3")
-    XCTAssertEqual((configuration["sampler"] as? [String: Any])?["kind"] as? String, "oversample")
+    XCTAssertEqual(configuration["sampler"] as? String, "oversample")
     XCTAssertEqual(configuration["seed"] as? Int, 3)
     // The same sweep again keeps both finished runs and the same summary.
     let again = try CommandRunner.mpirun(ranks: 2, ["sweep", plan])

@@ -14,8 +14,11 @@ public struct StepBenchmark {
 
   public init(configuration: TrainingConfiguration) { self.configuration = configuration }
 
-  public func run(communicator: Communicator, blasThreads: Int) throws -> BenchmarkReport? {
+  public func run(communicator: Communicator) throws -> BenchmarkReport? {
     let config = configuration
+    let blasThreads =
+      Int(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "")
+      ?? (communicator.size > 1 ? 1 : ProcessInfo.processInfo.activeProcessorCount)
     let parallel = DataParallel(communicator: communicator)
     let dataset = try DefaultDataset.resolve(
       configuration: config, communicator: communicator, console: Console(enabled: false))
@@ -23,17 +26,18 @@ public struct StepBenchmark {
     let (stream, plan) = try TrainingStream.open(
       dataset, configuration: config, rank: parallel.rank, ranks: parallel.size)
     let network = try config.makeNetwork(image: manifest.image, classes: manifest.classNames.count)
-    if config.syncBatchNorm { parallel.synchronizeBatchNorm(of: network) }
-    network.initializeParameters(seed: config.seed)
+    if config.model.syncBatchNorm { parallel.synchronizeBatchNorm(of: network) }
+    network.initializeParameters(seed: config.data.seed)
     try parallel.shareInitialModel(network)
     let phase = TrainingPhase.phases(of: config)[0]
     let step = TrainingStep(
       network: network,
       optimizer: SGD(
-        parameterCount: network.layout.count, momentum: Float(config.momentum),
-        weightDecay: Float(config.weightDecay)),
+        parameterCount: network.layout.count, momentum: Float(config.optimization.momentum),
+        weightDecay: Float(config.optimization.weightDecay)),
       parallel: parallel, batch: (stream.localBatch, plan.globalBatch), normalization: manifest.normalization,
-      seed: config.seed, reconstructionWeight: config.reconstructionWeight, hooks: [], phase: phase)
+      seed: config.data.seed, reconstructionWeight: config.model.reconstructionWeight, hooks: [], phase: phase
+    )
     // A fixed batch: the loader is timed apart.
     let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
     var labels = [Int32](repeating: 0, count: stream.localBatch)
@@ -76,6 +80,20 @@ public struct StepBenchmark {
     return report(
       all, network: network, profile: profile, phase: phase, plan: plan, localBatch: stream.localBatch,
       buckets: step.sync.bucketCount, blasThreads: blasThreads)
+  }
+
+  /// Every rank's host and BLAS configuration, in rank order, at rank 0 (`nil` elsewhere).
+  public static func describeRanks(_ communicator: Communicator) throws -> [String]? {
+    var line = Array(
+      "rank \(communicator.rank) of \(communicator.size) on \(ProcessInfo.processInfo.hostName): \(blasConfiguration())"
+        .utf8)
+    // A gather moves the same byte count from every rank: pad each line to the sum of lengths.
+    var total = [Double(line.count)]
+    try total.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+    line += [UInt8](repeating: 0, count: Int(total[0]) - line.count)
+    return try communicator.gather(line, root: 0)?.map {
+      String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+    }
   }
 
   /// The same gradients summed with one blocking allreduce after backward, for comparison.
@@ -124,7 +142,8 @@ public struct StepBenchmark {
     let computeSeconds = max(stepSeconds - slowest(1) - slowest(7), 1e-12)
     let sgemm = all[0][5]
     return BenchmarkReport(
-      model: configuration.architecture.rawValue, mode: configuration.mode.rawValue, ranks: all.count,
+      model: configuration.model.architecture.rawValue, mode: configuration.model.mode.rawValue,
+      ranks: all.count,
       blasThreadsPerRank: blasThreads, globalBatch: plan.globalBatch, steps: steps,
       layers: layerRows(network, profile: profile, batch: localBatch),
       stepMilliseconds: stepSeconds * 1000, imagesPerSecond: Double(plan.globalBatch) / stepSeconds,

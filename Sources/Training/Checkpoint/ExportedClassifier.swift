@@ -29,7 +29,7 @@ public struct ExportedClassifier {
     )
     let names = try JSONSerialization.data(withJSONObject: manifest.classNames)
     let metadata = [
-      "format": format, "architecture": config.architecture.rawValue,
+      "format": format, "architecture": config.model.architecture.rawValue,
       "cosine_classifier": "\(config.loss.needsCosineClassifier)",
       "channels": "\(manifest.image.channels)", "height": "\(manifest.image.height)",
       "width": "\(manifest.image.width)", "class_names": String(decoding: names, as: UTF8.self),

@@ -18,15 +18,15 @@ public enum DefaultDataset {
   static func resolve(
     configuration: TrainingConfiguration, communicator: Communicator, console: Console
   ) throws -> DatasetDirectory {
-    if let path = configuration.dataDirectory { return try DatasetDirectory(path: path) }
-    let path = directory(imbalanceRatio: configuration.imbalanceRatio)
+    if let path = configuration.data.directory { return try DatasetDirectory(path: path) }
+    let path = directory(imbalanceRatio: configuration.data.imbalanceRatio)
     if communicator.rank == 0 && !FileManager.default.fileExists(atPath: "\(path)/\(Manifest.fileName)") {
       var options = PackOptions()
       options.source = .fashionMNIST
       options.input = FashionMNIST.defaultDirectory
       options.output = path
       options.shards = shards
-      options.profile = .exponential(ratio: configuration.imbalanceRatio)
+      options.profile = .exponential(ratio: configuration.data.imbalanceRatio)
       options.validationPerClass = validationPerClass
       console.line("packing the default dataset into \(path) (first use) …")
       do {

@@ -1,6 +1,6 @@
 /// A fault to inject at a given optimizer step, for the tests that prove a failure ends the
 /// job cleanly (`--inject-fault KIND@STEP[:RANK]`). Never used in real runs.
-public struct FaultInjection: Codable, Equatable, Sendable {
+public struct FaultInjection: Codable, Equatable, Sendable, CustomStringConvertible {
   public enum Kind: String, Codable, CaseIterable, Sendable {
     /// The rank throws an error, as a bad shard or a bug would.
     case error
@@ -22,6 +22,12 @@ public struct FaultInjection: Codable, Equatable, Sendable {
 
   /// The parameter whose gradient `gradient` poisons.
   public static let poisonedParameter = "conv2.weight"
+
+  /// What `--inject-fault` takes.
+  public static let syntax = "KIND@STEP[:RANK] with KIND one of error, nan, gradient, drift, exit"
+
+  /// `KIND@STEP:RANK`, which `init?(_:)` reads back.
+  public var description: String { "\(kind.rawValue)@\(step):\(rank)" }
 
   /// Parses `KIND@STEP` or `KIND@STEP:RANK` (rank 0 by default).
   public init?(_ text: String) {

@@ -38,10 +38,10 @@ extension Trainer {
       + "lr \(fixed(summary.learningRate, 5))  \(Int(imagesPerSecond.rounded())) img/s"
     // Validation (and the best checkpoint) only once the classifier trains.
     if phase.classifies
-      && ((epoch - phase.firstEpoch + 1) % config.evalEvery == 0 || epoch == config.totalEpochs)
+      && ((epoch - phase.firstEpoch + 1) % config.output.evalEvery == 0 || epoch == config.totalEpochs)
     {
       let started = ContinuousClock.now
-      let evaluation = Evaluator(augmentation: config.testTimeAugmentation).evaluate(
+      let evaluation = Evaluator(augmentation: config.output.testTimeAugmentation).evaluate(
         network: session.network, images: validation, normalization: session.manifest.normalization)
       var validRow = MetricsRow(
         epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
@@ -50,11 +50,11 @@ extension Trainer {
       validRow.reconstructionMSE = evaluation.reconstructionMSE
       try recorder.record(valid: validRow)
       line += "  val acc \(fixed(validRow.accuracy, 4))  val macro-F1 \(fixed(validRow.macroF1, 4))"
-      let score = evaluation.value(of: config.selectBy)
-      if config.selectBy.improves(score, on: session.state.bestScore) {
+      let score = evaluation.value(of: config.output.selectBy)
+      if config.output.selectBy.improves(score, on: session.state.bestScore) {
         (session.state.bestEpoch, session.state.bestScore) = (epoch, score)
-        try recorder.saveBest(session.network, epoch: epoch, metric: config.selectBy, score: score)
-        line += "  (best \(config.selectBy.rawValue))"
+        try recorder.saveBest(session.network, epoch: epoch, metric: config.output.selectBy, score: score)
+        line += "  (best \(config.output.selectBy.rawValue))"
       }
     }
     (session.state.epochsDone, session.state.stepsDone) = (epoch, step)
@@ -68,18 +68,19 @@ extension Trainer {
     _ session: TrainingSession, recorder: RunRecorder, test: LabeledImages, imagesPerSecond: Double
   ) throws -> TestReport {
     let (run, network, manifest) = (recorder.run, session.network, session.manifest)
-    let evaluator = Evaluator(augmentation: configuration.testTimeAugmentation)
+    let evaluator = Evaluator(augmentation: configuration.output.testTimeAugmentation)
     let best = try SafeTensors(contentsOf: run.bestCheckpoint)
     try ModelCheckpoint.load(best, into: network, path: run.bestCheckpoint)
     let evaluation = evaluator.evaluate(network: network, images: test, normalization: manifest.normalization)
     let result = TestReport(
       split: "test", evaluation: evaluation, classNames: manifest.classNames, checkpoint: "best.safetensors",
-      epoch: Int(best.metadata["epoch"] ?? "") ?? 0, tta: configuration.testTimeAugmentation,
+      epoch: Int(best.metadata["epoch"] ?? "") ?? 0, tta: configuration.output.testTimeAugmentation,
       imagesPerSecond: imagesPerSecond)
     let features = Evaluator().features(
-      network: network, images: test, normalization: manifest.normalization, limit: configuration.tsnePoints)
+      network: network, images: test, normalization: manifest.normalization,
+      limit: configuration.output.tsnePoints)
     var tsne = TSNE()
-    tsne.seed = configuration.seed
+    tsne.seed = configuration.data.seed
     try recorder.finish(test: result, embedding: tsne.embed(features.features), labels: features.labels)
     result.summaryLines.forEach(console.line)
     console.line(

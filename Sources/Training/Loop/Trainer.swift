@@ -9,7 +9,7 @@ import Model
 public final class Trainer {
   public let configuration: TrainingConfiguration
   public let communicator: Communicator
-  /// Continue the run in `configuration.outDirectory` from its last checkpoint.
+  /// Continue the run in `configuration.output.directory` from its last checkpoint.
   public let resume: Bool
   let console: Console
 
@@ -17,7 +17,7 @@ public final class Trainer {
     self.configuration = configuration
     self.communicator = communicator
     self.resume = resume
-    console = Console(enabled: communicator.rank == 0 && !configuration.quiet)
+    console = Console(enabled: communicator.rank == 0 && !configuration.output.quiet)
   }
 
   /// How the epochs ended.
@@ -39,14 +39,14 @@ public final class Trainer {
       configuration, parallel: DataParallel(communicator: communicator), resume: resume, console: console)
     printHeader(session)
     let ending = try trainEpochs(session)
-    if let prefix = configuration.dumpParametersPrefix {
+    if let prefix = configuration.debugging.dumpParametersPrefix {
       // Raw little-endian Float32 values.
       try writeAtomically(
         Data(buffer: UnsafeBufferPointer(session.network.parameters.buffer)),
         to: "\(prefix).rank\(communicator.rank).f32")
     }
     var report: TestReport?
-    if case .finished(let imagesPerSecond) = ending, configuration.maxSteps == nil,
+    if case .finished(let imagesPerSecond) = ending, configuration.debugging.maxSteps == nil,
       let recorder = session.recorder, let test = session.evaluationSplits?.test
     {
       report = try testBestCheckpoint(
@@ -62,7 +62,7 @@ public final class Trainer {
     let config = configuration
     let firstStep = session.stepsDone
     var trainingSeconds = 0.0
-    var progress = Progress(console: console, every: config.logEvery, quiet: config.quiet)
+    var progress = Progress(console: console, every: config.output.logEvery, quiet: config.output.quiet)
     for epoch in stride(from: session.state.epochsDone + 1, through: config.totalEpochs, by: 1)
     where session.stepsDone < session.lastStep {
       let started = ContinuousClock.now
@@ -75,7 +75,7 @@ public final class Trainer {
       trainingSeconds += seconds
       try session.parallel.averageBatchNormBuffers(of: session.network)
       try session.parallel.checkReplicasIdentical(session.network, after: "epoch \(epoch)")
-      guard config.maxSteps == nil else { continue }
+      guard config.debugging.maxSteps == nil else { continue }
       if let recorder = session.recorder, let validation = session.evaluationSplits?.validation {
         let summary = EpochSummary(
           epoch: epoch, phase: phase, step: session.stepsDone, totals: totals, seconds: seconds,
@@ -91,7 +91,7 @@ public final class Trainer {
         )
         return .stoppedBySignal
       }
-      if epoch == config.stopAfterEpoch && epoch < config.totalEpochs {
+      if epoch == config.output.stopAfterEpoch && epoch < config.totalEpochs {
         console.line(
           "stopped after epoch \(epoch) of \(config.totalEpochs); continue with --resume \(session.run.path)")
         return .stoppedEarly
@@ -130,11 +130,11 @@ public final class Trainer {
         learningRate: schedule.learningRate(step: session.stepsDone - phaseFirstStep), at: position,
         totals: &totals)
       session.stepsDone += 1
-      if let every = configuration.checkReplicasEvery, session.stepsDone % every == 0 {
+      if let every = configuration.debugging.checkReplicasEvery, session.stepsDone % every == 0 {
         try session.parallel.checkReplicasIdentical(session.network, after: "step \(session.stepsDone)")
       }
       let consensus = try session.parallel.stepConsensus(signal: StopRequest.received, totals: totals)
-      if !configuration.debug {
+      if !configuration.debugging.enabled {
         let (done, elapsed) = (s + 1 - firstStepInEpoch, seconds(since: started))
         progress.update(
           epoch: epoch, epochs: configuration.totalEpochs, step: done,
@@ -177,9 +177,9 @@ public final class Trainer {
     let config = configuration
     let (manifest, plan, network) = (session.manifest, session.plan, session.network)
     let train = manifest.splits.train
-    let outputs: [NetworkOutput] = config.mode.needsDecoder ? [.logits, .reconstruction] : [.logits]
+    let outputs: [NetworkOutput] = config.model.mode.needsDecoder ? [.logits, .reconstruction] : [.logits]
     console.line(
-      "imbal-dist: \(config.architecture.rawValue) (\(config.mode.rawValue)\(config.syncBatchNorm ? ", sync-bn" : "")), "
+      "imbal-dist: \(config.model.architecture.rawValue) (\(config.model.mode.rawValue)\(config.model.syncBatchNorm ? ", sync-bn" : "")), "
         + "\(network.layout.count) parameters, "
         + "\(fixed(Double(network.forwardFLOPsPerImage(for: outputs)) / 1e6, 1)) M multiply-adds per image")
     console.line(
@@ -189,7 +189,7 @@ public final class Trainer {
     console.line(
       "run: \(communicator.size) rank(s), global batch \(plan.globalBatch) (\(session.stream.localBatch) on rank 0), "
         + "\(plan.shards) training shards, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.kind.rawValue), loss \(config.loss.kind.rawValue), "
-        + "lr \(config.learningRate), seed \(config.seed)")
+        + "lr \(config.optimization.learningRate), seed \(config.data.seed)")
     let state = session.state
     if resume {
       let within =

@@ -41,27 +41,30 @@ struct TrainingPhase: Equatable {
 
   /// The phases of a run.
   static func phases(of config: TrainingConfiguration) -> [TrainingPhase] {
-    switch config.mode {
+    switch config.model.mode {
     case .classification:
       return [
         .init(
-          kind: .joint, firstEpoch: 1, epochs: config.epochs, classifies: true, reconstructs: false,
+          kind: .joint, firstEpoch: 1, epochs: config.optimization.epochs, classifies: true,
+          reconstructs: false,
           frozen: [])
       ]
     case .endToEnd:
       return [
         .init(
-          kind: .joint, firstEpoch: 1, epochs: config.epochs, classifies: true, reconstructs: true, frozen: []
+          kind: .joint, firstEpoch: 1, epochs: config.optimization.epochs, classifies: true,
+          reconstructs: true, frozen: []
         )
       ]
     case .separate:
       return [
         .init(
-          kind: .autoencoder, firstEpoch: 1, epochs: config.autoencoderEpochs, classifies: false,
+          kind: .autoencoder, firstEpoch: 1, epochs: config.model.autoencoderEpochs, classifies: false,
           reconstructs: true,
           frozen: [.classifier]),
         .init(
-          kind: .classifier, firstEpoch: config.autoencoderEpochs + 1, epochs: config.epochs,
+          kind: .classifier, firstEpoch: config.model.autoencoderEpochs + 1,
+          epochs: config.optimization.epochs,
           classifies: true,
           reconstructs: false, frozen: [.encoder, .decoder]),
       ]

@@ -38,35 +38,37 @@ final class TrainingSession {
       configuration: config, communicator: parallel.communicator, console: console)
     (stream, plan) = try TrainingStream.open(dataset, configuration: config, rank: rank, ranks: parallel.size)
     objectives = Objectives(
-      options: config.loss, classCounts: dataset.manifest.splits.train.classCounts, epochs: config.epochs)
+      options: config.loss, classCounts: dataset.manifest.splits.train.classCounts,
+      epochs: config.optimization.epochs)
     phases = TrainingPhase.phases(of: config)
     evaluationSplits =
       rank == 0
       ? (try Self.evaluationSplit(.val, dataset, config), try Self.evaluationSplit(.test, dataset, config))
       : nil
-    run = RunDirectory(path: config.outDirectory ?? RunDirectory.timestamped().path)
+    run = RunDirectory(path: config.output.directory ?? RunDirectory.timestamped().path)
     network = try config.makeNetwork(
       image: dataset.manifest.image, classes: dataset.manifest.classNames.count)
-    if config.syncBatchNorm { parallel.synchronizeBatchNorm(of: network) }
+    if config.model.syncBatchNorm { parallel.synchronizeBatchNorm(of: network) }
     optimizer = SGD(
-      parameterCount: network.layout.count, momentum: Float(config.momentum),
-      weightDecay: Float(config.weightDecay))
+      parameterCount: network.layout.count, momentum: Float(config.optimization.momentum),
+      weightDecay: Float(config.optimization.weightDecay))
     state = TrainingState(epochsDone: 0, stepsDone: 0, bestEpoch: nil, bestScore: nil)
-    let recording = rank == 0 && config.maxSteps == nil
+    let recording = rank == 0 && config.debugging.maxSteps == nil
     recorder = try Self.shareInitialState(
       config, network, optimizer, parallel, run, resume: resume, recording: recording, state: &state,
       dataset: dataset)
     stepsDone = state.stepsDone
-    lastStep = min(config.maxSteps ?? Int.max, config.totalEpochs * plan.stepsPerEpoch)
+    lastStep = min(config.debugging.maxSteps ?? Int.max, config.totalEpochs * plan.stepsPerEpoch)
     input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
     labels = [Int32](repeating: 0, count: stream.localBatch)
     var hooks: [StepHook] = []
-    if let fault = FaultHook(config.fault, rank: rank) { hooks.append(fault) }
-    if config.debug { hooks.append(DebugHook(console: console, rank: rank)) }
+    if let fault = FaultHook(config.debugging.fault, rank: rank) { hooks.append(fault) }
+    if config.debugging.enabled { hooks.append(DebugHook(console: console, rank: rank)) }
     trainingStep = TrainingStep(
       network: network, optimizer: optimizer, parallel: parallel,
       batch: (stream.localBatch, plan.globalBatch), normalization: dataset.manifest.normalization,
-      seed: config.seed, reconstructionWeight: config.reconstructionWeight, hooks: hooks, phase: phases[0])
+      seed: config.data.seed, reconstructionWeight: config.model.reconstructionWeight, hooks: hooks,
+      phase: phases[0])
   }
 
   /// Rank 0 initialises the model (or loads the last checkpoint) and probes the run directory;
@@ -76,7 +78,7 @@ final class TrainingSession {
     _ run: RunDirectory, resume: Bool, recording: Bool, state: inout TrainingState, dataset: DatasetDirectory
   ) throws -> RunRecorder? {
     if parallel.rank == 0 {
-      network.initializeParameters(seed: config.seed)
+      network.initializeParameters(seed: config.data.seed)
       if let bias = config.loss.initialClassifierBias {
         guard let classifierBias = network.classifierBias else {
           throw TrainingError.noClassifierBias(loss: config.loss.kind.rawValue)
@@ -122,8 +124,8 @@ final class TrainingSession {
     _ split: SplitName, _ dataset: DatasetDirectory, _ config: TrainingConfiguration
   ) throws -> LabeledImages {
     let images = try dataset.readSplit(split)
-    guard config.debug, images.count > config.debugSamples else { return images }
-    return images.subset(Array(0..<config.debugSamples))
+    guard config.debugging.enabled, images.count > config.debugging.samples else { return images }
+    return images.subset(Array(0..<config.debugging.samples))
   }
 
   /// Fills `input` and `labels` with this rank's share of step `step` of the current epoch.
@@ -136,8 +138,8 @@ final class TrainingSession {
   /// The cosine schedule of `phase`, over its steps.
   func schedule(of phase: TrainingPhase, _ config: TrainingConfiguration) -> CosineSchedule {
     CosineSchedule(
-      base: config.learningRate, totalSteps: phase.epochs * plan.stepsPerEpoch,
-      warmupSteps: config.warmupEpochs * plan.stepsPerEpoch)
+      base: config.optimization.learningRate, totalSteps: phase.epochs * plan.stepsPerEpoch,
+      warmupSteps: config.optimization.warmupEpochs * plan.stepsPerEpoch)
   }
 }
 
@@ -153,13 +155,14 @@ extension TrainingStream {
     let scheme = SamplingScheme(
       options: config.sampler, globalCounts: train.classCounts, shardCounts: train.shards.map(\.classCounts))
     let plan = try EpochPlan(
-      epochSize: config.epochSize ?? (config.debug ? config.debugSamples : scheme.defaultEpochSize),
-      globalBatch: config.globalBatch,
+      epochSize: config.data.epochSize
+        ?? (config.debugging.enabled ? config.debugging.samples : scheme.defaultEpochSize),
+      globalBatch: config.optimization.globalBatch,
       shards: train.shards.count, ranks: ranks, drawLimits: scheme.drawLimits)
     let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
     let stream = TrainingStream(
       shards: try owned.map { (index: $0, images: try dataset.readShard(.train, $0)) }, scheme: scheme,
-      plan: plan, seed: config.seed, normalization: dataset.manifest.normalization)
+      plan: plan, seed: config.data.seed, normalization: dataset.manifest.normalization)
     return (stream, plan)
   }
 }

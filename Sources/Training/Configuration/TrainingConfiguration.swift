@@ -1,16 +1,36 @@
 import Loader
 import Model
 
-/// Everything a training run depends on; the command line builds one, the trainer reads it.
-public struct TrainingConfiguration: Codable, Sendable, Equatable {
+/// Everything a training run depends on, in groups the command line's option groups fill one
+/// to one; the trainer reads it, `hparams.json` records it, `--config` and sweeps decode it
+/// (`TrainingConfiguration+Options.swift` names every field's option).
+public struct TrainingConfiguration: Sendable, Equatable {
+  public var model = ModelOptions()
+  public var optimization = OptimizationOptions()
+  public var sampler = SamplerOptions(kind: .oversample)
+  public var loss = LossOptions(kind: .ce)
+  public var data = DataOptions()
+  public var output = OutputOptions()
+  public var debugging = DebuggingOptions()
+
+  public init() {}
+}
+
+/// The network and what of it trains.
+public struct ModelOptions: Sendable, Equatable {
   public var architecture: Architecture = .smallCNN
   public var mode = TrainingMode.classification
   /// Weight of the reconstruction MSE in `end-to-end` mode.
   public var reconstructionWeight = 1.0
-  /// Autoencoder epochs before the classifier's `epochs` in `separate` mode.
+  /// Autoencoder epochs before the classifier's epochs in `separate` mode.
   public var autoencoderEpochs = 5
   /// Batch norm over the global batch (SyncBatchNorm) instead of each rank's share.
   public var syncBatchNorm = false
+  public init() {}
+}
+
+/// SGD on a cosine schedule with linear warm-up.
+public struct OptimizationOptions: Sendable, Equatable {
   /// Classifier epochs (in `separate` mode, after the autoencoder's).
   public var epochs = 12
   /// Images per optimizer step, summed over all ranks.
@@ -19,17 +39,25 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
   public var momentum = 0.9
   public var weightDecay = 5e-4
   public var warmupEpochs = 1
-  public var sampler = SamplerOptions(kind: .oversample)
-  public var loss = LossOptions(kind: .ce)
+  public init() {}
+}
+
+/// What is trained on, and the seed of every random choice.
+public struct DataOptions: Sendable, Equatable {
   /// A packed dataset directory; `nil` means the default Fashion-MNIST-LT one, packed on first use.
-  public var dataDirectory: String?
-  /// `n_max / n_min` of the default dataset's exponential long tail (ignored with `dataDirectory`).
+  public var directory: String?
+  /// `n_max / n_min` of the default dataset's exponential long tail (ignored with `directory`).
   public var imbalanceRatio = 100.0
-  /// Images per epoch (global); `nil` means the training split's size.
+  /// Images per epoch (global); `nil` means the sampler's default epoch.
   public var epochSize: Int?
   public var seed: UInt64 = 0
+  public init() {}
+}
+
+/// The run directory, evaluation and what rank 0 prints.
+public struct OutputOptions: Sendable, Equatable {
   /// The run directory (`runs/NAME`); `nil` means `runs/<timestamp>`.
-  public var outDirectory: String?
+  public var directory: String?
   /// Evaluate on the validation split every this many epochs (and always after the last).
   public var evalEvery = 1
   /// The validation metric that picks `best.safetensors`.
@@ -43,19 +71,23 @@ public struct TrainingConfiguration: Codable, Sendable, Equatable {
   public var quiet = false
   /// Stop after this epoch as if pre-empted, leaving a run that `--resume` continues.
   public var stopAfterEpoch: Int?
-  /// Single-node debug mode: epochs of `debugSamples` images, validation and test on their
-  /// first `debugSamples` images, a line per step, and a NaN/Inf check of every gradient.
-  public var debug = false
-  public var debugSamples = 512
+  public init() {}
+}
+
+/// Debug mode and the switches tests use.
+public struct DebuggingOptions: Sendable, Equatable {
+  /// Single-node debug mode: epochs of `samples` images, validation and test on their first
+  /// `samples` images, a line per step, and a NaN/Inf check of every gradient.
+  public var enabled = false
+  public var samples = 512
   /// Compare the replicas' parameter hashes every this many steps (always after each epoch).
   public var checkReplicasEvery: Int?
   /// Testing: a fault to inject.
   public var fault: FaultInjection?
-  /// Debugging: stop after this many steps, skip evaluation.
+  /// Stop after this many steps, skip evaluation.
   public var maxSteps: Int?
-  /// Debugging: each rank writes its final parameters to `<prefix>.rank<r>.f32`.
+  /// Each rank writes its final parameters to `<prefix>.rank<r>.f32`.
   public var dumpParametersPrefix: String?
-
   public init() {}
 }
 
@@ -63,11 +95,13 @@ extension TrainingConfiguration {
   /// The run's network for a dataset's image shape and class count (uninitialised); with
   /// `decoder: false` the deployable classifier alone.
   public func makeNetwork(image: Manifest.Image, classes: Int, decoder: Bool? = nil) throws -> Network {
-    try architecture.makeNetwork(
+    try model.architecture.makeNetwork(
       channels: image.channels, height: image.height, width: image.width, classes: classes,
-      cosineClassifier: loss.needsCosineClassifier, decoder: decoder ?? mode.needsDecoder)
+      cosineClassifier: loss.needsCosineClassifier, decoder: decoder ?? model.mode.needsDecoder)
   }
 
   /// Epochs of the whole run: the autoencoder's and the classifier's in `separate` mode.
-  public var totalEpochs: Int { mode == .separate ? autoencoderEpochs + epochs : epochs }
+  public var totalEpochs: Int {
+    model.mode == .separate ? model.autoencoderEpochs + optimization.epochs : optimization.epochs
+  }
 }

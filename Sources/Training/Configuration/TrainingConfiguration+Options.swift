@@ -1,0 +1,209 @@
+import Loader
+import Model
+
+/// A configuration is written and read under `train`'s option names, flat (`batch-size: 64`,
+/// `loss: ldam`, `sync-bn: true`): the same keys in a `--config` YAML file, a sweep's `base`
+/// and `grid`, and `hparams.json`, so a file means exactly what the same flags mean. A key
+/// left out keeps its default; an unknown key, a wrong type or an unknown value is a
+/// `ConfigurationError` naming the option.
+extension TrainingConfiguration: Codable {
+  /// Every option a configuration has, by its long name.
+  public enum Option: String, CodingKey, CaseIterable, Sendable {
+    case model, mode
+    case reconWeight = "recon-weight"
+    case aeEpochs = "ae-epochs"
+    case syncBN = "sync-bn"
+    case epochs
+    case batchSize = "batch-size"
+    case lr, momentum
+    case weightDecay = "weight-decay"
+    case warmupEpochs = "warmup-epochs"
+    case sampler
+    case undersampleThreshold = "undersample-threshold"
+    case stage1Epochs = "stage1-epochs"
+    case loss
+    case classWeights = "class-weights"
+    case beta, gamma
+    case cceGamma = "cce-gamma"
+    case tau
+    case drwEpoch = "drw-epoch"
+    case data
+    case imbalanceRatio = "imbalance-ratio"
+    case epochSize = "epoch-size"
+    case seed
+    case out
+    case evalEvery = "eval-every"
+    case selectBy = "select-by"
+    case tta
+    case tsnePoints = "tsne-points"
+    case logEvery = "log-every"
+    case quiet
+    case stopAfterEpoch = "stop-after-epoch"
+    case debug
+    case debugSamples = "debug-samples"
+    case checkReplicas = "check-replicas"
+    case injectFault = "inject-fault"
+    case maxSteps = "max-steps"
+    case dumpParameters = "dump-parameters"
+  }
+
+  /// The option names, sorted: what an unknown key's message lists.
+  public static var optionNames: [String] { Option.allCases.map(\.rawValue).sorted() }
+
+  public init(from decoder: Decoder) throws {
+    let keys = try decoder.container(keyedBy: AnyOptionKey.self).allKeys.map(\.stringValue)
+    if let unknown = keys.sorted().first(where: { Option(rawValue: $0) == nil }) {
+      throw ConfigurationError.unknownOption(unknown, valid: Self.optionNames)
+    }
+    let r = OptionReader(container: try decoder.container(keyedBy: Option.self))
+    self.init()
+    try r.choice(.model, &model.architecture)
+    try r.choice(.mode, &model.mode)
+    try r.value(.reconWeight, &model.reconstructionWeight)
+    try r.value(.aeEpochs, &model.autoencoderEpochs)
+    try r.value(.syncBN, &model.syncBatchNorm)
+    try r.value(.epochs, &optimization.epochs)
+    try r.value(.batchSize, &optimization.globalBatch)
+    try r.value(.lr, &optimization.learningRate)
+    try r.value(.momentum, &optimization.momentum)
+    try r.value(.weightDecay, &optimization.weightDecay)
+    try r.value(.warmupEpochs, &optimization.warmupEpochs)
+    try r.choice(.sampler, &sampler.kind)
+    try r.optional(.undersampleThreshold, &sampler.undersampleThreshold)
+    try r.value(.stage1Epochs, &sampler.stage1Epochs)
+    try r.choice(.loss, &loss.kind)
+    try r.choice(.classWeights, &loss.classWeights)
+    try r.value(.beta, &loss.beta)
+    sampler.beta = loss.beta
+    try r.value(.gamma, &loss.gamma)
+    try r.value(.cceGamma, &loss.cceGamma)
+    try r.value(.tau, &loss.tau)
+    try r.optional(.drwEpoch, &loss.drwEpoch)
+    try readDataOutputAndDebugging(r)
+  }
+
+  private mutating func readDataOutputAndDebugging(_ r: OptionReader) throws {
+    try r.optional(.data, &data.directory)
+    try r.value(.imbalanceRatio, &data.imbalanceRatio)
+    try r.optional(.epochSize, &data.epochSize)
+    try r.value(.seed, &data.seed)
+    try r.optional(.out, &output.directory)
+    try r.value(.evalEvery, &output.evalEvery)
+    try r.choice(.selectBy, &output.selectBy)
+    try r.choice(.tta, &output.testTimeAugmentation)
+    try r.value(.tsnePoints, &output.tsnePoints)
+    try r.value(.logEvery, &output.logEvery)
+    try r.value(.quiet, &output.quiet)
+    try r.optional(.stopAfterEpoch, &output.stopAfterEpoch)
+    try r.value(.debug, &debugging.enabled)
+    try r.value(.debugSamples, &debugging.samples)
+    try r.optional(.checkReplicas, &debugging.checkReplicasEvery)
+    var fault: String?
+    try r.optional(.injectFault, &fault)
+    if let fault {
+      guard let parsed = FaultInjection(fault) else {
+        throw ConfigurationError.invalidValue(
+          option: "inject-fault", value: fault, expected: FaultInjection.syntax)
+      }
+      debugging.fault = parsed
+    }
+    try r.optional(.maxSteps, &debugging.maxSteps)
+    try r.optional(.dumpParameters, &debugging.dumpParametersPrefix)
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: Option.self)
+    try c.encode(model.architecture, forKey: .model)
+    try c.encode(model.mode, forKey: .mode)
+    try c.encode(model.reconstructionWeight, forKey: .reconWeight)
+    try c.encode(model.autoencoderEpochs, forKey: .aeEpochs)
+    try c.encode(model.syncBatchNorm, forKey: .syncBN)
+    try c.encode(optimization.epochs, forKey: .epochs)
+    try c.encode(optimization.globalBatch, forKey: .batchSize)
+    try c.encode(optimization.learningRate, forKey: .lr)
+    try c.encode(optimization.momentum, forKey: .momentum)
+    try c.encode(optimization.weightDecay, forKey: .weightDecay)
+    try c.encode(optimization.warmupEpochs, forKey: .warmupEpochs)
+    try c.encode(sampler.kind, forKey: .sampler)
+    try c.encodeIfPresent(sampler.undersampleThreshold, forKey: .undersampleThreshold)
+    try c.encode(sampler.stage1Epochs, forKey: .stage1Epochs)
+    try c.encode(loss.kind, forKey: .loss)
+    try c.encode(loss.classWeights, forKey: .classWeights)
+    try c.encode(loss.beta, forKey: .beta)
+    try c.encode(loss.gamma, forKey: .gamma)
+    try c.encode(loss.cceGamma, forKey: .cceGamma)
+    try c.encode(loss.tau, forKey: .tau)
+    try c.encodeIfPresent(loss.drwEpoch, forKey: .drwEpoch)
+    try c.encodeIfPresent(data.directory, forKey: .data)
+    try c.encode(data.imbalanceRatio, forKey: .imbalanceRatio)
+    try c.encodeIfPresent(data.epochSize, forKey: .epochSize)
+    try c.encode(data.seed, forKey: .seed)
+    try c.encodeIfPresent(output.directory, forKey: .out)
+    try c.encode(output.evalEvery, forKey: .evalEvery)
+    try c.encode(output.selectBy, forKey: .selectBy)
+    try c.encode(output.testTimeAugmentation, forKey: .tta)
+    try c.encode(output.tsnePoints, forKey: .tsnePoints)
+    try c.encode(output.logEvery, forKey: .logEvery)
+    try c.encode(output.quiet, forKey: .quiet)
+    try c.encodeIfPresent(output.stopAfterEpoch, forKey: .stopAfterEpoch)
+    try c.encode(debugging.enabled, forKey: .debug)
+    try c.encode(debugging.samples, forKey: .debugSamples)
+    try c.encodeIfPresent(debugging.checkReplicasEvery, forKey: .checkReplicas)
+    try c.encodeIfPresent(debugging.fault?.description, forKey: .injectFault)
+    try c.encodeIfPresent(debugging.maxSteps, forKey: .maxSteps)
+    try c.encodeIfPresent(debugging.dumpParametersPrefix, forKey: .dumpParameters)
+  }
+}
+
+/// Any key at all, to find the ones that are not options.
+private struct AnyOptionKey: CodingKey {
+  let stringValue: String
+  init(stringValue: String) { self.stringValue = stringValue }
+  var intValue: Int? { nil }
+  init?(intValue: Int) { nil }
+}
+
+/// Reads options that are present into a configuration's fields, turning decoding failures
+/// into errors that name the option and what it takes.
+private struct OptionReader {
+  let container: KeyedDecodingContainer<TrainingConfiguration.Option>
+
+  func value<T: Decodable>(_ option: TrainingConfiguration.Option, _ field: inout T) throws {
+    if let value = try decode(T.self, option) { field = value }
+  }
+
+  func optional<T: Decodable>(_ option: TrainingConfiguration.Option, _ field: inout T?) throws {
+    if let value = try decode(T.self, option) { field = value }
+  }
+
+  /// One of an enumeration's spelled-out values.
+  func choice<T: RawRepresentable & CaseIterable>(_ option: TrainingConfiguration.Option, _ field: inout T)
+    throws where T.RawValue == String
+  {
+    guard let text = try decode(String.self, option) else { return }
+    guard let value = T(rawValue: text) else {
+      throw ConfigurationError.invalidValue(
+        option: option.rawValue, value: text,
+        expected: "one of " + T.allCases.map(\.rawValue).joined(separator: ", "))
+    }
+    field = value
+  }
+
+  private func decode<T: Decodable>(_ type: T.Type, _ option: TrainingConfiguration.Option) throws -> T? {
+    do {
+      return try container.decodeIfPresent(T.self, forKey: option)
+    } catch DecodingError.typeMismatch, DecodingError.dataCorrupted, DecodingError.valueNotFound {
+      throw ConfigurationError.wrongType(option: option.rawValue, expected: Self.describe(T.self))
+    }
+  }
+
+  private static func describe(_ type: Any.Type) -> String {
+    switch type {
+    case is Bool.Type: "true or false"
+    case is Int.Type: "an integer"
+    case is UInt64.Type: "a non-negative integer"
+    case is Double.Type: "a number"
+    default: "a string"
+    }
+  }
+}

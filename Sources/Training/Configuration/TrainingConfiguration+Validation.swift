@@ -1,0 +1,61 @@
+extension TrainingConfiguration {
+  /// Checks ranges and combinations before any work starts, wherever the values came from
+  /// (flags, a YAML file, a sweep); the message names the option as the command line spells it.
+  public func validate() throws {
+    func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+      if !condition { throw ConfigurationError.invalid(message()) }
+    }
+    try validateModelAndOptimization(check)
+    try validateImbalance(check)
+    let (o, d) = (output, debugging)
+    if let epochSize = data.epochSize { try check(epochSize >= 1, "--epoch-size must be at least 1") }
+    try check(
+      data.imbalanceRatio >= 1 && data.imbalanceRatio.isFinite,
+      "--imbalance-ratio must be at least 1 (got \(data.imbalanceRatio))")
+    try check(o.evalEvery >= 1, "--eval-every must be at least 1")
+    try check(o.tsnePoints >= 0, "--tsne-points must be non-negative")
+    try check(o.logEvery >= 0, "--log-every must be non-negative")
+    if let stop = o.stopAfterEpoch { try check(stop >= 1, "--stop-after-epoch must be at least 1") }
+    try check(d.samples >= 1, "--debug-samples must be at least 1")
+    if let every = d.checkReplicasEvery { try check(every >= 1, "--check-replicas must be at least 1") }
+    if let steps = d.maxSteps { try check(steps >= 1, "--max-steps must be at least 1") }
+  }
+
+  private func validateModelAndOptimization(_ check: (Bool, @autoclosure () -> String) throws -> Void) throws
+  {
+    let (m, o) = (model, optimization)
+    if let reason = m.mode.unsupportedReason(for: m.architecture) { try check(false, reason) }
+    try check(
+      m.reconstructionWeight >= 0 && m.reconstructionWeight.isFinite,
+      "--recon-weight must be non-negative (got \(m.reconstructionWeight))")
+    try check(m.autoencoderEpochs >= 1, "--ae-epochs must be at least 1 (got \(m.autoencoderEpochs))")
+    try check(o.epochs > 0, "--epochs must be at least 1 (got \(o.epochs))")
+    try check(o.globalBatch > 0, "--batch-size must be at least 1 (got \(o.globalBatch))")
+    try check(o.learningRate > 0 && o.learningRate.isFinite, "--lr must be positive (got \(o.learningRate))")
+    try check(o.momentum >= 0 && o.momentum < 1, "--momentum must be in [0, 1) (got \(o.momentum))")
+    try check(o.weightDecay >= 0, "--weight-decay must be non-negative (got \(o.weightDecay))")
+    try check(o.warmupEpochs >= 0, "--warmup-epochs must be non-negative")
+  }
+
+  private func validateImbalance(_ check: (Bool, @autoclosure () -> String) throws -> Void) throws {
+    try check(loss.beta >= 0 && loss.beta < 1, "--beta must be in [0, 1) (got \(loss.beta))")
+    try check(loss.gamma >= 0 && loss.gamma.isFinite, "--gamma must be non-negative (got \(loss.gamma))")
+    try check(
+      loss.cceGamma >= 0 && loss.cceGamma.isFinite, "--cce-gamma must be non-negative (got \(loss.cceGamma))")
+    try check(loss.tau >= 0 && loss.tau.isFinite, "--tau must be non-negative (got \(loss.tau))")
+    if sampler.kind == .underOver {
+      guard let threshold = sampler.undersampleThreshold else {
+        throw ConfigurationError.invalid("--sampler under-over needs --undersample-threshold T")
+      }
+      try check(threshold >= 1, "--undersample-threshold must be at least 1")
+    }
+    try check(sampler.stage1Epochs >= 0, "--stage1-epochs must be non-negative")
+    if let drw = loss.drwEpoch { try check(drw >= 1, "--drw-epoch must be at least 1") }
+    try check(
+      loss.kind != .weightedCE || loss.classWeights != .none,
+      "--loss weighted-ce needs --class-weights (inverse, balanced, effective or log)")
+    try check(
+      loss.classWeights == .none || [.weightedCE, .focal].contains(loss.kind),
+      "--class-weights applies to weighted-ce and focal; \(loss.kind.rawValue) brings its own weighting")
+  }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Training
+import XCTest
+
+/// The one configuration path: a configuration is written and read under `train`'s option
+/// names (what `hparams.json`, `--config` files and sweeps hold), keys left out keep their
+/// defaults, and a bad key, type or value is an error naming the option.
+final class ConfigurationTests: XCTestCase {
+  private func decode(_ json: String) throws -> TrainingConfiguration {
+    try JSONDecoder().decode(TrainingConfiguration.self, from: Data(json.utf8))
+  }
+
+  private func error(_ json: String) -> String {
+    do {
+      _ = try decode(json)
+      return "decoded"
+    } catch { return "\(error)" }
+  }
+
+  func testEveryFieldSurvivesARoundTripUnderTheOptionNames() throws {
+    var configuration = TrainingConfiguration()
+    configuration.model.architecture = .unet
+    configuration.model.mode = .separate
+    configuration.model.syncBatchNorm = true
+    configuration.optimization.globalBatch = 64
+    configuration.optimization.learningRate = 0.02
+    configuration.sampler.kind = .underOver
+    configuration.sampler.undersampleThreshold = 40
+    configuration.loss.kind = .focal
+    configuration.loss.classWeights = .effective
+    configuration.loss.beta = 0.999
+    configuration.sampler.beta = 0.999
+    configuration.loss.drwEpoch = 3
+    configuration.data.directory = "data/x"
+    configuration.data.seed = 7
+    configuration.output.directory = "runs/x"
+    configuration.output.testTimeAugmentation = .flip
+    configuration.output.stopAfterEpoch = 2
+    configuration.debugging.enabled = true
+    configuration.debugging.fault = FaultInjection("drift@4:1")
+    configuration.debugging.maxSteps = 9
+    let encoded = try JSONEncoder().encode(configuration)
+    let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+    XCTAssertEqual(keys["batch-size"] as? Int, 64)
+    XCTAssertEqual(keys["sync-bn"] as? Bool, true)
+    XCTAssertEqual(keys["inject-fault"] as? String, "drift@4:1")
+    XCTAssertEqual(Set(keys.keys).subtracting(TrainingConfiguration.optionNames), [])
+    XCTAssertEqual(try JSONDecoder().decode(TrainingConfiguration.self, from: encoded), configuration)
+  }
+
+  func testMissingKeysKeepTheDefaultsAndBetaReachesSamplerAndLoss() throws {
+    let configuration = try decode(#"{"epochs": 3, "beta": 0.99}"#)
+    var expected = TrainingConfiguration()
+    expected.optimization.epochs = 3
+    expected.loss.beta = 0.99
+    expected.sampler.beta = 0.99
+    XCTAssertEqual(configuration, expected)
+    XCTAssertEqual(try decode("{}"), TrainingConfiguration())
+  }
+
+  func testBadKeysTypesAndValuesNameTheOption() {
+    XCTAssertTrue(
+      error(#"{"epochz": 3}"#).hasPrefix(
+        #"unknown option "epochz"; valid options are ae-epochs, batch-size,"#))
+    XCTAssertEqual(error(#"{"epochs": "many"}"#), #"option "epochs" takes an integer"#)
+    XCTAssertEqual(error(#"{"sync-bn": 3}"#), #"option "sync-bn" takes true or false"#)
+    XCTAssertEqual(
+      error(#"{"loss": "dice"}"#),
+      #"option "loss" cannot be "dice"; it takes one of ce, weighted-ce, focal, cb-softmax, cb-sigmoid, cb-focal, cce, cot, ldam, balanced-softmax, logit-adjust"#
+    )
+    XCTAssertTrue(error(#"{"inject-fault": "boom"}"#).hasPrefix(#"option "inject-fault" cannot be "boom""#))
+  }
+
+  func testValidationNamesTheCommandLineOption() throws {
+    var configuration = TrainingConfiguration()
+    configuration.optimization.epochs = 0
+    XCTAssertThrowsError(try configuration.validate()) {
+      XCTAssertEqual("\($0)", "--epochs must be at least 1 (got 0)")
+    }
+    configuration = try decode(#"{"loss": "weighted-ce"}"#)
+    XCTAssertThrowsError(try configuration.validate()) {
+      XCTAssertTrue("\($0)".hasPrefix("--loss weighted-ce needs --class-weights"))
+    }
+  }
+}
