@@ -11,12 +11,12 @@ import Model
 /// parameters. Batch norm's running statistics follow each rank's own share of the batch and
 /// are averaged over the ranks before every evaluation and checkpoint (with SyncBN they are
 /// already identical).
-final class DataParallel {
+public final class DataParallel {
   let communicator: Communicator
   private let statistics: CommunicatorStatisticsReducer
   private var batchNormSynchronized = false
 
-  init(communicator: Communicator) {
+  public init(communicator: Communicator) {
     self.communicator = communicator
     statistics = CommunicatorStatisticsReducer(communicator: communicator)
   }
@@ -52,7 +52,7 @@ final class DataParallel {
 
   /// The start-up contract: every rank's parameter and buffer tensors have rank 0's names and
   /// shapes, in rank 0's order; a difference names the rank and the first differing tensor.
-  func checkLayout(of network: Network) throws {
+  public func checkLayout(of network: Network) throws {
     let mine = layoutLines(of: network)
     var bytes = Array(mine.joined(separator: "\n").utf8)
     // A gather moves the same byte count from every rank: pad each text to the sum of lengths.

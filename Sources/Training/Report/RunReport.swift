@@ -90,90 +90,81 @@ public enum RunReport {
     run: RunDirectory, hparams: HyperParameters, valid: [MetricsRow], test: TestReport?,
     plots: [(name: String, svg: String)]
   ) -> String {
-    var page: [String] = []
-    func add(_ line: String) { page.append(line) }
     let title = "imbal-dist run \(run.path)"
-    add("<!DOCTYPE html>")
-    add("<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">")
-    add("<head><meta charset=\"utf-8\"/><title>\(xmlEscaped(title))</title>")
-    add(
+    var page = [
+      "<!DOCTYPE html>", "<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">",
+      "<head><meta charset=\"utf-8\"/><title>\(xmlEscaped(title))</title>",
       "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
         + "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-        + "th{background:#f3f3f3}td.l,th.l{text-align:left}figure{display:inline-block;margin:0.5em}</style></head>"
-    )
-    add("<body>")
-    add("<h1>\(xmlEscaped(title))</h1>")
-    add(
+        + "th{background:#f3f3f3}td.l,th.l{text-align:left}figure{display:inline-block;margin:0.5em}</style></head>",
+      "<body>", "<h1>\(xmlEscaped(title))</h1>",
       "<p>Dataset <code>\(xmlEscaped(hparams.dataset.path))</code> (\(xmlEscaped(hparams.dataset.source)), imbalance "
         + "\(xmlEscaped(hparams.dataset.imbalance)), id <code>\(xmlEscaped(hparams.dataset.id))</code>), "
-        + "\(hparams.ranks) rank(s).</p>")
-
-    if let test {
-      add("<h2>Test metrics</h2>")
-      add(
-        "<p>Evaluated with <code>\(xmlEscaped(test.checkpoint))</code> (epoch \(test.epoch))"
-          + (test.tta == .flip ? ", averaging each image with its mirror image" : "") + ".</p>")
-      var headline: [(String, Double)] = [
-        ("accuracy", test.accuracy), ("macro-F1", test.macroF1), ("weighted-F1", test.weightedF1),
-        ("balanced accuracy", test.balancedAccuracy), ("G-mean of recalls", test.gmean),
-      ]
-      if let top5 = test.top5 { headline.append(("top-5 accuracy", top5)) }
-      headline.append(("cross-entropy", test.loss))
-      add("<table><tr>" + headline.map { "<th>\(xmlEscaped($0.0))</th>" }.joined() + "</tr>")
-      add("<tr>" + headline.map { "<td>\(fixed($0.1, 4))</td>" }.joined() + "</tr></table>")
-      add(
-        "<table><tr><th class=\"l\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
-      )
-      for row in test.perClass {
-        add(
-          "<tr><td class=\"l\">\(xmlEscaped(row.name))</td><td>\(fixed(row.precision, 4))</td><td>\(fixed(row.recall, 4))</td>"
-            + "<td>\(fixed(row.f1, 4))</td><td>\(row.support)</td></tr>")
-      }
-      add("</table>")
-    } else {
-      add("<p>No test result yet: the run has not finished.</p>")
-    }
-
+        + "\(hparams.ranks) rank(s).</p>",
+    ]
+    page += testSection(test)
     if let last = valid.last {
-      add("<h2>Validation, last evaluated epoch (\(last.epoch))</h2>")
-      add(
+      page += [
+        "<h2>Validation, last evaluated epoch (\(last.epoch))</h2>",
         "<table><tr><th>accuracy</th><th>macro-F1</th><th>balanced accuracy</th><th>cross-entropy</th></tr>"
           + "<tr><td>\(fixed(last.accuracy, 4))</td><td>\(fixed(last.macroF1, 4))</td><td>\(fixed(last.balancedAccuracy, 4))</td>"
-          + "<td>\(fixed(last.loss, 4))</td></tr></table>")
+          + "<td>\(fixed(last.loss, 4))</td></tr></table>",
+      ]
     }
-
     if !plots.isEmpty {
-      add("<h2>Plots</h2>")
-      for plot in plots {
-        add("<figure id=\"\(plot.name)\">\(plot.svg)</figure>")
-      }
+      page += ["<h2>Plots</h2>"] + plots.map { "<figure id=\"\($0.name)\">\($0.svg)</figure>" }
     }
+    page += classSection(hparams.dataset)
+    page += [
+      "<h2>Hyper-parameters</h2>", "<table><tr><th class=\"l\">option</th><th class=\"l\">value</th></tr>",
+    ]
+    page += flattened(hparams).map {
+      "<tr><td class=\"l\">\(xmlEscaped($0.0))</td><td class=\"l\">\(xmlEscaped($0.1))</td></tr>"
+    }
+    page += ["</table>", "</body></html>"]
+    return page.joined(separator: "\n") + "\n"
+  }
 
-    add("<h2>Class distribution</h2>")
-    add("<table><tr><th class=\"l\">class</th><th>train</th><th>share</th><th>val</th><th>test</th></tr>")
-    let dataset = hparams.dataset
+  /// The test metrics, overall and per class.
+  private static func testSection(_ test: TestReport?) -> [String] {
+    guard let test else { return ["<p>No test result yet: the run has not finished.</p>"] }
+    var headline: [(String, Double)] = [
+      ("accuracy", test.accuracy), ("macro-F1", test.macroF1), ("weighted-F1", test.weightedF1),
+      ("balanced accuracy", test.balancedAccuracy), ("G-mean of recalls", test.gmean),
+    ]
+    if let top5 = test.top5 { headline.append(("top-5 accuracy", top5)) }
+    headline.append(("cross-entropy", test.loss))
+    return [
+      "<h2>Test metrics</h2>",
+      "<p>Evaluated with <code>\(xmlEscaped(test.checkpoint))</code> (epoch \(test.epoch))"
+        + (test.tta == .flip ? ", averaging each image with its mirror image" : "") + ".</p>",
+      "<table><tr>" + headline.map { "<th>\(xmlEscaped($0.0))</th>" }.joined() + "</tr>",
+      "<tr>" + headline.map { "<td>\(fixed($0.1, 4))</td>" }.joined() + "</tr></table>",
+      "<table><tr><th class=\"l\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>",
+    ]
+      + test.perClass.map { row in
+        "<tr><td class=\"l\">\(xmlEscaped(row.name))</td><td>\(fixed(row.precision, 4))</td><td>\(fixed(row.recall, 4))</td>"
+          + "<td>\(fixed(row.f1, 4))</td><td>\(row.support)</td></tr>"
+      } + ["</table>"]
+  }
+
+  /// Images per class in each split, and the training split's imbalance ratio.
+  private static func classSection(_ dataset: HyperParameters.Dataset) -> [String] {
     let trainTotal = max(dataset.trainCounts.reduce(0, +), 1)
-    for (c, name) in dataset.classNames.enumerated() {
-      add(
-        "<tr><td class=\"l\">\(xmlEscaped(name))</td><td>\(dataset.trainCounts[c])</td>"
-          + "<td>\(fixed(100 * Double(dataset.trainCounts[c]) / Double(trainTotal), 2))%</td>"
-          + "<td>\(dataset.valCounts[c])</td><td>\(dataset.testCounts[c])</td></tr>")
-    }
     let largest = dataset.trainCounts.max() ?? 0
     let smallest = dataset.trainCounts.filter { $0 > 0 }.min() ?? 0
-    add("</table>")
-    add(
-      "<p>Imbalance ratio of the training split: \(smallest == 0 ? "n/a" : fixed(Double(largest) / Double(smallest), 1)).</p>"
-    )
-
-    add("<h2>Hyper-parameters</h2>")
-    add("<table><tr><th class=\"l\">option</th><th class=\"l\">value</th></tr>")
-    for (key, value) in flattened(hparams) {
-      add("<tr><td class=\"l\">\(xmlEscaped(key))</td><td class=\"l\">\(xmlEscaped(value))</td></tr>")
-    }
-    add("</table>")
-    add("</body></html>")
-    return page.joined(separator: "\n") + "\n"
+    return [
+      "<h2>Class distribution</h2>",
+      "<table><tr><th class=\"l\">class</th><th>train</th><th>share</th><th>val</th><th>test</th></tr>",
+    ]
+      + dataset.classNames.enumerated().map { c, name in
+        "<tr><td class=\"l\">\(xmlEscaped(name))</td><td>\(dataset.trainCounts[c])</td>"
+          + "<td>\(fixed(100 * Double(dataset.trainCounts[c]) / Double(trainTotal), 2))%</td>"
+          + "<td>\(dataset.valCounts[c])</td><td>\(dataset.testCounts[c])</td></tr>"
+      } + [
+        "</table>",
+        "<p>Imbalance ratio of the training split: \(smallest == 0 ? "n/a" : fixed(Double(largest) / Double(smallest), 1)).</p>",
+      ]
   }
 
   /// `hparams.json` as sorted `a.b.c = value` pairs, for the table.
