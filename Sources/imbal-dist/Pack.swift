@@ -15,7 +15,9 @@ struct Pack: ParsableCommand {
     discussion: """
       Splits: a source without a validation split gives the last --val-per-class images of each \
       training class; an unsplit image folder is split by --split. The imbalance profile then \
-      keeps the first n_c images of each training class. Every split is cut into --shards \
+      keeps the first n_c images of each training class: all of them with none; with exp:R or \
+      step:F:… the profile's count relative to the largest class, or every image the class has \
+      if it has fewer. Every split is cut into --shards \
       stratified shards. The output appears only when complete.
       """)
 
@@ -31,7 +33,8 @@ struct Pack: ParsableCommand {
   @Option(help: "Shards per split; training needs at least one per rank.")
   var shards = 8
 
-  @Option(help: "Imbalance profile for the training split: none, exp:R or step:F:C1,C2,….")
+  @Option(
+    help: "Imbalance profile for the training split: none (every image), exp:R or step:F:C1,C2,….")
   var imbalance: ImbalanceProfile = .none
 
   @Option(

@@ -27,6 +27,31 @@ final class LongTailTests: XCTestCase {
     XCTAssertEqual(benchmark.validation.pixels, [12, 13, 14, 15, 16, 17])
   }
 
+  /// A source that is already imbalanced (12/5/2 training images per class): `none` keeps
+  /// every image (it used to keep 2/2/2); a profile's targets come from the largest class and
+  /// no class keeps more than it has.
+  func testProfilesOnAnAlreadyImbalancedSource() throws {
+    let labels = (0..<19).map { Int32($0 < 12 ? 0 : $0 < 17 ? 1 : 2) }
+    let source = LabeledImages(
+      channels: 1, height: 1, width: 1, classNames: ["a", "b", "c"], pixels: (0..<19).map { UInt8($0) },
+      labels: labels)
+    func kept(_ profile: ImbalanceProfile) throws -> [Int] {
+      try DatasetSplits(
+        source: SourceData(train: source, validation: source, test: source), validationPerClass: 0,
+        profile: profile
+      ).train.classCounts
+    }
+    XCTAssertEqual(try kept(.none), [12, 5, 2])
+    // Targets ⌊12 · 4^(−c/2)⌋ = 12, 6, 3, capped at 12, 5, 2.
+    XCTAssertEqual(try kept(.exponential(ratio: 4)), [12, 5, 2])
+    // Targets ⌊12 · 16^(−c/2)⌋ = 12, 3, 0 … 0.75: the third class is left with none.
+    XCTAssertThrowsError(try kept(.exponential(ratio: 16)))
+    XCTAssertEqual(try kept(.exponential(ratio: 10)), [12, 3, 1])
+    XCTAssertEqual(try kept(.step(fraction: 0.25, classes: [0])), [3, 5, 2])
+    XCTAssertEqual(ImbalanceProfile.none.kept(available: [12, 5, 2]), [12, 5, 2])
+    XCTAssertEqual(ImbalanceProfile.exponential(ratio: 4).kept(available: [20, 20, 3]), [20, 10, 3])
+  }
+
   func testAnEmptyClassIsAnError() {
     let source = LabeledImages(
       channels: 1, height: 1, width: 1, classNames: ["a", "b"], pixels: [0, 1, 2, 3], labels: [0, 1, 0, 1])

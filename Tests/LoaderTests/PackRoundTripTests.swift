@@ -209,6 +209,34 @@ final class PackRoundTripTests: XCTestCase {
     XCTAssertNotEqual(other.test.pixels, source.test.pixels)
   }
 
+  /// A user's own long-tailed folder (train 12/5/2 images per class, test 2 each) packed with
+  /// the default `--imbalance none` keeps every image: the manifest, the shards and the
+  /// records all say 12/5/2 (the packer used to cut every class to the smallest, 2/2/2).
+  func testNoImbalanceKeepsEveryImageOfAnUnequalFolder() throws {
+    let root = directory.appendingPathComponent("unequal")
+    for (split, counts) in [("train", [12, 5, 2]), ("test", [2, 2, 2])] {
+      for (label, name) in ["common", "rare", "rarest"].enumerated() {
+        let folder = root.appendingPathComponent("\(split)/\(name)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for i in 0..<counts[label] {
+          try Fixtures.writePNG(
+            Fixtures.pixels(index: label * 100 + i, count: 4), width: 2, height: 2, channels: 1,
+            to: folder.appendingPathComponent("\(i).png").path)
+        }
+      }
+    }
+    let dataset = try pack(.folder, input: root.path, shards: 2, validationPerClass: 1)
+    // One image of each class is held out for validation: 11/4/1 train.
+    XCTAssertEqual(dataset.manifest.splits.train.classCounts, [11, 4, 1])
+    XCTAssertEqual(dataset.manifest.splits.val.classCounts, [1, 1, 1])
+    XCTAssertEqual(try dataset.readSplit(.train).classCounts, [11, 4, 1])
+    XCTAssertEqual(dataset.manifest.imbalance, "none")
+    let benchmark = try pack(
+      .folder, input: root.path, shards: 2, validationPerClass: 1, profile: .exponential(ratio: 4))
+    // Targets ⌊11 · 4^(−c/2)⌋ = 11, 5, 2, capped at what each class has.
+    XCTAssertEqual(benchmark.manifest.splits.train.classCounts, [11, 4, 1])
+  }
+
   /// Every shard of a split holds each class within ±1 of every other shard.
   func testShardsAreStratified() throws {
     let dataset = try pack(

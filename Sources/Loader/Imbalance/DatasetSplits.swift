@@ -1,7 +1,9 @@
 /// The three splits a dataset is packed into, built deterministically from a source: the
 /// validation split is held out of the training pool when the source has none (the *last*
 /// `validationPerClass` images of each class, in file order), then the imbalance profile keeps
-/// the *first* `n_c` images of each training class, with `n_max` the smallest class's size.
+/// the *first* `n_c` images of each training class (`ImbalanceProfile.kept(available:)`:
+/// every image with `none`; a profile's targets from the largest class, capped by each class's
+/// own count).
 public struct DatasetSplits: Sendable {
   public let train: LabeledImages
   public let validation: LabeledImages
@@ -28,7 +30,7 @@ public struct DatasetSplits: Sendable {
     if let empty = byClass.firstIndex(where: \.isEmpty) {
       throw DatasetError.emptyClass(className: pool.classNames[empty], detail: "in the training split")
     }
-    let kept = profile.counts(maxCount: byClass.map(\.count).min()!, classes: pool.classCount)
+    let kept = profile.kept(available: byClass.map(\.count))
     if let c = kept.firstIndex(of: 0) {
       throw DatasetError.emptyClass(
         className: pool.classNames[c], detail: "after applying the imbalance profile \(profile)")

@@ -1,7 +1,9 @@
 import Foundation
 
-/// How many images of each class to keep when turning a balanced training split into an
-/// imbalanced benchmark (`--imbalance`).
+/// How many images of each class to keep when packing a training split (`--imbalance`): every
+/// image, or a benchmark's long tail. A profile's targets are relative to the largest class
+/// `n_max`, and a class keeps `min(target, what it has)`, so a balanced source gets the exact
+/// profile and an already imbalanced one is never padded or balanced.
 public enum ImbalanceProfile: Sendable, Equatable, CustomStringConvertible {
   /// Keep every image.
   case none
@@ -38,7 +40,14 @@ public enum ImbalanceProfile: Sendable, Equatable, CustomStringConvertible {
     }
   }
 
-  /// The kept count of each class when the largest may keep `maxCount`.
+  /// The images each class keeps, given the images it has: `min(target_c, available_c)`
+  /// with the targets of `counts(maxCount:classes:)` for `n_max = max(available)`.
+  public func kept(available: [Int]) -> [Int] {
+    guard self != .none, let largest = available.max() else { return available }
+    return zip(counts(maxCount: largest, classes: available.count), available).map { min($0, $1) }
+  }
+
+  /// The target count of each class when the largest has `maxCount`.
   public func counts(maxCount: Int, classes: Int) -> [Int] {
     switch self {
     case .none:
