@@ -31,6 +31,9 @@ let package = Package(
     .systemLibrary(
       name: "CTurboJPEG", pkgConfig: "libturbojpeg",
       providers: [.apt(["libjpeg62-turbo-dev", "libturbojpeg0-dev"])]),
+    .systemLibrary(
+      name: "CVips", pkgConfig: "vips",
+      providers: [.apt(["libvips-dev"])]),
 
     // MARK: - Implementation details
     .target(name: "PRNG"),
@@ -38,7 +41,7 @@ let package = Package(
     // MARK: - Public API (arrows point down: Training wires the rest together)
     .target(name: "Distributed", dependencies: ["CMPI"]),
     .target(name: "Model", dependencies: ["CBLAS", "PRNG"]),
-    .target(name: "Loader", dependencies: ["CZlib", "CZstd", "CPNG", "CTurboJPEG", "PRNG"]),
+    .target(name: "Loader", dependencies: ["CZlib", "CZstd", "CVips", "PRNG"]),
     .target(name: "Training", dependencies: ["Model", "Loader", "Distributed", "PRNG"]),
     // The command line: Training, plus the option types it parses (Model's architectures,
     // Loader's samplers and class weights) and `pack`'s Loader.

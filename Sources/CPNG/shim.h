@@ -6,5 +6,5 @@
 static inline unsigned int cpng_image_version(void) { return PNG_IMAGE_VERSION; }
 static inline unsigned int cpng_format_gray(void) { return PNG_FORMAT_GRAY; }
 static inline unsigned int cpng_format_rgb(void) { return PNG_FORMAT_RGB; }
-static inline unsigned int cpng_format_flag_color(void) { return PNG_FORMAT_FLAG_COLOR; }
+static inline unsigned int cpng_format_rgba(void) { return PNG_FORMAT_RGBA; }
 #endif

@@ -56,6 +56,8 @@ struct Pack: ParsableCommand {
   @Flag(help: "Replace an existing dataset directory.")
   var force = false
 
+  @OptionGroup(title: "Images of a folder (--source folder)") var images: ImageArguments
+
   private var ratios: [Double]? {
     let parts = split.split(separator: ",").map { Double($0) }
     guard parts.count == 3, parts.allSatisfy({ ($0 ?? -1) >= 0 }), parts.map({ $0! }).reduce(0, +) > 0 else {
@@ -78,6 +80,10 @@ struct Pack: ParsableCommand {
     guard ratios != nil else {
       throw ValidationError("--split must be three non-negative shares, e.g. 0.8,0.1,0.1")
     }
+    if source != .folder && images.preparation != ImagePreparation() {
+      throw ValidationError(
+        "--image-size, --resize, --channels, --background and --max-image-pixels apply to --source folder")
+    }
   }
 
   func run() throws {
@@ -92,6 +98,7 @@ struct Pack: ParsableCommand {
     options.zstdLevel = zstdLevel
     options.seed = seed
     options.force = force
+    options.preparation = images.preparation
     try reportingErrors {
       let report = try Packer.pack(options)
       let splits = report.manifest.splits
@@ -104,5 +111,64 @@ struct Pack: ParsableCommand {
           + "(ratio \(String(format: "%.2f", Double(report.rawBytes) / Double(report.shardBytes)))) at zstd level "
           + "\(zstdLevel), \(String(format: "%.0f", Double(report.rawBytes) / report.seconds / 1e6)) MB/s")
     }
+  }
+}
+
+extension ResizePolicy: ExpressibleByArgument {}
+
+extension ImageSize: ExpressibleByArgument {
+  public init?(argument: String) { self.init(parsing: argument) }
+}
+
+/// The options of `ImagePreparation`: what `pack` does to each image of a folder.
+struct ImageArguments: ParsableArguments {
+  @Option(
+    name: .customLong("image-size"),
+    help:
+      "Resize every image to S×S or H×W (e.g. 32, 64x48) by --resize. (default: keep the size, which every image must share)"
+  )
+  var imageSize: ImageSize?
+
+  @Option(
+    help:
+      "How --image-size is reached: shorter-crop (scale to cover, cut the centre, as Resize + CenterCrop), pad (scale to fit, centre on --background) or stretch."
+  )
+  var resize: ResizePolicy = .shorterCrop
+
+  @Option(help: "Channels of the dataset: 1 (grey, BT.601 luma) or 3 (RGB). (default: the first image's)")
+  var channels: Int?
+
+  @Option(help: "R,G,B (0–255) behind transparent pixels and around --resize pad images.")
+  var background = "255,255,255"
+
+  @Option(
+    name: .customLong("max-image-pixels"),
+    help: "Refuse an image whose header declares more pixels than this, before decoding it.")
+  var maxImagePixels = ImagePreparation().maxPixels
+
+  func validate() throws {
+    if let channels, ![1, 3].contains(channels) {
+      throw ValidationError("--channels must be 1 or 3 (got \(channels))")
+    }
+    guard backgroundColour != nil else {
+      throw ValidationError("--background must be three values 0–255, e.g. 255,255,255 (got \(background))")
+    }
+    guard maxImagePixels >= 1 else { throw ValidationError("--max-image-pixels must be at least 1") }
+  }
+
+  private var backgroundColour: [UInt8]? {
+    let parts = background.split(separator: ",").map { UInt8($0.trimmingCharacters(in: .whitespaces)) }
+    guard parts.count == 3, parts.allSatisfy({ $0 != nil }) else { return nil }
+    return parts.map { $0! }
+  }
+
+  var preparation: ImagePreparation {
+    var preparation = ImagePreparation()
+    preparation.size = imageSize
+    preparation.policy = resize
+    preparation.channels = channels
+    preparation.background = backgroundColour ?? preparation.background
+    preparation.maxPixels = maxImagePixels
+    return preparation
   }
 }

@@ -23,14 +23,14 @@ enum Fixtures {
     labels + pixels(index: index, count: 3072)
   }
 
-  /// Writes an 8-bit PNG (`channels` 1 or 3, interleaved) with libpng's simplified writer.
+  /// Writes an 8-bit PNG (`channels` 1, 3 or 4 = RGBA, interleaved) with libpng's simplified writer.
   static func writePNG(_ interleaved: [UInt8], width: Int, height: Int, channels: Int, to path: String) throws
   {
     var image = png_image()
     image.version = cpng_image_version()
     image.width = UInt32(width)
     image.height = UInt32(height)
-    image.format = channels == 3 ? cpng_format_rgb() : cpng_format_gray()
+    image.format = [1: cpng_format_gray(), 3: cpng_format_rgb(), 4: cpng_format_rgba()][channels]!
     let ok = interleaved.withUnsafeBytes { png_image_write_to_file(&image, path, 0, $0.baseAddress, 0, nil) }
     png_image_free(&image)
     guard ok != 0 else { throw FixtureError("libpng could not write \(path)") }

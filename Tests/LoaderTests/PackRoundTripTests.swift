@@ -307,8 +307,11 @@ final class PackRoundTripTests: XCTestCase {
     let notes = root.appendingPathComponent("b/notes.txt").path
     try Fixtures.write(Array("not an image".utf8), to: notes)
     XCTAssertThrowsError(try SourceKind.folder.load(input: root.path, ratios: [0.8, 0.1, 0.1], seed: 0)) {
-      XCTAssertEqual($0 as? ImageError, .notAnImage(path: notes))
-      XCTAssertEqual("\($0)", "\(notes): not a PNG or JPEG image")
+      guard case .undecodable(let path, let reason) = $0 as? ImageError else {
+        return XCTFail("\($0) is not an undecodable image")
+      }
+      XCTAssertEqual(path, notes)
+      XCTAssertEqual("\($0)", "\(notes): cannot be decoded (\(reason))")
     }
   }
 

@@ -10,6 +10,8 @@ public struct PackOptions: Sendable {
   public var validationPerClass = 100
   /// Train, validation and test shares for an unsplit image folder.
   public var splitRatios: [Double] = [0.8, 0.1, 0.1]
+  /// How an image folder's images are decoded, resized and converted.
+  public var preparation = ImagePreparation()
   public var zstdLevel = 3
   public var seed: UInt64 = 0
   /// Replace an existing dataset at `output`.
@@ -42,7 +44,7 @@ public enum Packer {
         path: options.output, detail: "already exists; pass --force to replace it")
     }
     let source = try options.source.load(
-      input: options.input, ratios: options.splitRatios, seed: options.seed)
+      input: options.input, ratios: options.splitRatios, seed: options.seed, preparation: options.preparation)
     let splits = try DatasetSplits(
       source: source, validationPerClass: options.validationPerClass, profile: options.profile)
     return try write(splits, options: options)

@@ -1,27 +1,30 @@
 import Foundation
 import PRNG
 
-/// A torchvision `ImageFolder` tree of PNG/JPEG images, one folder per class (sorted by name;
-/// files sorted by name; hidden files ignored). Either already split:
+/// A torchvision `ImageFolder` tree of images, one folder per class (sorted by name; files
+/// sorted by name; hidden files ignored). Either already split:
 /// `ROOT/train/CLASS/*`, `ROOT/valid/CLASS/*` (or `val/`, optional), `ROOT/test/CLASS/*`;
 /// or not: `ROOT/CLASS/*`, split per class by `ratios` (train, val, test) after a seeded shuffle.
-/// Every image must have the size of the first one read; channels follow the first image too.
+/// Each image goes through `preparation`; without its `size` every image must have the size of
+/// the first one read, and without its `channels` the first image's channels are kept.
 public enum ImageFolder {
-  public static func load(root: String, ratios: [Double], seed: UInt64) throws -> SourceData {
+  public static func load(
+    root: String, ratios: [Double], seed: UInt64, preparation: ImagePreparation = ImagePreparation()
+  ) throws -> SourceData {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue
     else {
       throw DataFileError.missing(path: root)
     }
     if FileManager.default.fileExists(atPath: "\(root)/train") {
-      return try loadSplit(root: root)
+      return try loadSplit(root: root, preparation)
     }
-    return try loadUnsplit(root: root, ratios: ratios, seed: seed)
+    return try loadUnsplit(root: root, ratios: ratios, seed: seed, preparation)
   }
 
-  private static func loadSplit(root: String) throws -> SourceData {
+  private static func loadSplit(root: String, _ preparation: ImagePreparation) throws -> SourceData {
     let classNames = try classFolders(in: "\(root)/train")
-    var reader = Reader(classNames: classNames)
+    var reader = Reader(classNames: classNames, preparation: preparation)
     let train = try reader.read(folder: "\(root)/train")
     let validationFolder = ["valid", "val"].map { "\(root)/\($0)" }.first {
       FileManager.default.fileExists(atPath: $0)
@@ -34,9 +37,11 @@ public enum ImageFolder {
     return SourceData(train: train, validation: validation, test: test)
   }
 
-  private static func loadUnsplit(root: String, ratios: [Double], seed: UInt64) throws -> SourceData {
+  private static func loadUnsplit(
+    root: String, ratios: [Double], seed: UInt64, _ preparation: ImagePreparation
+  ) throws -> SourceData {
     precondition(ratios.count == 3 && ratios.allSatisfy { $0 >= 0 })
-    var reader = Reader(classNames: try classFolders(in: root))
+    var reader = Reader(classNames: try classFolders(in: root), preparation: preparation)
     let all = try reader.read(folder: root)
     var parts: [[Int]] = [[], [], []]
     let total = ratios.reduce(0, +)
@@ -77,12 +82,15 @@ public enum ImageFolder {
     return FileManager.default.fileExists(atPath: path, isDirectory: &flag) && flag.boolValue
   }
 
-  /// Decodes class folders into one shape, fixed by the first image it reads.
+  /// Decodes class folders into one shape: the preparation's, else the first image's.
   private struct Reader {
     let classNames: [String]
+    let preparation: ImagePreparation
     var shape: (width: Int, height: Int, channels: Int)?
 
-    init(classNames: [String]) { self.classNames = classNames }
+    init(classNames: [String], preparation: ImagePreparation) {
+      (self.classNames, self.preparation) = (classNames, preparation)
+    }
 
     mutating func read(folder: String) throws -> LabeledImages {
       let present = try classFolders(in: folder)
@@ -100,13 +108,13 @@ public enum ImageFolder {
         }
         for file in files {
           let path = "\(classFolder)/\(file)"
-          let image = try ImageDecoder.decode(path: path)
+          let image = try preparation.prepare(path: path)
           if let shape, (image.width, image.height) != (shape.width, shape.height) {
             throw ImageError.sizeMismatch(
               path: path, width: image.width, height: image.height, expectedWidth: shape.width,
               expectedHeight: shape.height)
           }
-          let fixed = shape ?? (image.width, image.height, image.channels)
+          let fixed = shape ?? (image.width, image.height, preparation.channels ?? image.channels)
           shape = fixed
           pixels += image.planar(channels: fixed.channels)
           labels.append(Int32(label))

@@ -24,7 +24,8 @@ public enum SourceKind: String, CaseIterable, Sendable {
   case cifar10
   /// The CIFAR-100 binary version (`train.bin`, `test.bin`, `fine_label_names.txt`), fine labels.
   case cifar100
-  /// A torchvision ImageFolder tree of PNG/JPEG files, split (`train/`, `valid/`, `test/`) or not.
+  /// A torchvision ImageFolder tree of images (PNG, JPEG, WebP, TIFF, … through libvips), split
+  /// (`train/`, `valid/`, `test/`) or not, each image prepared by an `ImagePreparation`.
   case folder
 
   /// The input used when `--input` is not given.
@@ -32,8 +33,11 @@ public enum SourceKind: String, CaseIterable, Sendable {
     self == .fashionMNIST ? FashionMNIST.defaultDirectory : nil
   }
 
-  /// Reads the source at `input`. `ratios` and `seed` split an unsplit image folder.
-  public func load(input: String, ratios: [Double], seed: UInt64) throws -> SourceData {
+  /// Reads the source at `input`. `ratios` and `seed` split an unsplit image folder, whose
+  /// images `preparation` decodes, resizes and converts.
+  public func load(
+    input: String, ratios: [Double], seed: UInt64, preparation: ImagePreparation = ImagePreparation()
+  ) throws -> SourceData {
     switch self {
     case .fashionMNIST:
       return try IDXDirectory.load(directory: input, classNames: FashionMNIST.classNames)
@@ -44,7 +48,7 @@ public enum SourceKind: String, CaseIterable, Sendable {
     case .cifar100:
       return try CIFAR.load(directory: input, variant: .cifar100)
     case .folder:
-      return try ImageFolder.load(root: input, ratios: ratios, seed: seed)
+      return try ImageFolder.load(root: input, ratios: ratios, seed: seed, preparation: preparation)
     }
   }
 }
