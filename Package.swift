@@ -43,12 +43,11 @@ let package = Package(
     .target(name: "Model", dependencies: ["CBLAS", "PRNG"]),
     .target(name: "Loader", dependencies: ["CZlib", "CZstd", "CVips", "PRNG"]),
     .target(name: "Training", dependencies: ["Model", "Loader", "Distributed", "PRNG"]),
-    // The command line: Training, plus the option types it parses (Model's architectures,
-    // Loader's samplers and class weights) and `pack`'s Loader.
+    // The command line imports Training alone (which re-exports Model and Loader).
     .executableTarget(
       name: "imbal-dist",
       dependencies: [
-        "Training", "Model", "Loader",
+        "Training",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Yams", package: "Yams"),
       ]),

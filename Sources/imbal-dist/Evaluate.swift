@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Loader
 import Training
 
 struct Evaluate: ParsableCommand {

@@ -1,6 +1,4 @@
 import ArgumentParser
-import Loader
-import Model
 import Training
 
 extension SamplerKind: ExpressibleByArgument {}

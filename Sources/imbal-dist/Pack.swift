@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Loader
+import Training
 
 extension SourceKind: ExpressibleByArgument {}
 
