@@ -13,6 +13,7 @@ struct Bench: ParsableCommand {
   @OptionGroup(title: "Model") var model: ModelArguments
   @OptionGroup(title: "Optimization") var optimization: OptimizationArguments
   @OptionGroup(title: "Data") var data: DataArguments
+  @OptionGroup(title: "Augmentation") var augmentation: AugmentationArguments
 
   @Option(help: "Timed steps (after 3 warm-up steps).")
   var steps = 20
@@ -25,7 +26,9 @@ struct Bench: ParsableCommand {
 
   private var benchConfiguration: TrainingConfiguration {
     var configuration = TrainingConfiguration()
-    for group in [model, optimization, data] as [ConfigurationArguments] { group.apply(to: &configuration) }
+    for group in [model, optimization, data, augmentation] as [ConfigurationArguments] {
+      group.apply(to: &configuration)
+    }
     return configuration
   }
 

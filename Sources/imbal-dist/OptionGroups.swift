@@ -319,3 +319,44 @@ struct DebuggingArguments: ConfigurationArguments {
 extension FaultInjection: ExpressibleByArgument {
   public init?(argument: String) { self.init(argument) }
 }
+
+extension AugmentPreset: ExpressibleByArgument {}
+
+/// The options of `AugmentationOptions`: the training split's augmentation.
+struct AugmentationArguments: ConfigurationArguments {
+  @Option(
+    help: help(
+      "Training-split augmentation: none, standard (pad ⅛ of the side and crop, flip) or strong (standard + Cutout of half the side + colour jitter 0.4).",
+      default: AugmentationOptions().preset.rawValue))
+  var augment: AugmentPreset?
+
+  @Option(
+    name: .customLong("crop-padding"),
+    help: "Zero padding before the random crop, in pixels (overrides the preset).")
+  var cropPadding: Int?
+
+  @Flag(inversion: .prefixedNo, help: "Random horizontal flips (overrides the preset).")
+  var flip: Bool?
+
+  @Option(help: "Side of the Cutout square in pixels, 0 for none (overrides the preset).")
+  var cutout: Int?
+
+  @Option(help: "Brightness jitter: factors in [1 − x, 1 + x] (overrides the preset).")
+  var brightness: Double?
+
+  @Option(help: "Contrast jitter: factors in [1 − x, 1 + x] (overrides the preset).")
+  var contrast: Double?
+
+  @Option(help: "Saturation jitter (RGB): factors in [1 − x, 1 + x] (overrides the preset).")
+  var saturation: Double?
+
+  func apply(to configuration: inout TrainingConfiguration) {
+    set(&configuration.augmentation.preset, augment)
+    if let cropPadding { configuration.augmentation.cropPadding = cropPadding }
+    if let flip { configuration.augmentation.flip = flip }
+    if let cutout { configuration.augmentation.cutout = cutout }
+    if let brightness { configuration.augmentation.brightness = brightness }
+    if let contrast { configuration.augmentation.contrast = contrast }
+    if let saturation { configuration.augmentation.saturation = saturation }
+  }
+}

@@ -27,6 +27,7 @@ struct Sweep: ParsableCommand {
   @OptionGroup(title: "Optimization") var optimization: OptimizationArguments
   @OptionGroup(title: "Sampling and loss") var imbalance: ImbalanceArguments
   @OptionGroup(title: "Data") var data: DataArguments
+  @OptionGroup(title: "Augmentation") var augmentation: AugmentationArguments
 
   func run() throws {
     var runs: [SweepRun] = []
@@ -78,7 +79,7 @@ struct Sweep: ParsableCommand {
     let chosen = Set(combination.map(\.0))
     var configuration = try PlanFile.configuration(
       base.filter { !chosen.contains($0.0) } + combination.map { (key: $0.0, value: $0.1) }, file: plan)
-    for group in [model, optimization, imbalance, data] as [ConfigurationArguments] {
+    for group in [model, optimization, imbalance, data, augmentation] as [ConfigurationArguments] {
       group.apply(to: &configuration)
     }
     configuration.output.directory = "\(out)/\(name)"

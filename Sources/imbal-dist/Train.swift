@@ -10,6 +10,7 @@ struct Train: ParsableCommand {
   @OptionGroup(title: "Optimization") var optimization: OptimizationArguments
   @OptionGroup(title: "Sampling and loss") var imbalance: ImbalanceArguments
   @OptionGroup(title: "Data") var data: DataArguments
+  @OptionGroup(title: "Augmentation") var augmentation: AugmentationArguments
   @OptionGroup(title: "Run directory and output") var output: OutputArguments
   @OptionGroup(title: "Debugging") var debugging: DebuggingArguments
 
@@ -33,7 +34,9 @@ struct Train: ParsableCommand {
     help: "Run N ranks as threads of this one process (no mpirun), over an in-process communicator.")
   var simulateRanks: Int?
 
-  private var groups: [ConfigurationArguments] { [model, optimization, imbalance, data, output, debugging] }
+  private var groups: [ConfigurationArguments] {
+    [model, optimization, imbalance, data, augmentation, output, debugging]
+  }
 
   /// Checks the command line before any work: with neither a file nor a run to read, the
   /// whole configuration.

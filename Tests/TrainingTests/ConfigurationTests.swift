@@ -61,7 +61,7 @@ final class ConfigurationTests: XCTestCase {
   func testBadKeysTypesAndValuesNameTheOption() {
     XCTAssertTrue(
       error(#"{"epochz": 3}"#).hasPrefix(
-        #"unknown option "epochz"; valid options are ae-epochs, batch-size,"#))
+        #"unknown option "epochz"; valid options are ae-epochs, augment, batch-size,"#))
     XCTAssertEqual(error(#"{"epochs": "many"}"#), #"option "epochs" takes an integer"#)
     XCTAssertEqual(error(#"{"sync-bn": 3}"#), #"option "sync-bn" takes true or false"#)
     XCTAssertEqual(

@@ -46,7 +46,7 @@ final class MPIRunTests: XCTestCase {
   /// Invariants 1 and 3 of DESIGN.md: 2 ranks × 32 images, and 3 ranks holding unequal shares
   /// of 8 shards (24 + 24 + 16), reach the parameters of 1 rank × 64 after 5 steps (up to
   /// float summation order), and all ranks of a job hold bit-identical copies — for the
-  /// model without batch norm, and for batch-norm models with `--sync-bn` (the small CNN on
+  /// model without batch norm (also with `--augment strong`), and for batch-norm models with `--sync-bn` (the small CNN on
   /// 2 and 3 ranks, ResNet-20 with its residual joins on 2). ResNet-20's first steps at this
   /// learning rate amplify rounding about tenfold per step (measured: 2·10⁻⁸ after one step,
   /// 2·10⁻⁶ after two, 8·10⁻⁴ after five), so it is compared after two.
@@ -54,6 +54,8 @@ final class MPIRunTests: XCTestCase {
     let data = try packed(shards: 8)
     let models: [(name: String, options: [String], parameters: Int, ranks: [Int], steps: Int)] = [
       ("nobn", ["--model", "small-cnn-nobn"], 65_642, [2, 3], 5),
+      // Every draw augmented (crop, flip, Cutout, jitter) from (seed, epoch, shard, draw).
+      ("augmented", ["--model", "small-cnn-nobn", "--augment", "strong"], 65_642, [2], 5),
       ("syncbn", ["--model", "small-cnn", "--sync-bn"], 65_834, [2, 3], 5),
       ("resnet20", ["--model", "resnet20", "--sync-bn"], 269_434, [2], 2),
     ]

@@ -61,7 +61,7 @@ final class PlanTests: XCTestCase {
     XCTAssertEqual(result.status, 1)
     XCTAssertTrue(
       result.standardError.contains(
-        #"unknown.yaml: unknown option "epochz"; valid options are ae-epochs, batch-size, beta,"#),
+        #"unknown.yaml: unknown option "epochz"; valid options are ae-epochs, augment, batch-size, beta,"#),
       result.standardError)
     XCTAssertTrue(result.standardError.contains(" epochs, "), result.standardError)
     let list = try write("list.yaml", "loss: [ce, ldam]\n")

@@ -61,19 +61,25 @@ public enum BatchAssembler {
     into pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>, offset: Int
   ) {
     let size = source.imageSize
-    let plane = source.height * source.width
-    let scales = (0..<source.channels).map { 1 / (255 * normalization.std[$0]) }
-    let shifts = (0..<source.channels).map { -normalization.mean[$0] / normalization.std[$0] }
     source.pixels.withUnsafeBufferPointer { raw in
       for (slot, index) in zip(offset..., indices) {
-        let from = raw.baseAddress! + index * size
-        let to = pixels + slot * size
-        for c in 0..<source.channels {
-          let (scale, shift) = (scales[c], shifts[c])
-          for p in (c * plane)..<((c + 1) * plane) { to[p] = Float(from[p]) * scale + shift }
-        }
+        normalize(
+          raw.baseAddress! + index * size, channels: source.channels, plane: source.height * source.width,
+          normalization: normalization, into: pixels + slot * size)
         labels[slot] = source.labels[index]
       }
+    }
+  }
+
+  /// One planar uint8 image as normalised floats, `(p/255 − mean_c) / std_c`.
+  public static func normalize(
+    _ image: UnsafePointer<UInt8>, channels: Int, plane: Int, normalization: Normalization,
+    into target: UnsafeMutablePointer<Float>
+  ) {
+    for c in 0..<channels {
+      let scale = 1 / (255 * normalization.std[c])
+      let shift = -normalization.mean[c] / normalization.std[c]
+      for p in (c * plane)..<((c + 1) * plane) { target[p] = Float(image[p]) * scale + shift }
     }
   }
 }

@@ -28,6 +28,9 @@ extension TrainingConfiguration: Codable {
     case tau
     case drwEpoch = "drw-epoch"
     case data
+    case augment
+    case cropPadding = "crop-padding"
+    case flip, cutout, brightness, contrast, saturation
     case imbalanceRatio = "imbalance-ratio"
     case epochSize = "epoch-size"
     case seed
@@ -87,6 +90,13 @@ extension TrainingConfiguration: Codable {
     try r.value(.imbalanceRatio, &data.imbalanceRatio)
     try r.optional(.epochSize, &data.epochSize)
     try r.value(.seed, &data.seed)
+    try r.choice(.augment, &augmentation.preset)
+    try r.optional(.cropPadding, &augmentation.cropPadding)
+    try r.optional(.flip, &augmentation.flip)
+    try r.optional(.cutout, &augmentation.cutout)
+    try r.optional(.brightness, &augmentation.brightness)
+    try r.optional(.contrast, &augmentation.contrast)
+    try r.optional(.saturation, &augmentation.saturation)
     try r.optional(.out, &output.directory)
     try r.value(.evalEvery, &output.evalEvery)
     try r.choice(.selectBy, &output.selectBy)
@@ -138,6 +148,13 @@ extension TrainingConfiguration: Codable {
     try c.encode(data.imbalanceRatio, forKey: .imbalanceRatio)
     try c.encodeIfPresent(data.epochSize, forKey: .epochSize)
     try c.encode(data.seed, forKey: .seed)
+    try c.encode(augmentation.preset, forKey: .augment)
+    try c.encodeIfPresent(augmentation.cropPadding, forKey: .cropPadding)
+    try c.encodeIfPresent(augmentation.flip, forKey: .flip)
+    try c.encodeIfPresent(augmentation.cutout, forKey: .cutout)
+    try c.encodeIfPresent(augmentation.brightness, forKey: .brightness)
+    try c.encodeIfPresent(augmentation.contrast, forKey: .contrast)
+    try c.encodeIfPresent(augmentation.saturation, forKey: .saturation)
     try c.encodeIfPresent(output.directory, forKey: .out)
     try c.encode(output.evalEvery, forKey: .evalEvery)
     try c.encode(output.selectBy, forKey: .selectBy)

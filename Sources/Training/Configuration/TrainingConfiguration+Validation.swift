@@ -9,6 +9,16 @@ extension TrainingConfiguration {
     try validateImbalance(check)
     let (o, d) = (output, debugging)
     if let epochSize = data.epochSize { try check(epochSize >= 1, "--epoch-size must be at least 1") }
+    let a = augmentation
+    if let padding = a.cropPadding { try check(padding >= 0, "--crop-padding must be non-negative") }
+    if let cutout = a.cutout { try check(cutout >= 0, "--cutout must be non-negative") }
+    for (name, value) in [
+      ("brightness", a.brightness), ("contrast", a.contrast), ("saturation", a.saturation),
+    ] {
+      if let value {
+        try check(value >= 0 && value.isFinite, "--\(name) must be non-negative (got \(value))")
+      }
+    }
     try check(
       data.imbalanceRatio >= 1 && data.imbalanceRatio.isFinite,
       "--imbalance-ratio must be at least 1 (got \(data.imbalanceRatio))")

@@ -10,6 +10,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
   public var sampler = SamplerOptions(kind: .oversample)
   public var loss = LossOptions(kind: .ce)
   public var data = DataOptions()
+  public var augmentation = AugmentationOptions()
   public var output = OutputOptions()
   public var debugging = DebuggingOptions()
 

@@ -189,7 +189,8 @@ public final class Trainer {
     console.line(
       "run: \(communicator.size) rank(s), global batch \(plan.globalBatch) (\(session.stream.localBatch) on rank 0), "
         + "\(plan.shards) training shards, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.kind.rawValue), loss \(config.loss.kind.rawValue), "
-        + "lr \(config.optimization.learningRate), seed \(config.data.seed)")
+        + "lr \(config.optimization.learningRate), seed \(config.data.seed)"
+        + (config.augmentation.preset == .none ? "" : ", augment \(config.augmentation.preset.rawValue)"))
     let state = session.state
     if resume {
       let within =

@@ -162,7 +162,9 @@ extension TrainingStream {
     let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
     let stream = TrainingStream(
       shards: try owned.map { (index: $0, images: try dataset.readShard(.train, $0)) }, scheme: scheme,
-      plan: plan, seed: config.data.seed, normalization: dataset.manifest.normalization)
+      plan: plan, seed: config.data.seed, normalization: dataset.manifest.normalization,
+      augmentation: config.augmentation.resolved(
+        height: dataset.manifest.image.height, width: dataset.manifest.image.width))
     return (stream, plan)
   }
 }
