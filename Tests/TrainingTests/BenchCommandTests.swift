@@ -32,6 +32,8 @@ final class BenchCommandTests: XCTestCase {
       XCTAssertGreaterThan(try XCTUnwrap(single[key] as? Double), 0, key)
     }
     XCTAssertEqual(single["allreduceMilliseconds"] as? Double ?? -1, 0, accuracy: 0.5)
+    let loaderShare = try XCTUnwrap(single["loaderFractionOfStep"] as? Double)
+    XCTAssertTrue(loaderShare > 0 && loaderShare < 1, "\(loaderShare)")
 
     guard CommandRunner.mpirunAvailable() else {
       throw MissingRequirement.skip("mpirun is not installed; the 2-rank half of the bench test needs it")

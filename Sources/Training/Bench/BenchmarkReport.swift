@@ -38,8 +38,11 @@ public struct BenchmarkReport: Codable, Sendable {
   public var allreduceMilliseconds: Double
   public var slowerRankWaitMilliseconds: Double
   public var communicationWaitMilliseconds: Double
-  /// Batches assembled from decoded shards (normalise + copy), images/s of one rank.
+  /// Batches assembled from decoded shards (augment with the run's `--augment`, normalise,
+  /// copy), images/s of one rank (the slowest), and the share of a step the trainer spends on
+  /// it: the loader has no thread of its own yet, so the step waits for all of it.
   public var loaderImagesPerSecond: Double
+  public var loaderFractionOfStep: Double
   /// Inference forward passes (batch 128, no gradients), images/s of one rank.
   public var evaluationImagesPerSecond: Double
   /// The largest peak resident set size over the ranks, in MiB.
@@ -68,7 +71,7 @@ public struct BenchmarkReport: Codable, Sendable {
     lines += [
       "step: \(f(stepMilliseconds)) ms, \(f(imagesPerSecond)) images/s (global), \(f(stepGFLOPS)) GFLOP/s per rank = \(f(100 * fractionOfSGEMM)) % of one thread's sgemm (\(f(sgemmGFLOPS)) GFLOP/s at 1024³)",
       "allreduce: \(allreduceBuckets) buckets overlapping backward; after backward a step waits \(f(slowerRankWaitMilliseconds, 2)) ms for the slower rank and \(f(communicationWaitMilliseconds, 2)) ms for communication not hidden (\(f(100 * (slowerRankWaitMilliseconds + communicationWaitMilliseconds) / stepMilliseconds)) % of the step), against \(f(allreduceMilliseconds, 2)) ms for one blocking allreduce after backward",
-      "loader: \(f(loaderImagesPerSecond, 0)) images/s per rank; evaluation: \(f(evaluationImagesPerSecond, 0)) images/s per rank; peak resident memory \(f(peakResidentMiB)) MiB",
+      "loader: \(f(loaderImagesPerSecond, 0)) images/s per rank, \(f(100 * loaderFractionOfStep, 2)) % of a step; evaluation: \(f(evaluationImagesPerSecond, 0)) images/s per rank; peak resident memory \(f(peakResidentMiB)) MiB",
     ]
     return lines
   }

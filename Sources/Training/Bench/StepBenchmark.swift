@@ -151,7 +151,9 @@ public struct StepBenchmark {
       fractionOfSGEMM: stepFLOPs / computeSeconds / 1e9 / sgemm,
       allreduceBuckets: buckets, allreduceMilliseconds: slowest(6) * 1000,
       slowerRankWaitMilliseconds: slowest(7) * 1000, communicationWaitMilliseconds: slowest(1) * 1000,
-      loaderImagesPerSecond: lowest(3), evaluationImagesPerSecond: lowest(4), peakResidentMiB: slowest(2))
+      loaderImagesPerSecond: lowest(3),
+      loaderFractionOfStep: Double(localBatch) / lowest(3) / (stepSeconds + Double(localBatch) / lowest(3)),
+      evaluationImagesPerSecond: lowest(4), peakResidentMiB: slowest(2))
   }
 
   private func layerRows(_ network: Network, profile: NetworkProfile, batch: Int) -> [BenchmarkReport.Layer] {
