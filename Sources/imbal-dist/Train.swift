@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
 
   @Option(
     help:
-      "Continue the run in this directory from its last checkpoint, with the options recorded in its hparams.json (other options but --stop-after-epoch are ignored)."
+      "Continue the run in this directory from its last checkpoint, with the options recorded in its hparams.json (other options but --stop-after-epoch and --data, for a dataset that moved, are ignored)."
   )
   var resume: String?
 
@@ -85,6 +85,8 @@ struct Train: ParsableCommand {
     if let resume {
       var configuration = try HyperParameters(run: RunDirectory(path: resume)).configuration
       configuration.output.directory = resume
+      // A dataset that moved since the run started.
+      if let moved = data.data { configuration.data.directory = moved }
       configuration.output.stopAfterEpoch = output.stopAfterEpoch
       return configuration
     }

@@ -26,13 +26,13 @@ final class BenchCommandTests: XCTestCase {
     XCTAssertTrue(layers.contains { $0["name"] as? String == "decoder1.concat" })
     XCTAssertTrue(layers.contains { $0["name"] as? String == "decoder.sigmoid" })
     for key in [
-      "imagesPerSecond", "stepMilliseconds", "sgemmGFLOPS", "fractionOfSGEMM", "loaderImagesPerSecond",
-      "evaluationImagesPerSecond", "peakResidentMiB",
+      "images_per_s", "step_milliseconds", "sgemm_gflops", "fraction_of_sgemm", "loader_images_per_s",
+      "evaluation_images_per_s", "peak_resident_mib",
     ] {
       XCTAssertGreaterThan(try XCTUnwrap(single[key] as? Double), 0, key)
     }
-    XCTAssertEqual(single["allreduceMilliseconds"] as? Double ?? -1, 0, accuracy: 0.5)
-    let loaderShare = try XCTUnwrap(single["loaderFractionOfStep"] as? Double)
+    XCTAssertEqual(single["allreduce_milliseconds"] as? Double ?? -1, 0, accuracy: 0.5)
+    let loaderShare = try XCTUnwrap(single["loader_fraction_of_step"] as? Double)
     XCTAssertTrue(loaderShare > 0 && loaderShare < 1, "\(loaderShare)")
 
     guard CommandRunner.mpirunAvailable() else {
@@ -42,11 +42,11 @@ final class BenchCommandTests: XCTestCase {
       CommandRunner.mpirun(
         ranks: 2, ["bench", "--data", data, "--model", "small-cnn", "--sync-bn", "--steps", "2", "--json"]))
     XCTAssertEqual(two["ranks"] as? Int, 2)
-    XCTAssertEqual(two["blasThreadsPerRank"] as? Int, 1)
-    XCTAssertGreaterThan(try XCTUnwrap(two["allreduceMilliseconds"] as? Double), 0)
+    XCTAssertEqual(two["blas_threads_per_rank"] as? Int, 1)
+    XCTAssertGreaterThan(try XCTUnwrap(two["allreduce_milliseconds"] as? Double), 0)
     // What a step waits after backward, in its two parts.
-    XCTAssertGreaterThanOrEqual(try XCTUnwrap(two["slowerRankWaitMilliseconds"] as? Double), 0)
-    XCTAssertGreaterThan(try XCTUnwrap(two["communicationWaitMilliseconds"] as? Double), 0)
+    XCTAssertGreaterThanOrEqual(try XCTUnwrap(two["slower_rank_wait_milliseconds"] as? Double), 0)
+    XCTAssertGreaterThan(try XCTUnwrap(two["communication_wait_milliseconds"] as? Double), 0)
     let text = try CommandRunner.mpirun(ranks: 2, ["bench", "--data", data, "--steps", "1", "--ranks-info"])
     XCTAssertEqual(text.status, 0, text.standardError)
     XCTAssertTrue(text.standardOutput.contains("rank 1 of 2 on "), text.standardOutput)

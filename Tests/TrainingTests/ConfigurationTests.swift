@@ -41,10 +41,12 @@ final class ConfigurationTests: XCTestCase {
     configuration.debugging.maxSteps = 9
     let encoded = try JSONEncoder().encode(configuration)
     let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: encoded) as? [String: Any])
-    XCTAssertEqual(keys["batch-size"] as? Int, 64)
-    XCTAssertEqual(keys["sync-bn"] as? Bool, true)
-    XCTAssertEqual(keys["inject-fault"] as? String, "drift@4:1")
-    XCTAssertEqual(Set(keys.keys).subtracting(TrainingConfiguration.optionNames), [])
+    // Written in snake_case, as every JSON file of a run.
+    XCTAssertEqual(keys["batch_size"] as? Int, 64)
+    XCTAssertEqual(keys["sync_bn"] as? Bool, true)
+    XCTAssertEqual(keys["inject_fault"] as? String, "drift@4:1")
+    let snakeCase = TrainingConfiguration.optionNames.map { $0.replacingOccurrences(of: "-", with: "_") }
+    XCTAssertEqual(Set(keys.keys).subtracting(snakeCase), [])
     XCTAssertEqual(try JSONDecoder().decode(TrainingConfiguration.self, from: encoded), configuration)
   }
 
@@ -56,6 +58,15 @@ final class ConfigurationTests: XCTestCase {
     expected.sampler.beta = 0.99
     XCTAssertEqual(configuration, expected)
     XCTAssertEqual(try decode("{}"), TrainingConfiguration())
+  }
+
+  /// The option name, its snake_case and the camelCase a snake_case-converting decoder hands
+  /// over all mean the same option; two of them at once are an error.
+  func testEverySpellingOfAnOptionIsRead() throws {
+    for key in ["batch-size", "batch_size", "batchSize"] {
+      XCTAssertEqual(try decode(#"{"\#(key)": 32}"#).optimization.globalBatch, 32, key)
+    }
+    XCTAssertEqual(error(#"{"batch-size": 32, "batch_size": 64}"#), #"option "batch-size" is given twice"#)
   }
 
   func testBadKeysTypesAndValuesNameTheOption() {

@@ -48,10 +48,10 @@ final class PlanTests: XCTestCase {
     XCTAssertEqual(result.lines.count, 1, "quiet: only the JSON line\n\(result.standardOutput)")
     let configuration = try hparams(run)
     // The command line wins; the rest comes from the file.
-    // hparams.json records the configuration under the option names a plan uses.
+    // hparams.json records the configuration under the option names, in snake_case.
     XCTAssertEqual(configuration["loss"] as? String, "focal")
     XCTAssertEqual(configuration["lr"] as? Double, 0.02)
-    XCTAssertEqual(configuration["batch-size"] as? Int, 64)
+    XCTAssertEqual(configuration["batch_size"] as? Int, 64)
     XCTAssertEqual(configuration["quiet"] as? Bool, true)
   }
 

@@ -48,10 +48,21 @@ public struct BenchmarkReport: Codable, Sendable {
   /// The largest peak resident set size over the ranks, in MiB.
   public var peakResidentMiB: Double
 
+  /// Rates are `…_images_per_s`, as in `test.json` and the CSVs.
+  enum CodingKeys: String, CodingKey {
+    case model, mode, ranks, blasThreadsPerRank, globalBatch, steps, layers, stepMilliseconds
+    case imagesPerSecond = "images_per_s"
+    case stepGFLOPS, sgemmGFLOPS, fractionOfSGEMM, allreduceBuckets, allreduceMilliseconds
+    case slowerRankWaitMilliseconds, communicationWaitMilliseconds
+    case loaderImagesPerSecond = "loader_images_per_s"
+    case loaderFractionOfStep
+    case evaluationImagesPerSecond = "evaluation_images_per_s"
+    case peakResidentMiB = "peak_resident_mib"
+  }
+
+  /// One line of JSON with snake_case keys, as every JSON file imbal-dist writes.
   public var json: String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try! encoder.encode(self), as: UTF8.self)
+    String(decoding: try! RunJSON.encoder(pretty: false).encode(self), as: UTF8.self)
   }
 
   /// The human-readable report.

@@ -3,6 +3,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
   case missing(path: String)
   case malformed(path: String, reason: String)
   case doesNotFit(path: String, reason: String)
+  /// The run's dataset is no longer where the run recorded it.
+  case datasetMoved(path: String, id: String)
 
   public var description: String {
     switch self {
@@ -12,6 +14,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
       return "\(path): not a valid safetensors checkpoint: \(reason)"
     case .doesNotFit(let path, let reason):
       return "\(path): does not fit this model: \(reason)"
+    case .datasetMoved(let path, let id):
+      return
+        "the dataset this run was trained on is not at \(path) (id \(id)); pass --data with its new place"
     }
   }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Loader
 import Model
 
@@ -17,7 +18,11 @@ public struct TrainedRun {
     throws
   {
     hyperParameters = try HyperParameters(run: run)
-    dataset = try DatasetDirectory(path: override ?? hyperParameters.dataset.path)
+    let recorded = hyperParameters.dataset
+    if override == nil && !FileManager.default.fileExists(atPath: "\(recorded.path)/\(Manifest.fileName)") {
+      throw CheckpointError.datasetMoved(path: recorded.path, id: recorded.id)
+    }
+    dataset = try DatasetDirectory(path: override ?? recorded.path)
     let manifest = dataset.manifest
     guard manifest.id == hyperParameters.dataset.id else {
       throw CheckpointError.doesNotFit(

@@ -1,10 +1,12 @@
+import Foundation
 import Loader
 import Model
 
-/// A configuration is written and read under `train`'s option names, flat (`batch-size: 64`,
-/// `loss: ldam`, `sync-bn: true`): the same keys in a `--config` YAML file, a sweep's `base`
-/// and `grid`, and `hparams.json`, so a file means exactly what the same flags mean. A key
-/// left out keeps its default; an unknown key, a wrong type or an unknown value is a
+/// A configuration is read and written flat under `train`'s option names: `batch-size: 64`,
+/// `loss: ldam`, `sync-bn: true` in a `--config` YAML file or a sweep's `base` and `grid`, so a
+/// file means exactly what the same flags mean; `hparams.json` writes them in snake_case
+/// (`batch_size`), as every JSON file of a run, and either spelling is read. A key left out
+/// keeps its default; an unknown key, a wrong type or an unknown value is a
 /// `ConfigurationError` naming the option.
 extension TrainingConfiguration: Codable {
   /// Every option a configuration has, by its long name.
@@ -54,11 +56,17 @@ extension TrainingConfiguration: Codable {
   public static var optionNames: [String] { Option.allCases.map(\.rawValue).sorted() }
 
   public init(from decoder: Decoder) throws {
-    let keys = try decoder.container(keyedBy: AnyOptionKey.self).allKeys.map(\.stringValue)
-    if let unknown = keys.sorted().first(where: { Option(rawValue: $0) == nil }) {
-      throw ConfigurationError.unknownOption(unknown, valid: Self.optionNames)
+    let container = try decoder.container(keyedBy: AnyOptionKey.self)
+    var keys: [Option: AnyOptionKey] = [:]
+    for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+      guard let option = Option(spelling: key.stringValue) else {
+        throw ConfigurationError.unknownOption(key.stringValue, valid: Self.optionNames)
+      }
+      guard keys.updateValue(key, forKey: option) == nil else {
+        throw ConfigurationError.invalid("option \"\(option.rawValue)\" is given twice")
+      }
     }
-    let r = OptionReader(container: try decoder.container(keyedBy: Option.self))
+    let r = OptionReader(container: container, keys: keys)
     self.init()
     try r.choice(.model, &model.architecture)
     try r.choice(.mode, &model.mode)
@@ -122,7 +130,7 @@ extension TrainingConfiguration: Codable {
   }
 
   public func encode(to encoder: Encoder) throws {
-    var c = encoder.container(keyedBy: Option.self)
+    var c = SnakeCaseContainer(encoder.container(keyedBy: AnyOptionKey.self))
     try c.encode(model.architecture, forKey: .model)
     try c.encode(model.mode, forKey: .mode)
     try c.encode(model.reconstructionWeight, forKey: .reconWeight)
@@ -172,7 +180,23 @@ extension TrainingConfiguration: Codable {
   }
 }
 
-/// Any key at all, to find the ones that are not options.
+extension TrainingConfiguration.Option {
+  /// The option a key spells: `batch-size`, `batch_size`, or `batchSize` (what a decoder that
+  /// converts from snake_case hands over).
+  init?(spelling key: String) {
+    var name = ""
+    for character in key {
+      if character.isUppercase {
+        name += "-" + character.lowercased()
+      } else {
+        name.append(character == "_" ? "-" : character)
+      }
+    }
+    self.init(rawValue: name)
+  }
+}
+
+/// Any key at all, to read every spelling and find the ones that are not options.
 private struct AnyOptionKey: CodingKey {
   let stringValue: String
   init(stringValue: String) { self.stringValue = stringValue }
@@ -180,10 +204,31 @@ private struct AnyOptionKey: CodingKey {
   init?(intValue: Int) { nil }
 }
 
+/// Writes each option under its snake_case spelling.
+private struct SnakeCaseContainer {
+  var container: KeyedEncodingContainer<AnyOptionKey>
+  init(_ container: KeyedEncodingContainer<AnyOptionKey>) { self.container = container }
+
+  private func key(_ option: TrainingConfiguration.Option) -> AnyOptionKey {
+    AnyOptionKey(stringValue: option.rawValue.replacingOccurrences(of: "-", with: "_"))
+  }
+
+  mutating func encode<T: Encodable>(_ value: T, forKey option: TrainingConfiguration.Option) throws {
+    try container.encode(value, forKey: key(option))
+  }
+
+  mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey option: TrainingConfiguration.Option) throws
+  {
+    try container.encodeIfPresent(value, forKey: key(option))
+  }
+}
+
 /// Reads options that are present into a configuration's fields, turning decoding failures
 /// into errors that name the option and what it takes.
 private struct OptionReader {
-  let container: KeyedDecodingContainer<TrainingConfiguration.Option>
+  let container: KeyedDecodingContainer<AnyOptionKey>
+  /// The key each option was given under.
+  let keys: [TrainingConfiguration.Option: AnyOptionKey]
 
   func value<T: Decodable>(_ option: TrainingConfiguration.Option, _ field: inout T) throws {
     if let value = try decode(T.self, option) { field = value }
@@ -207,8 +252,9 @@ private struct OptionReader {
   }
 
   private func decode<T: Decodable>(_ type: T.Type, _ option: TrainingConfiguration.Option) throws -> T? {
+    guard let key = keys[option] else { return nil }
     do {
-      return try container.decodeIfPresent(T.self, forKey: option)
+      return try container.decodeIfPresent(T.self, forKey: key)
     } catch DecodingError.typeMismatch, DecodingError.dataCorrupted, DecodingError.valueNotFound {
       throw ConfigurationError.wrongType(option: option.rawValue, expected: Self.describe(T.self))
     }

@@ -25,9 +25,13 @@ public struct HyperParameters: Codable, Equatable, Sendable {
     configuration: TrainingConfiguration, dataset: DatasetDirectory, ranks: Int, versions: [String: String]
   ) {
     let manifest = dataset.manifest
+    // The dataset by its absolute path, so that the run can be resumed, evaluated and exported
+    // from any working directory.
+    let path = URL(fileURLWithPath: dataset.path).standardizedFileURL.path
     self.configuration = configuration
+    self.configuration.data.directory = path
     self.dataset = Dataset(
-      path: dataset.path, id: manifest.id, source: manifest.source.kind, imbalance: manifest.imbalance,
+      path: path, id: manifest.id, source: manifest.source.kind, imbalance: manifest.imbalance,
       classNames: manifest.classNames, trainCounts: manifest.splits.train.classCounts,
       valCounts: manifest.splits.val.classCounts, testCounts: manifest.splits.test.classCounts)
     self.ranks = ranks

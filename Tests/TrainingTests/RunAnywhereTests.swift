@@ -1,0 +1,53 @@
+import Foundation
+import XCTest
+
+/// A run records its dataset by absolute path, so it can be evaluated, exported and resumed
+/// from any working directory; a dataset that moved is named with the run's id, and `--data`
+/// points the run to its new place.
+final class RunAnywhereTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("anywhere-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  func testARunStartedWithRelativePathsWorksFromAnotherDirectory() throws {
+    let project = directory.appendingPathComponent("project")
+    let elsewhere = directory.appendingPathComponent("elsewhere")
+    for folder in [project, elsewhere] {
+      try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+    _ = try CommandRunner.packFashionMNIST(into: project, imbalance: "exp:10", shards: 2)
+    let train = try CommandRunner.single(
+      [
+        "train", "--data", "data", "--out", "runs/first", "--epochs", "2", "--epoch-size", "256",
+        "--batch-size", "64", "--tsne-points", "0", "--stop-after-epoch", "1",
+      ], in: project)
+    XCTAssertEqual(train.status, 0, train.standardError)
+    let run = project.appendingPathComponent("runs/first").path
+
+    let resumed = try CommandRunner.single(["train", "--resume", run], in: elsewhere)
+    XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    XCTAssertTrue(resumed.standardOutput.contains("epoch 2/2"), resumed.standardOutput)
+    let evaluate = try CommandRunner.single(["evaluate", "--run", run], in: elsewhere)
+    XCTAssertEqual(evaluate.status, 0, evaluate.standardError)
+    let export = try CommandRunner.single(
+      ["export", "--run", run, "--out", elsewhere.appendingPathComponent("model.safetensors").path],
+      in: elsewhere)
+    XCTAssertEqual(export.status, 0, export.standardError)
+
+    let moved = directory.appendingPathComponent("moved").path
+    try FileManager.default.moveItem(atPath: project.appendingPathComponent("data").path, toPath: moved)
+    let missing = try CommandRunner.single(["evaluate", "--run", run], in: elsewhere)
+    XCTAssertEqual(missing.status, 1)
+    XCTAssertTrue(
+      missing.standardError.contains(
+        "the dataset this run was trained on is not at \(project.appendingPathComponent("data").path) (id "),
+      missing.standardError)
+    let found = try CommandRunner.single(["evaluate", "--run", run, "--data", moved], in: elsewhere)
+    XCTAssertEqual(found.status, 0, found.standardError)
+  }
+}
