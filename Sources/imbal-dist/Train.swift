@@ -83,10 +83,19 @@ struct Train: ParsableCommand {
   /// command line's options over it; validated.
   func makeConfiguration() throws -> TrainingConfiguration {
     if let resume {
-      var configuration = try HyperParameters(run: RunDirectory(path: resume)).configuration
+      let recorded = try HyperParameters(run: RunDirectory(path: resume))
+      var configuration = recorded.configuration
       configuration.output.directory = resume
-      // A dataset that moved since the run started.
-      if let moved = data.data { configuration.data.directory = moved }
+      // A dataset that moved since the run started; it must be the same dataset.
+      if let moved = data.data {
+        let id = try DatasetDirectory(path: moved).manifest.id
+        guard id == recorded.dataset.id else {
+          throw CheckpointError.doesNotFit(
+            path: moved,
+            reason: "it holds dataset \(id), the run \(resume) was trained on \(recorded.dataset.id)")
+        }
+        configuration.data.directory = moved
+      }
       configuration.output.stopAfterEpoch = output.stopAfterEpoch
       return configuration
     }

@@ -21,6 +21,13 @@ final class RunAnywhereTests: XCTestCase {
       try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
     _ = try CommandRunner.packFashionMNIST(into: project, imbalance: "exp:10", shards: 2)
+    // A mistyped --data lists the datasets beside the name it gave.
+    let typo = try CommandRunner.single(["train", "--data", "dat"], in: project)
+    XCTAssertEqual(typo.status, 1)
+    XCTAssertEqual(
+      typo.standardError,
+      "imbal-dist: error: dat: not a packed dataset (no manifest.json); the datasets beside it are data; create one with `imbal-dist pack`\n"
+    )
     let train = try CommandRunner.single(
       [
         "train", "--data", "data", "--out", "runs/first", "--epochs", "2", "--epoch-size", "256",
@@ -29,6 +36,12 @@ final class RunAnywhereTests: XCTestCase {
     XCTAssertEqual(train.status, 0, train.standardError)
     let run = project.appendingPathComponent("runs/first").path
 
+    let other = try CommandRunner.packFashionMNIST(into: elsewhere, imbalance: "exp:100", shards: 2)
+    let wrong = try CommandRunner.single(["train", "--resume", run, "--data", other], in: elsewhere)
+    XCTAssertEqual(wrong.status, 1)
+    XCTAssertTrue(
+      wrong.standardError.contains("\(other): does not fit this model: it holds dataset "),
+      wrong.standardError)
     let resumed = try CommandRunner.single(["train", "--resume", run], in: elsewhere)
     XCTAssertEqual(resumed.status, 0, resumed.standardError)
     XCTAssertTrue(resumed.standardOutput.contains("epoch 2/2"), resumed.standardOutput)

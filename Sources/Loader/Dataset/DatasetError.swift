@@ -3,7 +3,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
   case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
   case labelOutOfRange(path: String, index: Int, label: Int, classes: Int)
   case emptyClass(className: String, detail: String)
-  case missingManifest(directory: String)
+  /// `nearby`: the datasets next to the directory named (in its parent folder).
+  case missingManifest(directory: String, nearby: [String])
   case badManifest(path: String, detail: String)
   case manifestDisagrees(path: String, detail: String)
   case notADataset(path: String, detail: String)
@@ -16,8 +17,11 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
       return "\(path): label \(label) of record \(index) is outside the \(classes) classes (0…\(classes - 1))"
     case .emptyClass(let className, let detail):
       return "class '\(className)' has no images \(detail)"
-    case .missingManifest(let directory):
-      return "\(directory): not a packed dataset (no \(Manifest.fileName)); create one with `imbal-dist pack`"
+    case .missingManifest(let directory, let nearby):
+      let others =
+        nearby.isEmpty ? "" : "; the datasets beside it are \(nearby.joined(separator: ", "))"
+      return
+        "\(directory): not a packed dataset (no \(Manifest.fileName))\(others); create one with `imbal-dist pack`"
     case .badManifest(let path, let detail):
       return "\(path): invalid manifest: \(detail)"
     case .manifestDisagrees(let path, let detail):

@@ -76,11 +76,24 @@ public struct Manifest: Codable, Equatable, Sendable {
     return try! encoder.encode(self)
   }
 
+  /// The packed datasets in the folder that holds `directory` (a typo's likely targets), as
+  /// paths spelled like `directory`.
+  static func datasets(besides directory: String) -> [String] {
+    var named = directory
+    while named.count > 1 && named.hasSuffix("/") { named.removeLast() }
+    let parent = URL(fileURLWithPath: named).deletingLastPathComponent().path
+    let prefix = named.lastIndex(of: "/").map { String(named[...$0]) } ?? ""
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
+    return names.sorted().filter { name in
+      !name.hasPrefix(".") && FileManager.default.fileExists(atPath: "\(parent)/\(name)/\(Manifest.fileName)")
+    }.map { prefix + $0 }
+  }
+
   /// Reads `DIR/manifest.json`.
   public init(directory: String) throws {
     let path = "\(directory)/\(Manifest.fileName)"
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw DatasetError.missingManifest(directory: directory)
+      throw DatasetError.missingManifest(directory: directory, nearby: Self.datasets(besides: directory))
     }
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
