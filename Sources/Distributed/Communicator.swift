@@ -39,6 +39,22 @@ extension Communicator {
     for i in buffer.indices { buffer[i] *= scale }
   }
 
+  /// Replaces `values` on every rank with the element-wise sum over all ranks.
+  public func allreduceSum(_ values: inout [Double]) throws {
+    try values.withUnsafeMutableBufferPointer { try allreduceSum($0) }
+  }
+
+  /// Collects one string per rank, of any length, at `root`, in rank order; `nil` on other
+  /// ranks. (A gather moves the same byte count from every rank: each text is padded with
+  /// zero bytes to the sum of all lengths, which costs one small allreduce.)
+  public func gather(text: String, root: Int) throws -> [String]? {
+    var bytes = Array(text.utf8)
+    var total = [Double(bytes.count)]
+    try allreduceSum(&total)
+    bytes += [UInt8](repeating: 0, count: Int(total[0]) - bytes.count)
+    return try gather(bytes, root: root)?.map { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+  }
+
   /// Copies `values` from `root` to every rank; every rank must pass the same count.
   public func broadcast<T: BitwiseCopyable>(_ values: inout [T], root: Int) throws {
     try values.withUnsafeMutableBytes { try broadcast($0, root: root) }

@@ -32,7 +32,7 @@ extension Augmentation {
     }
     func grey(_ p: Int) -> Double {
       channels == 3
-        ? 0.299 * Double(image[p]) + 0.587 * Double(image[plane + p]) + 0.114 * Double(image[2 * plane + p])
+        ? luma(image[p], image[plane + p], image[2 * plane + p])
         : Double(image[p])
     }
     if draw.brightness != 1 { blend(draw.brightness) { _ in 0 } }

@@ -16,10 +16,8 @@ struct DecodedImage {
       } else if channels == 1 {
         for c in 0..<targetChannels { out[c * plane + p] = interleaved[p] }
       } else {
-        let (r, g, b) = (
-          Double(interleaved[p * 3]), Double(interleaved[p * 3 + 1]), Double(interleaved[p * 3 + 2])
-        )
-        out[p] = UInt8(min(255, (0.299 * r + 0.587 * g + 0.114 * b).rounded()))
+        out[p] = UInt8(
+          min(255, luma(interleaved[p * 3], interleaved[p * 3 + 1], interleaved[p * 3 + 2]).rounded()))
       }
     }
     return out
@@ -45,4 +43,10 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
         + "(the first image sets the size; give pack --image-size to resize every image)"
     }
   }
+}
+
+/// ITU-R BT.601 luma, `0.299 R + 0.587 G + 0.114 B`: RGB to grey as PIL's `convert("L")` and
+/// torchvision's `Grayscale` compute it.
+func luma(_ red: UInt8, _ green: UInt8, _ blue: UInt8) -> Double {
+  0.299 * Double(red) + 0.587 * Double(green) + 0.114 * Double(blue)
 }

@@ -44,7 +44,8 @@ public struct ImagePreparation: Sendable, Equatable {
     }
     defer { cvips_unref(image) }
     let colour = vips_image_get_bands(image) >= 3
-    let backdrop = (colour ? background : [Self.luma(background)]).map { Double($0) }
+    let backdrop =
+      colour ? background.map { Double($0) } : [luma(background[0], background[1], background[2]).rounded()]
     if cvips_has_alpha(image) != 0 {
       image = try VipsLibrary.replace(image, path) {
         cvips_flatten(image, &$0, backdrop, Int32(backdrop.count))
@@ -70,11 +71,6 @@ public struct ImagePreparation: Sendable, Equatable {
     }
   }
 
-  /// ITU-R BT.601 luma of an RGB colour.
-  static func luma(_ rgb: [UInt8]) -> UInt8 {
-    let value = 0.299 * Double(rgb[0]) + 0.587 * Double(rgb[1]) + 0.114 * Double(rgb[2])
-    return UInt8(min(255, value.rounded()))
-  }
 }
 
 /// An image size, `pack --image-size S` (square) or `HxW`.

@@ -84,16 +84,10 @@ public struct StepBenchmark {
 
   /// Every rank's host and BLAS configuration, in rank order, at rank 0 (`nil` elsewhere).
   public static func describeRanks(_ communicator: Communicator) throws -> [String]? {
-    var line = Array(
-      "rank \(communicator.rank) of \(communicator.size) on \(ProcessInfo.processInfo.hostName): \(blasConfiguration())"
-        .utf8)
-    // A gather moves the same byte count from every rank: pad each line to the sum of lengths.
-    var total = [Double(line.count)]
-    try total.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
-    line += [UInt8](repeating: 0, count: Int(total[0]) - line.count)
-    return try communicator.gather(line, root: 0)?.map {
-      String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
-    }
+    try communicator.gather(
+      text:
+        "rank \(communicator.rank) of \(communicator.size) on \(ProcessInfo.processInfo.hostName): \(blasConfiguration())",
+      root: 0)
   }
 
   /// The same gradients summed with one blocking allreduce after backward, for comparison.

@@ -54,14 +54,8 @@ public final class DataParallel {
   /// shapes, in rank 0's order; a difference names the rank and the first differing tensor.
   public func checkLayout(of network: Network) throws {
     let mine = layoutLines(of: network)
-    var bytes = Array(mine.joined(separator: "\n").utf8)
-    // A gather moves the same byte count from every rank: pad each text to the sum of lengths.
-    var length = [Double(bytes.count)]
-    try length.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
-    bytes += [UInt8](repeating: 0, count: Int(length[0]) - bytes.count)
-    guard let all = try communicator.gather(bytes, root: 0) else { return }
-    for (rank, theirs) in all.enumerated() {
-      let text = String(decoding: theirs.prefix { $0 != 0 }, as: UTF8.self)
+    guard let all = try communicator.gather(text: mine.joined(separator: "\n"), root: 0) else { return }
+    for (rank, text) in all.enumerated() {
       let lines = text.isEmpty ? [] : text.split(separator: "\n").map(String.init)
       if let index = zip(lines, mine).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
         throw DataParallelError.layoutMismatch(
@@ -92,7 +86,7 @@ public final class DataParallel {
   /// `value` summed over the ranks: a weighted mean's global normaliser `Σ w_y`.
   func sum(_ value: Double) throws -> Double {
     var sum = [value]
-    try sum.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+    try communicator.allreduceSum(&sum)
     return sum[0]
   }
 
@@ -106,7 +100,7 @@ public final class DataParallel {
   /// step), and the epoch's global mean loss so far, in one allreduce.
   func stepConsensus(signal: Int32, totals: EpochTotals) throws -> (stop: Bool, meanLoss: Double) {
     var values = [Double(signal), totals.loss, totals.normalizer]
-    try values.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+    try communicator.allreduceSum(&values)
     return (values[0] != 0, values[1] / max(values[2], 1e-12))
   }
 
@@ -115,7 +109,7 @@ public final class DataParallel {
   /// The epoch's totals summed over the ranks.
   func sum(_ totals: EpochTotals) throws -> EpochTotals {
     var values = totals.flattened
-    try values.withUnsafeMutableBufferPointer { try communicator.allreduceSum($0) }
+    try communicator.allreduceSum(&values)
     return EpochTotals(flattened: values, classes: totals.predictions.classes)!
   }
 
