@@ -41,7 +41,7 @@ let package = Package(
     // MARK: - Public API (arrows point down: Training wires the rest together)
     .target(name: "Distributed", dependencies: ["CMPI"]),
     .target(name: "Model", dependencies: ["CBLAS", "PRNG"]),
-    .target(name: "Loader", dependencies: ["CZlib", "CZstd", "CVips", "PRNG"]),
+    .target(name: "Loader", dependencies: ["CZlib", "CZstd", "CVips", "CPNG", "CTurboJPEG", "PRNG"]),
     .target(name: "Training", dependencies: ["Model", "Loader", "Distributed", "PRNG"]),
     // The command line imports Training alone (which re-exports Model and Loader).
     .executableTarget(

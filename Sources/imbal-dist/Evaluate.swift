@@ -46,8 +46,9 @@ struct Evaluate: ParsableCommand {
       if let model { return try evaluateExported(model) }
       let trained = try TrainedRun(run: RunDirectory(path: runPath!), checkpoint: checkpoint, dataset: data)
       let dataset = trained.dataset
-      let images = try dataset.readSplit(SplitName(rawValue: split)!)
-      let evaluation = Evaluator(augmentation: tta).evaluate(
+      var budget = 0
+      let images = try dataset.records(SplitName(rawValue: split)!, budget: &budget)
+      let evaluation = try Evaluator(augmentation: tta).evaluate(
         network: trained.network, images: images, normalization: dataset.manifest.normalization)
       let report = TestReport(
         split: split, evaluation: evaluation, classNames: dataset.manifest.classNames,
@@ -68,8 +69,9 @@ struct Evaluate: ParsableCommand {
         "\(path) classifies \(classifier.image.channels)×\(classifier.image.height)×\(classifier.image.width) images into \(classifier.classNames.count) classes; \(dataset.path) holds \(manifest.image.channels)×\(manifest.image.height)×\(manifest.image.width) images of \(manifest.classNames.count) classes"
       )
     }
-    let evaluation = Evaluator(augmentation: tta).evaluate(
-      network: classifier.network, images: try dataset.readSplit(SplitName(rawValue: split)!),
+    var budget = 0
+    let evaluation = try Evaluator(augmentation: tta).evaluate(
+      network: classifier.network, images: try dataset.records(SplitName(rawValue: split)!, budget: &budget),
       normalization: classifier.normalization)
     let report = TestReport(
       split: split, evaluation: evaluation, classNames: manifest.classNames, checkpoint: path,

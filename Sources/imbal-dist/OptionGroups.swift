@@ -205,11 +205,27 @@ struct DataArguments: ConfigurationArguments {
       default: defaults.seed))
   var seed: UInt64?
 
+  @Option(
+    name: .customLong("loader-threads"),
+    help: help(
+      "Threads that read, decode and augment batches ahead of the step (0: the training thread does it).",
+      default: "the cores per rank on this node, minus one"))
+  var loaderThreads: Int?
+
+  @Option(
+    name: .customLong("loader-memory"),
+    help: help(
+      "MB of records and queued batches the loader keeps in memory per rank; the rest is read from the shards when drawn.",
+      default: defaults.loaderMemory))
+  var loaderMemory: Int?
+
   func apply(to configuration: inout TrainingConfiguration) {
     if let data { configuration.data.directory = data }
     set(&configuration.data.imbalanceRatio, imbalanceRatio)
     if let epochSize { configuration.data.epochSize = epochSize }
     set(&configuration.data.seed, seed)
+    if let loaderThreads { configuration.data.loaderThreads = loaderThreads }
+    set(&configuration.data.loaderMemory, loaderMemory)
   }
 }
 
@@ -350,6 +366,18 @@ struct AugmentationArguments: ConfigurationArguments {
   @Option(help: "Saturation jitter (RGB): factors in [1 − x, 1 + x] (overrides the preset).")
   var saturation: Double?
 
+  @Option(
+    name: .customLong("resized-crop-scale"),
+    help:
+      "Random-resized crop instead of the padded crop: LOW,HIGH share of the image's area (torchvision's RandomResizedCrop scale, e.g. 0.08,1), scaled back to the image's size."
+  )
+  var resizedCropScale: ValueRange?
+
+  @Option(
+    name: .customLong("resized-crop-ratio"),
+    help: "LOW,HIGH aspect ratio (width/height) of the random-resized crop. (default: 0.75,1.3333)")
+  var resizedCropRatio: ValueRange?
+
   func apply(to configuration: inout TrainingConfiguration) {
     set(&configuration.augmentation.preset, augment)
     if let cropPadding { configuration.augmentation.cropPadding = cropPadding }
@@ -358,5 +386,11 @@ struct AugmentationArguments: ConfigurationArguments {
     if let brightness { configuration.augmentation.brightness = brightness }
     if let contrast { configuration.augmentation.contrast = contrast }
     if let saturation { configuration.augmentation.saturation = saturation }
+    if let resizedCropScale { configuration.augmentation.resizedCropScale = resizedCropScale }
+    if let resizedCropRatio { configuration.augmentation.resizedCropRatio = resizedCropRatio }
   }
+}
+
+extension ValueRange: ExpressibleByArgument {
+  public init?(argument: String) { self.init(parsing: argument) }
 }

@@ -50,6 +50,15 @@ struct Pack: ParsableCommand {
     help: "zstd compression level (1–19; 1–3 are fast and compress nearly as well).")
   var zstdLevel = 3
 
+  @Option(
+    help:
+      "How records store their pixels: raw (fastest to read), png (lossless) or jpeg (lossy, smallest); encoded records are decoded when drawn."
+  )
+  var encoding = RecordEncoding.raw
+
+  @Option(name: .customLong("jpeg-quality"), help: "JPEG quality (1–100) of --encoding jpeg.")
+  var jpegQuality = 90
+
   @Option(help: "Seed of the shuffle that splits an unsplit image folder.")
   var seed: UInt64 = 0
 
@@ -77,6 +86,9 @@ struct Pack: ParsableCommand {
     guard (1...19).contains(zstdLevel) else {
       throw ValidationError("--zstd-level must be in 1…19 (got \(zstdLevel))")
     }
+    guard (1...100).contains(jpegQuality) else {
+      throw ValidationError("--jpeg-quality must be in 1…100 (got \(jpegQuality))")
+    }
     guard ratios != nil else {
       throw ValidationError("--split must be three non-negative shares, e.g. 0.8,0.1,0.1")
     }
@@ -96,6 +108,8 @@ struct Pack: ParsableCommand {
     options.validationPerClass = validationPerClass
     options.splitRatios = ratios!
     options.zstdLevel = zstdLevel
+    options.encoding = encoding
+    options.jpegQuality = jpegQuality
     options.seed = seed
     options.force = force
     options.preparation = images.preparation
@@ -108,13 +122,15 @@ struct Pack: ParsableCommand {
           + "test \(splits.test.count) images, \(shards) shards per split")
       print(
         "\(megabytes(report.rawBytes)) raw → \(megabytes(report.shardBytes)) "
-          + "(ratio \(String(format: "%.2f", Double(report.rawBytes) / Double(report.shardBytes)))) at zstd level "
-          + "\(zstdLevel), \(String(format: "%.0f", Double(report.rawBytes) / report.seconds / 1e6)) MB/s")
+          + "(ratio \(String(format: "%.2f", Double(report.rawBytes) / Double(report.shardBytes)))), "
+          + "\(encoding == .jpeg ? "jpeg quality \(jpegQuality)" : encoding.rawValue) records at zstd level \(zstdLevel), \(String(format: "%.0f", Double(report.rawBytes) / report.seconds / 1e6)) MB/s"
+      )
     }
   }
 }
 
 extension ResizePolicy: ExpressibleByArgument {}
+extension RecordEncoding: ExpressibleByArgument {}
 
 extension ImageSize: ExpressibleByArgument {
   public init?(argument: String) { self.init(parsing: argument) }

@@ -92,6 +92,57 @@ final class AugmentationTests: XCTestCase {
     XCTAssertNotEqual(a, augmentation.draw(seed: 3, epoch: 3, shard: 1, draw: 7, height: 32, width: 32))
   }
 
+  /// The 2×2 box at (1, 1) of a 4×4 image, [[10, 50], [90, 130]], enlarged to 4×4: output
+  /// pixel o samples the box at (o + ½)·½ − ½ = 0 (clamped from −¼), ¼, ¾, 1¼ (past the last
+  /// pixel, so the last pixel), so each row is [a, ¾a + ¼b, ¼a + ¾b, b] and the rows blend the
+  /// same way (worked out by hand; PyTorch's bilinear `align_corners=False` gives the same).
+  func testResizedCropInterpolatesBilinearly() {
+    var image = [UInt8](repeating: 255, count: 16)
+    (image[5], image[6], image[9], image[10]) = (10, 50, 90, 130)
+    let expected: [UInt8] = [10, 20, 40, 50, 30, 40, 60, 70, 70, 80, 100, 110, 90, 100, 120, 130]
+    let box = Augmentation.Box(x: 1, y: 1, width: 2, height: 2)
+    XCTAssertEqual(
+      transformed(image, height: 4, width: 4, padding: 0) { $0.resizedCrop = box }, expected)
+    let mirrored = (0..<4).flatMap { row in expected[(row * 4)..<(row * 4 + 4)].reversed() }
+    XCTAssertEqual(
+      transformed(image, height: 4, width: 4, padding: 0) { ($0.resizedCrop, $0.flip) = (box, true) },
+      mirrored)
+    // The whole image as the box is the identity.
+    XCTAssertEqual(
+      transformed(image, height: 4, width: 4, padding: 0) {
+        $0.resizedCrop = Augmentation.Box(x: 0, y: 0, width: 4, height: 4)
+      }, image)
+  }
+
+  /// The box's area and ratio stay in range and it lies inside the image; a ratio no box of
+  /// the image can have falls back to the centred box clamped to the ratio (torchvision).
+  func testResizedCropBoxes() {
+    var augmentation = Augmentation()
+    augmentation.resizedCropScale = 0.25...0.5
+    for index in 0..<300 {
+      let box = augmentation.draw(seed: 1, epoch: 0, shard: 2, draw: index, height: 32, width: 40)
+        .resizedCrop!
+      XCTAssertTrue(box.x >= 0 && box.y >= 0 && box.x + box.width <= 40 && box.y + box.height <= 32, "\(box)")
+      let share = Double(box.width * box.height) / Double(32 * 40)
+      XCTAssertTrue(share > 0.22 && share < 0.54, "\(share)")
+      let ratio = Double(box.width) / Double(box.height)
+      XCTAssertTrue(ratio > 0.7 && ratio < 1.43, "\(ratio)")
+    }
+    augmentation.resizedCropScale = 1...1
+    augmentation.resizedCropRatio = 1...1
+    let tall = augmentation.draw(seed: 1, epoch: 0, shard: 0, draw: 0, height: 8, width: 2).resizedCrop
+    XCTAssertEqual(tall, Augmentation.Box(x: 0, y: 3, width: 2, height: 2))
+    XCTAssertEqual(
+      augmentation.draw(seed: 1, epoch: 0, shard: 0, draw: 0, height: 6, width: 6).resizedCrop,
+      Augmentation.Box(x: 0, y: 0, width: 6, height: 6))
+    // The box comes from its own stream: the other draws are those without it.
+    var plain = augmentation
+    plain.resizedCropScale = nil
+    var withBox = augmentation.draw(seed: 4, epoch: 1, shard: 0, draw: 3, height: 8, width: 8)
+    withBox.resizedCrop = nil
+    XCTAssertEqual(withBox, plain.draw(seed: 4, epoch: 1, shard: 0, draw: 3, height: 8, width: 8))
+  }
+
   /// Two shards of 4×4 RGB images: one rank owning both and two ranks owning one each assemble
   /// the same augmented pixels, step by step (invariant 1 for augmented training).
   func testOneRankAndTwoRanksDrawTheSameAugmentedImages() throws {
@@ -113,7 +164,7 @@ final class AugmentationTests: XCTestCase {
       let streams = (0..<ranks).map { rank in
         TrainingStream(
           shards: ShardAssignment.owned(byRank: rank, of: ranks, shards: 2).map {
-            (index: $0, images: shards[$0])
+            (index: $0, store: RecordStore(images: shards[$0]))
           },
           scheme: scheme, plan: plan, seed: 9,
           normalization: Normalization(mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]),
@@ -124,9 +175,9 @@ final class AugmentationTests: XCTestCase {
         try streams.flatMap { stream -> [Float] in
           var pixels = [Float](repeating: .nan, count: stream.localBatch * 48)
           var labels = [Int32](repeating: -1, count: stream.localBatch)
-          pixels.withUnsafeMutableBufferPointer { p in
-            labels.withUnsafeMutableBufferPointer {
-              stream.batch(step: step, pixels: p.baseAddress!, labels: $0.baseAddress!)
+          try pixels.withUnsafeMutableBufferPointer { p in
+            try labels.withUnsafeMutableBufferPointer {
+              try stream.batch(step: step, pixels: p.baseAddress!, labels: $0.baseAddress!)
             }
           }
           XCTAssertFalse(labels.contains(-1))

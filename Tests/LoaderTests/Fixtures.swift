@@ -68,6 +68,27 @@ enum Fixtures {
     }.sorted { $0.lexicographicallyPrecedes($1) }
   }
 
+  /// `count` smooth images (sums of sines, different in every image and channel) of
+  /// `channels×side×side` in two classes: what photos look like to a codec.
+  static func photoLikeImages(count: Int, channels: Int, side: Int) -> LabeledImages {
+    var pixels: [UInt8] = []
+    for i in 0..<count {
+      for c in 0..<channels {
+        for y in 0..<side {
+          for x in 0..<side {
+            let value =
+              128 + 60 * sin(Double(x) * 0.3 + Double(i) * 0.7 + Double(c))
+              + 50 * cos(Double(y) * 0.2 * Double(c + 1) + Double(i % 5))
+            pixels.append(UInt8(max(0, min(255, value.rounded()))))
+          }
+        }
+      }
+    }
+    return LabeledImages(
+      channels: channels, height: side, width: side, classNames: ["a", "b"], pixels: pixels,
+      labels: (0..<count).map { Int32($0 % 2) })
+  }
+
   /// A tiny labelled set with the given class counts, 1×3×2 images with distinct pixels.
   static func tinyImages(counts: [Int]) -> LabeledImages {
     var labels: [Int32] = []

@@ -39,7 +39,8 @@ final class SamplerTests: XCTestCase {
     return (0..<ranks).map { rank in
       let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: shards)
       return TrainingStream(
-        shards: owned.map { (index: $0, images: shardImages[$0]) }, scheme: scheme, plan: plan, seed: seed,
+        shards: owned.map { (index: $0, store: RecordStore(images: shardImages[$0])) }, scheme: scheme,
+        plan: plan, seed: seed,
         normalization: normalization)
     }
   }
@@ -130,9 +131,9 @@ final class SamplerTests: XCTestCase {
     var labels = [Int32](repeating: 0, count: stream.localBatch)
     var seen = Set<Int>()
     for step in 0..<stream.plan.stepsPerEpoch {
-      pixels.withUnsafeMutableBufferPointer { p in
-        labels.withUnsafeMutableBufferPointer {
-          stream.batch(step: step, pixels: p.baseAddress!, labels: $0.baseAddress!)
+      try pixels.withUnsafeMutableBufferPointer { p in
+        try labels.withUnsafeMutableBufferPointer {
+          try stream.batch(step: step, pixels: p.baseAddress!, labels: $0.baseAddress!)
         }
       }
       for i in 0..<stream.localBatch where labels[i] == 0 {
@@ -182,13 +183,13 @@ final class SamplerTests: XCTestCase {
           of: indexed, ranks: ranks, sampler: options(kind, threshold: 400), batch: 96, seed: 3,
           normalization: Normalization(mean: [0], std: [1 / 255]))
         for stream in all { stream.startEpoch(1) }
-        return (0..<5).map { step in
-          all.flatMap { stream -> [Float] in
+        return try (0..<5).map { step in
+          try all.flatMap { stream -> [Float] in
             var pixels = [Float](repeating: 0, count: stream.localBatch)
             var labels = [Int32](repeating: 0, count: stream.localBatch)
-            pixels.withUnsafeMutableBufferPointer { p in
-              labels.withUnsafeMutableBufferPointer {
-                stream.batch(step: step, pixels: p.baseAddress!, labels: $0.baseAddress!)
+            try pixels.withUnsafeMutableBufferPointer { p in
+              try labels.withUnsafeMutableBufferPointer {
+                try stream.batch(step: step, pixels: p.baseAddress!, labels: $0.baseAddress!)
               }
             }
             return zip(pixels, labels).map { $0 * 1000 + Float($1) }

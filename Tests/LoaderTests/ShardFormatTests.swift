@@ -2,7 +2,8 @@ import Foundation
 import Loader
 import XCTest
 
-/// The `.imbs` format: a round trip, a header read that decompresses nothing, and one clear
+/// The `.imbs` format: a round trip, records read one by one exactly as the whole-shard read
+/// gives them, PNG and JPEG records, a header read that decompresses nothing, and one clear
 /// error for every kind of damage.
 final class ShardFormatTests: XCTestCase {
   private var directory: URL!
@@ -12,9 +13,31 @@ final class ShardFormatTests: XCTestCase {
   override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
   private func writeShard(_ name: String = "s.imbs") throws -> (path: String, bytes: [UInt8]) {
+    try write(images, encoding: .raw, name)
+  }
+
+  private func write(_ images: LabeledImages, encoding: RecordEncoding, _ name: String) throws -> (
+    path: String, bytes: [UInt8]
+  ) {
     let path = directory.appendingPathComponent(name).path
-    try ShardWriter.write(images, to: path, zstdLevel: 3)
-    return (path, [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))))
+    let (bytes, _) = try ShardWriter.encode(images, encoding: encoding, jpegQuality: 95, zstdLevel: 3)
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return (path, bytes)
+  }
+
+  /// Every record of `path` read on its own, in a shuffled order, through one `ShardFile`.
+  private func recordsOneByOne(_ path: String) throws -> [UInt8] {
+    let file = try ShardFile(path: path)
+    let size = file.header.imageSize
+    var pixels = [UInt8](repeating: 0, count: file.header.recordCount * size)
+    let reader = RecordReader()
+    var order = Array(0..<file.header.recordCount)
+    var generator = SystemRandomNumberGenerator()
+    order.shuffle(using: &generator)
+    try pixels.withUnsafeMutableBufferPointer { target in
+      for index in order { try file.pixels(index, into: target.baseAddress! + index * size, reader: reader) }
+    }
+    return pixels
   }
 
   private func damaged(_ bytes: [UInt8], _ change: (inout [UInt8]) -> Void) throws -> String {
@@ -35,30 +58,64 @@ final class ShardFormatTests: XCTestCase {
     let header = try ShardReader.header(at: path)
     XCTAssertEqual(header.recordCount, 10_005)
     XCTAssertEqual(header.classCounts, [7000, 3000, 5])
-    // 8 bytes per record (2 label + 6 pixels): 1 MiB / 8 = 131,072 records per chunk → 1 chunk.
-    XCTAssertEqual(header.chunks.count, 1)
+    XCTAssertEqual(header.labels, images.labels)
+    XCTAssertEqual(header.encoding, .raw)
   }
 
-  /// The header is read without touching the chunks: damage there goes unnoticed by `header`
-  /// and is caught by `read`.
-  func testHeaderReadDoesNotDecompress() throws {
-    let (_, bytes) = try writeShard()
-    let path = try damaged(bytes) { $0[$0.count - 20] ^= 0x01 }
-    XCTAssertEqual(try ShardReader.header(at: path).recordCount, 10_005)
-    XCTAssertThrowsError(try ShardReader.read(at: path)) { error in
-      guard case .corruptChunk(let reported, 0, _) = error as? ShardError else { return XCTFail("\(error)") }
-      XCTAssertEqual(reported, path)
+  /// The random-access reader (one `pread` and one frame per record, any order) against the
+  /// sequential one (the whole file, records in order).
+  func testRecordsReadOneByOneEqualTheSequentialRead() throws {
+    let photos = Fixtures.photoLikeImages(count: 300, channels: 3, side: 12)
+    let (path, _) = try write(photos, encoding: .raw, "photos.imbs")
+    let header = try ShardReader.header(at: path)
+    XCTAssertFalse(header.dictionary.isEmpty, "300 records of 432 bytes train a dictionary")
+    XCTAssertEqual(try ShardReader.read(at: path).pixels, photos.pixels)
+    XCTAssertEqual(try recordsOneByOne(path), photos.pixels)
+  }
+
+  /// PNG records are lossless; JPEG records (quality 95, no chroma subsampling) stay within a
+  /// few levels of the originals on smooth images; both read the same one by one.
+  func testPNGAndJPEGRecords() throws {
+    for channels in [1, 3] {
+      let photos = Fixtures.photoLikeImages(count: 40, channels: channels, side: 16)
+      let (png, _) = try write(photos, encoding: .png, "png\(channels).imbs")
+      XCTAssertEqual(try ShardReader.read(at: png).pixels, photos.pixels)
+      XCTAssertEqual(try recordsOneByOne(png), photos.pixels)
+      let (jpeg, _) = try write(photos, encoding: .jpeg, "jpeg\(channels).imbs")
+      let decoded = try ShardReader.read(at: jpeg).pixels
+      XCTAssertEqual(try recordsOneByOne(jpeg), decoded)
+      let meanError =
+        zip(decoded, photos.pixels).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) }
+        / Double(decoded.count)
+      XCTAssertLessThan(meanError, 2.5, "\(channels) channel(s)")
+      XCTAssertNotEqual(decoded, photos.pixels, "JPEG is lossy: equal pixels would mean raw records")
     }
   }
 
-  func testEveryByteOfADataChunkIsCovered() throws {
+  /// The header is read without touching the records: damage there goes unnoticed by `header`
+  /// and is caught by `read`, naming the record, while the other records stay readable.
+  func testHeaderReadDoesNotDecompress() throws {
     let (_, bytes) = try writeShard()
-    let header = try ShardReader.header(at: try writeShard("again.imbs").path)
-    let chunk = header.chunks[0]
-    // Flip one bit at several places across the frame: each must be detected.
-    for offset in stride(
-      from: chunk.offset, to: chunk.offset + chunk.compressedSize, by: max(1, chunk.compressedSize / 13))
-    {
+    let path = try damaged(bytes) { $0[$0.count - 3] ^= 0x01 }
+    XCTAssertEqual(try ShardReader.header(at: path).recordCount, 10_005)
+    XCTAssertThrowsError(try ShardReader.read(at: path)) { error in
+      guard case .corruptRecord(let reported, 10_004, _) = error as? ShardError else {
+        return XCTFail("\(error)")
+      }
+      XCTAssertEqual(reported, path)
+    }
+    let file = try ShardFile(path: path)
+    var pixels = [UInt8](repeating: 0, count: 6)
+    try file.pixels(0, into: &pixels, reader: RecordReader())
+    XCTAssertEqual(pixels, Array(images.pixels[0..<6]))
+  }
+
+  func testEveryByteOfARecordIsCovered() throws {
+    let photos = Fixtures.photoLikeImages(count: 50, channels: 3, side: 8)
+    let (_, bytes) = try write(photos, encoding: .raw, "photos.imbs")
+    let record = try ShardReader.header(at: try write(photos, encoding: .raw, "again.imbs").path).records[7]
+    // Flip one bit at every byte of the frame: each must be detected.
+    for offset in record.offset..<(record.offset + record.storedSize) {
       let path = try damaged(bytes) { $0[offset] ^= 0x04 }
       XCTAssertThrowsError(try ShardReader.read(at: path), "flipped byte at \(offset) went unnoticed")
     }

@@ -32,8 +32,9 @@ final class BenchCommandTests: XCTestCase {
       XCTAssertGreaterThan(try XCTUnwrap(single[key] as? Double), 0, key)
     }
     XCTAssertEqual(single["allreduce_milliseconds"] as? Double ?? -1, 0, accuracy: 0.5)
-    let loaderShare = try XCTUnwrap(single["loader_fraction_of_step"] as? Double)
-    XCTAssertTrue(loaderShare > 0 && loaderShare < 1, "\(loaderShare)")
+    let dataWait = try XCTUnwrap(single["data_wait_fraction"] as? Double)
+    XCTAssertTrue(dataWait >= 0 && dataWait < 1, "\(dataWait)")
+    XCTAssertNotNil(single["loader_threads"] as? Int)
 
     guard CommandRunner.mpirunAvailable() else {
       throw MissingRequirement.skip("mpirun is not installed; the 2-rank half of the bench test needs it")

@@ -39,12 +39,17 @@ final class ConfigurationTests: XCTestCase {
     configuration.debugging.enabled = true
     configuration.debugging.fault = FaultInjection("drift@4:1")
     configuration.debugging.maxSteps = 9
+    configuration.data.loaderThreads = 3
+    configuration.data.loaderMemory = 64
+    configuration.augmentation.resizedCropScale = ValueRange(0.08, 1)
+    configuration.augmentation.resizedCropRatio = ValueRange(0.5, 2)
     let encoded = try JSONEncoder().encode(configuration)
     let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: encoded) as? [String: Any])
     // Written in snake_case, as every JSON file of a run.
     XCTAssertEqual(keys["batch_size"] as? Int, 64)
     XCTAssertEqual(keys["sync_bn"] as? Bool, true)
     XCTAssertEqual(keys["inject_fault"] as? String, "drift@4:1")
+    XCTAssertEqual(keys["resized_crop_scale"] as? String, "0.08,1")
     let snakeCase = TrainingConfiguration.optionNames.map { $0.replacingOccurrences(of: "-", with: "_") }
     XCTAssertEqual(Set(keys.keys).subtracting(snakeCase), [])
     XCTAssertEqual(try JSONDecoder().decode(TrainingConfiguration.self, from: encoded), configuration)
@@ -80,6 +85,27 @@ final class ConfigurationTests: XCTestCase {
       #"option "loss" cannot be "dice"; it takes one of ce, weighted-ce, focal, cb-softmax, cb-sigmoid, cb-focal, cce, cot, ldam, balanced-softmax, logit-adjust"#
     )
     XCTAssertTrue(error(#"{"inject-fault": "boom"}"#).hasPrefix(#"option "inject-fault" cannot be "boom""#))
+    XCTAssertTrue(error(#"{"resized-crop-scale": "1,0.5"}"#).hasPrefix(#"option "resized-crop-scale""#))
+  }
+
+  /// A range is `LOW,HIGH` in text or a two-number list (as YAML writes it), and the resolved
+  /// augmentation replaces the padded crop by the random-resized crop.
+  func testRandomResizedCropOptions() throws {
+    XCTAssertEqual(
+      try decode(#"{"resized-crop-scale": [0.25, 1]}"#).augmentation.resizedCropScale, ValueRange(0.25, 1))
+    let configuration = try decode(#"{"augment": "standard", "resized-crop-scale": "0.25,1"}"#)
+    let augmentation = configuration.augmentation.resolved(height: 32, width: 32)
+    XCTAssertEqual(augmentation.resizedCropScale, 0.25...1)
+    XCTAssertEqual(augmentation.resizedCropRatio, 0.75...(4.0 / 3))
+    XCTAssertEqual(augmentation.cropPadding, 0)
+    XCTAssertTrue(augmentation.horizontalFlip)
+    var bad = configuration
+    bad.augmentation.resizedCropScale = ValueRange(0, 1)
+    XCTAssertThrowsError(try bad.validate()) {
+      XCTAssertEqual("\($0)", "--resized-crop-scale must lie in (0, 1] (got 0,1)")
+    }
+    XCTAssertNil(ValueRange(parsing: "0.5"))
+    XCTAssertEqual(ValueRange(parsing: "0.08, 1"), ValueRange(0.08, 1))
   }
 
   func testValidationNamesTheCommandLineOption() throws {

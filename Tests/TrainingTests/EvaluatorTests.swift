@@ -35,11 +35,11 @@ final class EvaluatorTests: XCTestCase {
       let label = Int(images.labels[n])
       expected += log(mean.map(exp).reduce(0, +)) - mean[label]
     }
-    let flipped = Evaluator(batchSize: 2, augmentation: .flip).evaluate(
-      network: network, images: images, normalization: normalization)
+    let flipped = try Evaluator(batchSize: 2, augmentation: .flip).evaluate(
+      network: network, images: RecordStore(images: images), normalization: normalization)
     XCTAssertEqual(flipped.counts.crossEntropySum, expected, accuracy: 1e-4)
-    let plain = Evaluator(batchSize: 2).evaluate(
-      network: network, images: images, normalization: normalization)
+    let plain = try Evaluator(batchSize: 2).evaluate(
+      network: network, images: RecordStore(images: images), normalization: normalization)
     XCTAssertNotEqual(plain.counts.crossEntropySum, flipped.counts.crossEntropySum)
     XCTAssertEqual(flipped.counts.images, count)
   }

@@ -42,7 +42,8 @@ final class TrainingStepTests: XCTestCase {
         shardCounts: train.shards.map(\.classCounts))
       let plan = try EpochPlan(epochSize: train.count, globalBatch: 32, shards: 2, ranks: 1)
       let stream = TrainingStream(
-        shards: try [0, 1].map { (index: $0, images: try dataset.readShard(.train, $0)) }, scheme: scheme,
+        shards: try [0, 1].map { (index: $0, store: RecordStore(images: try dataset.readShard(.train, $0))) },
+        scheme: scheme,
         plan: plan,
         seed: 5, normalization: dataset.manifest.normalization)
       stream.startEpoch(0)
@@ -51,8 +52,8 @@ final class TrainingStepTests: XCTestCase {
       network.setTraining(true)
       let input = Tensor(shape: network.inputShape.with(batch: 32))
       var labels = [Int32](repeating: 0, count: 32)
-      labels.withUnsafeMutableBufferPointer {
-        stream.batch(step: 0, pixels: input.pointer, labels: $0.baseAddress!)
+      try labels.withUnsafeMutableBufferPointer {
+        try stream.batch(step: 0, pixels: input.pointer, labels: $0.baseAddress!)
       }
       let sgd = SGD(parameterCount: network.layout.count, momentum: 0.9, weightDecay: 5e-4)
       let gradient = Tensor(shape: Shape(batch: 32, channels: 10))

@@ -6,6 +6,10 @@ extension Augmentation {
     width: Int, padding: Int, draw: Draw
   ) {
     let plane = height * width
+    if let box = draw.resizedCrop {
+      resample(source, box, into: target, channels: channels, height: height, width: width, flip: draw.flip)
+      return jitter(target, channels: channels, plane: plane, draw: draw)
+    }
     // Output (x, y) is the crop's (x, y), or its (W − 1 − x, y) when flipped (crop, then flip,
     // as torchvision): padded (x + cropX, y + cropY) = source (x + cropX − p, y + cropY − p).
     for c in 0..<channels {
@@ -19,6 +23,42 @@ extension Augmentation {
       }
     }
     jitter(target, channels: channels, plane: plane, draw: draw)
+  }
+
+  /// The `box` of `source` scaled to the whole `height`×`width` image (then mirrored when
+  /// `flip`) by bilinear interpolation with pixel centres at half-integers, as PyTorch's
+  /// `interpolate(mode="bilinear", align_corners=False)`, rounded to the nearest integer. The
+  /// box is never larger than the image, so this only enlarges and needs no antialiasing.
+  static func resample(
+    _ source: UnsafePointer<UInt8>, _ box: Box, into target: UnsafeMutablePointer<UInt8>, channels: Int,
+    height: Int, width: Int, flip: Bool
+  ) {
+    func taps(_ size: Int, _ boxSize: Int) -> [(first: Int, second: Int, weight: Float)] {
+      let scale = Float(boxSize) / Float(size)
+      return (0..<size).map { out in
+        let position = max(0, (Float(out) + 0.5) * scale - 0.5)
+        let first = min(Int(position), boxSize - 1)
+        return (first, min(first + 1, boxSize - 1), position - Float(first))
+      }
+    }
+    let rows = taps(height, box.height)
+    let columns = taps(width, box.width)
+    for c in 0..<channels {
+      let plane = source + c * height * width
+      for (y, row) in rows.enumerated() {
+        let top = plane + (box.y + row.first) * width + box.x
+        let bottom = plane + (box.y + row.second) * width + box.x
+        for x in 0..<width {
+          let column = columns[flip ? width - 1 - x : x]
+          let upper =
+            Float(top[column.first]) * (1 - column.weight) + Float(top[column.second]) * column.weight
+          let lower =
+            Float(bottom[column.first]) * (1 - column.weight) + Float(bottom[column.second]) * column.weight
+          let value = upper * (1 - row.weight) + lower * row.weight
+          target[(c * height + y) * width + x] = UInt8(min(255, max(0, value.rounded())))
+        }
+      }
+    }
   }
 
   /// Brightness, contrast, then saturation, each a blend clamped to [0, 255] and rounded.

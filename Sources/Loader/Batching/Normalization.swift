@@ -55,18 +55,20 @@ public struct Normalization: Codable, Sendable, Equatable {
 
 /// Turns chosen images into a float batch: `(count, C, H, W)` normalised pixels and labels.
 public enum BatchAssembler {
-  /// Writes the images `indices` of `source` starting at image slot `offset` of `pixels`.
+  /// Writes the images `indices` of `store` starting at image slot `offset` of `pixels`.
   public static func copy(
-    _ indices: some Collection<Int>, of source: LabeledImages, normalization: Normalization,
-    into pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>, offset: Int
-  ) {
-    let size = source.imageSize
-    source.pixels.withUnsafeBufferPointer { raw in
+    _ indices: some Collection<Int>, of store: RecordStore, normalization: Normalization,
+    into pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>, offset: Int,
+    reader: RecordReader
+  ) throws {
+    var image = [UInt8](repeating: 0, count: store.imageSize)
+    try image.withUnsafeMutableBufferPointer { image in
       for (slot, index) in zip(offset..., indices) {
+        try store.pixels(index, into: image.baseAddress!, reader: reader)
         normalize(
-          raw.baseAddress! + index * size, channels: source.channels, plane: source.height * source.width,
-          normalization: normalization, into: pixels + slot * size)
-        labels[slot] = source.labels[index]
+          image.baseAddress!, channels: store.channels, plane: store.height * store.width,
+          normalization: normalization, into: pixels + slot * store.imageSize)
+        labels[slot] = store.labels[index]
       }
     }
   }

@@ -15,42 +15,67 @@ public struct DatasetDirectory: Sendable {
     "\(path)/\(manifest.split(split).shards[index].file)"
   }
 
-  /// Shard `index` of `split`, fully verified, and checked against the manifest's entry.
+  /// Shard `index` of `split`, read whole in one pass and fully verified, and checked against
+  /// the manifest's entry.
   public func readShard(_ split: SplitName, _ index: Int) throws -> LabeledImages {
-    let entry = manifest.split(split).shards[index]
     let shardPath = shardPath(split, index)
-    let images = try ShardReader.read(at: shardPath)
     try check(
-      classNames: images.classNames, shape: (images.channels, images.height, images.width),
-      classCounts: images.classCounts, against: entry, path: shardPath)
-    return images
+      try ShardReader.header(at: shardPath), against: manifest.split(split).shards[index], path: shardPath)
+    return try ShardReader.read(at: shardPath)
   }
 
-  /// Every shard of `split`, concatenated in shard order.
+  /// Every shard of `split` read whole, concatenated in shard order.
   public func readSplit(_ split: SplitName) throws -> LabeledImages {
     let parts = try manifest.split(split).shards.indices.map { try readShard(split, $0) }
-    return parts.isEmpty ? emptyImages() : LabeledImages.concatenating(parts)
+    let image = manifest.image
+    return parts.isEmpty
+      ? LabeledImages(
+        channels: image.channels, height: image.height, width: image.width, classNames: manifest.classNames,
+        pixels: [], labels: [])
+      : LabeledImages.concatenating(parts)
+  }
+
+  /// Shard `index` of `split` opened for reading records one by one, its header checked
+  /// against the manifest's entry.
+  public func openShard(_ split: SplitName, _ index: Int) throws -> ShardFile {
+    let file = try ShardFile(path: shardPath(split, index))
+    try check(file.header, against: manifest.split(split).shards[index], path: file.path)
+    return file
+  }
+
+  /// The records of shards `indices` of `split` (every shard by default), in shard order, as
+  /// many kept in memory as `budget` bytes allow (the budget is reduced by what they take).
+  public func records(_ split: SplitName, shards indices: [Int]? = nil, budget: inout Int) throws
+    -> RecordStore
+  {
+    let files = try (indices ?? Array(manifest.split(split).shards.indices)).map { try openShard(split, $0) }
+    return try RecordStore(
+      shards: files, shape: manifest.image, classNames: manifest.classNames, encoding: manifest.encoding,
+      budget: &budget)
   }
 
   /// Checks every shard's header (no decompression) against the manifest.
   public func checkHeaders() throws {
     for split in SplitName.allCases {
       for (index, entry) in manifest.split(split).shards.enumerated() {
-        let header = try ShardReader.header(at: shardPath(split, index))
         try check(
-          classNames: header.classNames, shape: (header.channels, header.height, header.width),
-          classCounts: header.classCounts, against: entry, path: shardPath(split, index))
+          try ShardReader.header(at: shardPath(split, index)), against: entry, path: shardPath(split, index))
       }
     }
   }
 
-  private func check(
-    classNames: [String], shape: (Int, Int, Int), classCounts: [Int], against entry: Manifest.Shard,
-    path: String
-  ) throws {
-    let image = manifest.image
-    guard classNames == manifest.classNames else {
-      throw DatasetError.manifestDisagrees(path: path, detail: "its class names are \(classNames)")
+  private func check(_ header: ShardHeader, against entry: Manifest.Shard, path: String) throws {
+    let (image, shape, classCounts) = (
+      manifest.image, (header.channels, header.height, header.width), header.classCounts
+    )
+    guard header.classNames == manifest.classNames else {
+      throw DatasetError.manifestDisagrees(path: path, detail: "its class names are \(header.classNames)")
+    }
+    guard header.encoding == manifest.encoding else {
+      throw DatasetError.manifestDisagrees(
+        path: path,
+        detail: "its records are \(header.encoding.rawValue), the manifest says \(manifest.encoding.rawValue)"
+      )
     }
     guard shape == (image.channels, image.height, image.width) else {
       throw DatasetError.manifestDisagrees(
@@ -62,12 +87,6 @@ public struct DatasetDirectory: Sendable {
       throw DatasetError.manifestDisagrees(
         path: path, detail: "it holds class counts \(classCounts), the manifest says \(entry.classCounts)")
     }
-  }
-
-  private func emptyImages() -> LabeledImages {
-    LabeledImages(
-      channels: manifest.image.channels, height: manifest.image.height, width: manifest.image.width,
-      classNames: manifest.classNames, pixels: [], labels: [])
   }
 }
 

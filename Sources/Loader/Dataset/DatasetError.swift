@@ -8,6 +8,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
   case badManifest(path: String, detail: String)
   case manifestDisagrees(path: String, detail: String)
   case notADataset(path: String, detail: String)
+  /// Packed by an older imbal-dist in a shard format this build does not read.
+  case oldFormat(directory: String, version: Int, source: Manifest.Source?)
 
   public var description: String {
     switch self {
@@ -28,6 +30,14 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
       return "\(path): does not match the manifest: \(detail)"
     case .notADataset(let path, let detail):
       return "\(path): \(detail)"
+    case .oldFormat(let directory, let version, let source):
+      let command =
+        source.map { "imbal-dist pack --source \($0.kind) --input \($0.input) --out \(directory) --force" }
+        ?? "imbal-dist pack … --out \(directory) --force"
+      return
+        "\(directory): packed in dataset format \(version); this build reads format \(Manifest.formatVersion) "
+        + "(records readable one by one): pack it again with `\(command)`, adding the --imbalance, --split "
+        + "and image options you used"
     }
   }
 }

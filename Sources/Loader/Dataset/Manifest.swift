@@ -4,7 +4,7 @@ import Foundation
 /// plan its work (global class counts, shard list, image shape) without reading any data.
 public struct Manifest: Codable, Equatable, Sendable {
   public static let fileName = "manifest.json"
-  public static let formatVersion = 1
+  public static let formatVersion = 2
 
   /// One shard file of a split and what its header must say.
   public struct Shard: Codable, Equatable, Sendable {
@@ -55,6 +55,9 @@ public struct Manifest: Codable, Equatable, Sendable {
   /// The imbalance profile applied to the training split (`exp:100`, `step:0.5:2,4,6`, `none`).
   public var imbalance: String
   public var seed: UInt64
+  /// How the records store their pixels, and the JPEG quality when they are JPEGs.
+  public var encoding: RecordEncoding
+  public var jpegQuality: Int?
   public var zstdLevel: Int
   /// Per-channel mean and standard deviation of the training pixels (on the 0…1 scale).
   public var normalization: Normalization
@@ -97,14 +100,19 @@ public struct Manifest: Codable, Equatable, Sendable {
     }
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
+    struct Versioned: Decodable {
+      let formatVersion: Int
+      let source: Source?
+    }
     do {
+      let versioned = try decoder.decode(Versioned.self, from: data)
+      guard versioned.formatVersion == Manifest.formatVersion else {
+        throw DatasetError.oldFormat(
+          directory: directory, version: versioned.formatVersion, source: versioned.source)
+      }
       self = try decoder.decode(Manifest.self, from: data)
     } catch let error as DecodingError {
       throw DatasetError.badManifest(path: path, detail: error.readableDescription)
-    }
-    guard formatVersion == Manifest.formatVersion else {
-      throw DatasetError.badManifest(
-        path: path, detail: "format version \(formatVersion); this build reads \(Manifest.formatVersion)")
     }
     for name in SplitName.allCases {
       let split = self.split(name)
@@ -118,7 +126,7 @@ public struct Manifest: Codable, Equatable, Sendable {
 
   public init(
     id: String, source: Source, image: Image, classNames: [String], imbalance: String, seed: UInt64,
-    zstdLevel: Int, normalization: Normalization, splits: Splits
+    encoding: RecordEncoding, jpegQuality: Int?, zstdLevel: Int, normalization: Normalization, splits: Splits
   ) {
     formatVersion = Manifest.formatVersion
     tool = "imbal-dist \(imbalDistVersion)"
@@ -128,6 +136,8 @@ public struct Manifest: Codable, Equatable, Sendable {
     self.classNames = classNames
     self.imbalance = imbalance
     self.seed = seed
+    self.encoding = encoding
+    self.jpegQuality = jpegQuality
     self.zstdLevel = zstdLevel
     self.normalization = normalization
     self.splits = splits

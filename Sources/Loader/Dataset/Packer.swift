@@ -12,6 +12,9 @@ public struct PackOptions: Sendable {
   public var splitRatios: [Double] = [0.8, 0.1, 0.1]
   /// How an image folder's images are decoded, resized and converted.
   public var preparation = ImagePreparation()
+  /// How records store their pixels, and the JPEG quality (1…100) for `.jpeg`.
+  public var encoding = RecordEncoding.raw
+  public var jpegQuality = 90
   public var zstdLevel = 3
   public var seed: UInt64 = 0
   /// Replace an existing dataset at `output`.
@@ -23,7 +26,7 @@ public struct PackOptions: Sendable {
 /// What a pack wrote and how fast.
 public struct PackReport: Sendable {
   public let manifest: Manifest
-  /// Pixel and label bytes before compression (records of `2 + C·H·W` bytes).
+  /// Pixel and label bytes before encoding and compression (`2 + C·H·W` per image).
   public let rawBytes: Int
   /// Bytes of all shard files.
   public let shardBytes: Int
@@ -73,7 +76,8 @@ public enum Packer {
       let entries = try parts.enumerated().map { index, members -> Manifest.Shard in
         let file = String(format: "%@-%05d-of-%05d.imbs", name.rawValue, index, options.shards)
         let shard = images.subset(members)
-        let (bytes, _) = ShardWriter.encode(shard, zstdLevel: options.zstdLevel)
+        let (bytes, _) = try ShardWriter.encode(
+          shard, encoding: options.encoding, jpegQuality: options.jpegQuality, zstdLevel: options.zstdLevel)
         do {
           try Data(bytes).write(to: URL(fileURLWithPath: "\(staging)/\(file)"))
         } catch {
@@ -95,7 +99,8 @@ public enum Packer {
       id: fingerprint.hex, source: .init(kind: options.source.rawValue, input: options.input),
       image: .init(channels: train.channels, height: train.height, width: train.width),
       classNames: train.classNames,
-      imbalance: options.profile.description, seed: options.seed, zstdLevel: options.zstdLevel,
+      imbalance: options.profile.description, seed: options.seed, encoding: options.encoding,
+      jpegQuality: options.encoding == .jpeg ? options.jpegQuality : nil, zstdLevel: options.zstdLevel,
       normalization: Normalization(measuredOn: train), splits: manifestSplits)
     let manifestPath = "\(staging)/\(Manifest.fileName)"
     do {

@@ -1,95 +1,192 @@
 /// What one rank feeds its model: the training shards it owns, each with its sampler, cut into
-/// the steps of an `EpochPlan`, each drawn image augmented by `augmentation`. Knows nothing of
-/// MPI: it is handed its shards.
+/// the steps of an `EpochPlan`, each drawn image read, augmented by `augmentation` and
+/// normalised, on `loaderThreads` background threads (0: on the caller's thread). Knows
+/// nothing of MPI: it is handed its shards.
 public final class TrainingStream {
   public let plan: EpochPlan
   public let scheme: SamplingScheme
   public let normalization: Normalization
   public let augmentation: Augmentation
   public let localBatch: Int
+  public let loaderThreads: Int
   private let seed: UInt64
-  private let pools: [(shard: Int, images: LabeledImages, sampler: ShardSampler)]
-  private var epoch = 0
-  private var epochDraws: [[Int]] = []
-  private var scratch: [UInt8] = []
+  private let pools: [Pool]
+  private let workers: [LoaderWorker]
+  private let prefetcher: BatchPrefetcher?
+  private var recipe: BatchRecipe?
+
+  /// One owned training shard: its records and its sampler.
+  struct Pool: Sendable {
+    let shard: Int
+    let store: RecordStore
+    let sampler: ShardSampler
+  }
 
   /// `shards` are this rank's training shards with their indices; `scheme` is worked out from
   /// the manifest's global and per-shard class counts.
   public init(
-    shards: [(index: Int, images: LabeledImages)], scheme: SamplingScheme, plan: EpochPlan, seed: UInt64,
-    normalization: Normalization, augmentation: Augmentation = Augmentation()
+    shards: [(index: Int, store: RecordStore)], scheme: SamplingScheme, plan: EpochPlan, seed: UInt64,
+    normalization: Normalization, augmentation: Augmentation = Augmentation(), loaderThreads: Int = 0,
+    prefetchDepth: Int? = nil
   ) {
     self.plan = plan
     self.scheme = scheme
     self.normalization = normalization
     self.augmentation = augmentation
     self.seed = seed
+    self.loaderThreads = loaderThreads
     pools = shards.map { shard in
       let sampler = ShardSampler(
-        labels: shard.images.labels, classes: scheme.globalCounts.count, shard: shard.index, seed: seed)
-      return (shard.index, shard.images, sampler)
+        labels: shard.store.labels, classes: scheme.globalCounts.count, shard: shard.index, seed: seed)
+      return Pool(shard: shard.index, store: shard.store, sampler: sampler)
     }
     localBatch = shards.reduce(0) { $0 + plan.share(ofShard: $1.index) }
+    let imageSize = shards.first?.store.imageSize ?? 0
+    // One worker per thread, and the last for the caller's thread.
+    workers = (0...loaderThreads).map { _ in LoaderWorker(imageSize: imageSize) }
+    prefetcher =
+      loaderThreads > 0
+      ? BatchPrefetcher(
+        threads: loaderThreads, depth: prefetchDepth ?? Self.prefetchDepth(threads: loaderThreads),
+        batchImages: localBatch, imageSize: imageSize)
+      : nil
   }
 
-  /// Draws every owned shard's images for `epoch`.
-  public func startEpoch(_ epoch: Int) {
-    self.epoch = epoch
-    epochDraws = pools.map { pool in
+  deinit { prefetcher?.stop() }
+
+  /// Batches queued ahead by default: one per thread, and one more being taken.
+  public static func prefetchDepth(threads: Int) -> Int { threads + 1 }
+
+  /// Bytes of the prefetch queue's batch slots.
+  public var queueBytes: Int { prefetcher?.slotBytes ?? 0 }
+
+  /// Bytes of the prefetch queue of `threads` threads for batches of `localBatch` images.
+  public static func queueBytes(threads: Int, localBatch: Int, imageSize: Int) -> Int {
+    threads == 0 ? 0 : prefetchDepth(threads: threads) * localBatch * (imageSize + 1) * 4
+  }
+
+  /// Draws every owned shard's images for `epoch`; the first batch taken is `firstStep`'s.
+  public func startEpoch(_ epoch: Int, firstStep: Int = 0) {
+    let draws = pools.map { pool in
       pool.sampler.draws(
         rule: scheme.rule(epoch: epoch, shard: pool.shard), epoch: epoch,
         count: plan.stepsPerEpoch * plan.share(ofShard: pool.shard))
+    }
+    let recipe = BatchRecipe(
+      pools: pools, draws: draws, plan: plan, epoch: epoch, seed: seed, augmentation: augmentation,
+      normalization: normalization)
+    self.recipe = recipe
+    let workers = LoaderWorkers(workers)
+    prefetcher?.begin(first: firstStep, end: plan.stepsPerEpoch) { step, pixels, labels, worker in
+      try recipe.fill(step: step, pixels: pixels, labels: labels, worker: workers.all[worker])
     }
   }
 
   /// The class of every image this rank draws in the current epoch (for checking samplers).
   public var epochLabels: [Int32] {
-    zip(pools, epochDraws).flatMap { pool, draws in draws.map { pool.images.labels[$0] } }
+    guard let recipe else { return [] }
+    return zip(pools, recipe.draws).flatMap { pool, draws in draws.map { pool.store.labels[$0] } }
   }
 
-  /// Fills `localBatch` images of step `step`: each owned shard's share, in shard order.
-  public func batch(step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>) {
-    precondition(!epochDraws.isEmpty, "startEpoch must be called first")
-    var offset = 0
-    for (pool, draws) in zip(pools, epochDraws) {
+  /// Fills `localBatch` images of step `step`: each owned shard's share, in shard order. Steps
+  /// are taken in order from the epoch's first.
+  public func batch(step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>)
+    throws
+  {
+    guard let recipe else { preconditionFailure("startEpoch must be called first") }
+    if let prefetcher {
+      try prefetcher.take(step: step, pixels: pixels, labels: labels)
+    } else {
+      try recipe.fill(step: step, pixels: pixels, labels: labels, worker: workers[loaderThreads])
+    }
+  }
+}
+
+extension TrainingStream {
+  /// Step `step`'s batch filled on the calling thread, bypassing the queue (what `bench` times
+  /// per loader thread).
+  public func fillOnThisThread(
+    step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>
+  )
+    throws
+  {
+    guard let recipe else { preconditionFailure("startEpoch must be called first") }
+    try recipe.fill(step: step, pixels: pixels, labels: labels, worker: workers[loaderThreads])
+  }
+}
+
+/// One loader thread's reader and image buffers.
+final class LoaderWorker {
+  let reader = RecordReader()
+  var decoded: [UInt8]
+  var augmented: [UInt8]
+
+  init(imageSize: Int) {
+    decoded = [UInt8](repeating: 0, count: imageSize)
+    augmented = [UInt8](repeating: 0, count: imageSize)
+  }
+}
+
+/// The workers, handed to the prefetcher's threads: worker `i` is used by thread `i` alone.
+struct LoaderWorkers: @unchecked Sendable {
+  let all: [LoaderWorker]
+  init(_ all: [LoaderWorker]) { self.all = all }
+}
+
+/// How one epoch's batches are made: which image each step draws from each shard, and what is
+/// done to it. A pure function of the step, whichever thread runs it.
+struct BatchRecipe: Sendable {
+  let pools: [TrainingStream.Pool]
+  let draws: [[Int]]
+  let plan: EpochPlan
+  let epoch: Int
+  let seed: UInt64
+  let augmentation: Augmentation
+  let normalization: Normalization
+
+  func fill(
+    step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>, worker: LoaderWorker
+  ) throws {
+    var slot = 0
+    for (pool, draws) in zip(pools, draws) {
       let share = plan.share(ofShard: pool.shard)
-      let slice = draws[(step * share)..<((step + 1) * share)]
-      if augmentation.isIdentity {
-        BatchAssembler.copy(
-          slice, of: pool.images, normalization: normalization, into: pixels, labels: labels, offset: offset)
-      } else {
-        for (k, index) in slice.enumerated() {
-          augment(
-            pool.images, index, shard: pool.shard, draw: step * share + k, into: pixels, slot: offset + k)
-          labels[offset + k] = pool.images.labels[index]
-        }
+      for draw in (step * share)..<((step + 1) * share) {
+        let index = draws[draw]
+        try image(index, of: pool, draw: draw, worker: worker, into: pixels + slot * pool.store.imageSize)
+        labels[slot] = pool.store.labels[index]
+        slot += 1
       }
-      offset += share
     }
   }
 
-  /// Image `index` of a shard, drawn as the shard's `draw`-th image of the epoch, augmented
-  /// and normalised into image slot `slot` of `pixels`.
-  private func augment(
-    _ images: LabeledImages, _ index: Int, shard: Int, draw: Int, into pixels: UnsafeMutablePointer<Float>,
-    slot: Int
-  ) {
-    let (channels, height, width) = (images.channels, images.height, images.width)
-    let choice = augmentation.draw(
-      seed: seed, epoch: epoch, shard: shard, draw: draw, height: height, width: width)
-    if scratch.count != images.imageSize { scratch = [UInt8](repeating: 0, count: images.imageSize) }
-    let target = pixels + slot * images.imageSize
-    images.pixels.withUnsafeBufferPointer { raw in
-      scratch.withUnsafeMutableBufferPointer { buffer in
-        Augmentation.transform(
-          raw.baseAddress! + index * images.imageSize, into: buffer.baseAddress!, channels: channels,
-          height: height, width: width, padding: augmentation.cropPadding, draw: choice)
-        BatchAssembler.normalize(
-          buffer.baseAddress!, channels: channels, plane: height * width, normalization: normalization,
+  /// Image `index` of a pool, drawn as its shard's `draw`-th image of the epoch, read,
+  /// augmented and normalised into `target`.
+  private func image(
+    _ index: Int, of pool: TrainingStream.Pool, draw: Int, worker: LoaderWorker,
+    into target: UnsafeMutablePointer<Float>
+  ) throws {
+    let store = pool.store
+    let (channels, height, width) = (store.channels, store.height, store.width)
+    try worker.decoded.withUnsafeMutableBufferPointer { decoded in
+      try store.pixels(index, into: decoded.baseAddress!, reader: worker.reader)
+      guard !augmentation.isIdentity else {
+        return BatchAssembler.normalize(
+          decoded.baseAddress!, channels: channels, plane: height * width, normalization: normalization,
           into: target)
       }
+      let choice = augmentation.draw(
+        seed: seed, epoch: epoch, shard: pool.shard, draw: draw, height: height, width: width)
+      worker.augmented.withUnsafeMutableBufferPointer { augmented in
+        Augmentation.transform(
+          decoded.baseAddress!, into: augmented.baseAddress!, channels: channels, height: height,
+          width: width,
+          padding: augmentation.cropPadding, draw: choice)
+        BatchAssembler.normalize(
+          augmented.baseAddress!, channels: channels, plane: height * width, normalization: normalization,
+          into: target)
+      }
+      Augmentation.cut(
+        target, channels: channels, height: height, width: width, side: augmentation.cutout, draw: choice)
     }
-    Augmentation.cut(
-      target, channels: channels, height: height, width: width, side: augmentation.cutout, draw: choice)
   }
 }

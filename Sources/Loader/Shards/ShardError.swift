@@ -7,7 +7,7 @@ public enum ShardError: Error, CustomStringConvertible, Equatable {
   case trailingBytes(path: String, expectedBytes: Int, foundBytes: Int)
   case corruptHeader(path: String)
   case malformedHeader(path: String, detail: String)
-  case corruptChunk(path: String, chunk: Int, reason: String)
+  case corruptRecord(path: String, record: Int, reason: String)
   case labelOutOfRange(path: String, record: Int, label: Int, classes: Int)
   case countsDisagree(path: String, detail: String)
   case cannotWrite(path: String, reason: String)
@@ -26,13 +26,13 @@ public enum ShardError: Error, CustomStringConvertible, Equatable {
     case .truncated(let path, let expected, let found):
       return "\(path): truncated shard: it should hold \(expected) bytes, the file has \(found)"
     case .trailingBytes(let path, let expected, let found):
-      return "\(path): shard has \(found - expected) unexpected bytes after its last chunk"
+      return "\(path): shard has \(found - expected) unexpected bytes after its last record"
     case .corruptHeader(let path):
       return "\(path): shard header is corrupt (CRC-32 mismatch)"
     case .malformedHeader(let path, let detail):
       return "\(path): shard header is malformed: \(detail)"
-    case .corruptChunk(let path, let chunk, let reason):
-      return "\(path): chunk \(chunk) is corrupt (\(reason))"
+    case .corruptRecord(let path, let record, let reason):
+      return "\(path): record \(record) is corrupt (\(reason))"
     case .labelOutOfRange(let path, let record, let label, let classes):
       return "\(path): record \(record) has label \(label), outside the \(classes) classes"
     case .countsDisagree(let path, let detail):

@@ -1,40 +1,46 @@
 import CZlib
 
 /// The `.imbs` shard layout (byte by byte in docs/shard-format.md): magic, version, header
-/// length, a header with shape, class names, counts and a chunk table, the header's CRC-32,
-/// then the chunks, each one zstd frame of records `label:uint16le, pixels:uint8[C·H·W]`.
+/// length, a header with shape, class names, counts, the record encoding, a zstd dictionary
+/// and a record table (offset, size, label), the header's CRC-32, then the records, each one
+/// zstd frame, so that any record is read on its own.
 public enum ShardFormat {
   public static let magic: [UInt8] = Array("IMBSHARD".utf8)
-  public static let version: UInt32 = 1
+  public static let version: UInt32 = 2
   /// Magic (8) + version (4) + header length (4).
   static let prefixSize = 16
-  /// Records are grouped into chunks of about this many uncompressed bytes.
-  static let targetChunkBytes = 1 << 20
+  /// The largest zstd dictionary trained per shard, and the record bytes it is trained on.
+  static let dictionaryCapacity = 16 << 10
+  static let dictionarySampleBytes = 4 << 20
 
   static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
     bytes.withUnsafeBufferPointer { UInt32(CZlib.crc32(0, $0.baseAddress, UInt32($0.count))) }
   }
 }
 
-/// One chunk table entry: where the chunk's zstd frame is and how many records it holds.
-public struct ShardChunk: Equatable, Sendable {
+/// One record table entry: where the record's zstd frame is, its size, and its label.
+public struct ShardRecord: Equatable, Sendable {
   public let offset: Int
-  public let compressedSize: Int
-  public let records: Int
+  public let storedSize: Int
+  public let label: Int32
 }
 
-/// Everything about a shard that its header says, readable without decompressing anything.
+/// Everything about a shard that its header says (labels included), readable without
+/// decompressing any record.
 public struct ShardHeader: Equatable, Sendable {
   public let channels: Int
   public let height: Int
   public let width: Int
   public let classNames: [String]
-  public let recordCount: Int
   public let classCounts: [Int]
-  public let chunks: [ShardChunk]
+  public let encoding: RecordEncoding
+  /// The zstd dictionary every record was compressed with (empty: none).
+  public let dictionary: [UInt8]
+  public let records: [ShardRecord]
 
+  public var recordCount: Int { records.count }
   public var imageSize: Int { channels * height * width }
-  public var recordSize: Int { 2 + imageSize }
+  public var labels: [Int32] { records.map(\.label) }
 
   /// Serialises the header body (what the header length counts).
   func encoded() -> [UInt8] {
@@ -48,14 +54,16 @@ public struct ShardHeader: Equatable, Sendable {
       bytes.u16(utf8.count)
       bytes.append(utf8)
     }
-    bytes.u64(recordCount)
+    bytes.u64(records.count)
     for count in classCounts { bytes.u64(count) }
-    bytes.u32(chunks.count)
-    for chunk in chunks {
-      bytes.u64(chunk.offset)
-      bytes.u64(chunk.compressedSize)
-      bytes.u32(chunk.records)
-      bytes.u32(0)
+    bytes.u32(encoding.code)
+    bytes.u32(dictionary.count)
+    bytes.append(dictionary)
+    for record in records {
+      bytes.u64(record.offset)
+      bytes.u32(record.storedSize)
+      bytes.u16(Int(record.label))
+      bytes.u16(0)
     }
     return bytes.bytes
   }
@@ -71,42 +79,57 @@ public struct ShardHeader: Equatable, Sendable {
       throw ShardError.malformedHeader(
         path: path, detail: "image shape \(channels)×\(height)×\(width), \(classCount) classes")
     }
+    guard classCount <= reader.remaining / 2 else {
+      throw ShardError.malformedHeader(path: path, detail: "\(classCount) classes cannot fit in the header")
+    }
     classNames = try (0..<classCount).map { _ in
       String(decoding: try reader.take(try reader.u16()), as: UTF8.self)
     }
-    recordCount = try reader.u64()
+    let recordCount = try reader.u64()
+    guard classCount <= reader.remaining / 8, recordCount <= reader.remaining / 16 else {
+      throw ShardError.malformedHeader(path: path, detail: "\(recordCount) records cannot fit in the header")
+    }
     classCounts = try (0..<classCount).map { _ in try reader.u64() }
-    let chunkCount = try reader.u32()
-    chunks = try (0..<chunkCount).map { _ in
-      let chunk = ShardChunk(
-        offset: try reader.u64(), compressedSize: try reader.u64(), records: try reader.u32())
-      _ = try reader.u32()
-      return chunk
+    let code = try reader.u32()
+    guard let encoding = RecordEncoding(code: code) else {
+      throw ShardError.malformedHeader(path: path, detail: "unknown record encoding \(code)")
+    }
+    self.encoding = encoding
+    dictionary = Array(try reader.take(try reader.u32()))
+    records = try (0..<recordCount).map { index in
+      let record = ShardRecord(
+        offset: try reader.u64(), storedSize: try reader.u32(), label: Int32(try reader.u16()))
+      _ = try reader.u16()
+      guard Int(record.label) < classCount else {
+        throw ShardError.labelOutOfRange(
+          path: path, record: index, label: Int(record.label), classes: classCount)
+      }
+      return record
     }
     guard reader.isAtEnd else {
       throw ShardError.malformedHeader(path: path, detail: "\(reader.remaining) unexpected bytes")
     }
-    guard classCounts.reduce(0, +) == recordCount else {
-      throw ShardError.malformedHeader(
-        path: path, detail: "class counts sum to \(classCounts.reduce(0, +)), not \(recordCount)")
-    }
-    guard chunks.reduce(0, { $0 + $1.records }) == recordCount else {
-      throw ShardError.malformedHeader(
-        path: path, detail: "chunks hold a different number of records than \(recordCount)")
+    var tally = [Int](repeating: 0, count: classCount)
+    for record in records { tally[Int(record.label)] += 1 }
+    guard tally == classCounts else {
+      throw ShardError.countsDisagree(
+        path: path, detail: "its records hold class counts \(tally), its header says \(classCounts)")
     }
   }
 
   init(
-    channels: Int, height: Int, width: Int, classNames: [String], recordCount: Int, classCounts: [Int],
-    chunks: [ShardChunk]
+    channels: Int, height: Int, width: Int, classNames: [String], classCounts: [Int],
+    encoding: RecordEncoding,
+    dictionary: [UInt8], records: [ShardRecord]
   ) {
     self.channels = channels
     self.height = height
     self.width = width
     self.classNames = classNames
-    self.recordCount = recordCount
     self.classCounts = classCounts
-    self.chunks = chunks
+    self.encoding = encoding
+    self.dictionary = dictionary
+    self.records = records
   }
 }
 

@@ -1,11 +1,11 @@
 import Foundation
 
-/// Reads `.imbs` shards, trusting nothing: the header's CRC-32, the chunk table's layout
-/// against the file size, every zstd frame's checksum and size, and the labels against the
-/// header's class counts.
+/// Reads `.imbs` shards, trusting nothing: the header's CRC-32, the record table's layout
+/// against the file size, the labels against the header's class counts, and every record's
+/// zstd checksum and size when it is read.
 public enum ShardReader {
-  /// The header alone, without decompressing any chunk (and checking that the file is as long
-  /// as the chunk table says).
+  /// The header alone, without decompressing any record (and checking that the file is as
+  /// long as the record table says).
   public static func header(at path: String) throws -> ShardHeader {
     guard let handle = FileHandle(forReadingAtPath: path) else { throw ShardError.missing(path: path) }
     defer { try? handle.close() }
@@ -17,46 +17,28 @@ public enum ShardReader {
     return try parseHeader(prefix + rest, fileSize: fileSize, path: path)
   }
 
-  /// Every record of the shard, verified.
+  /// Every record of the shard, read in one pass over the file and verified.
   public static func read(at path: String) throws -> LabeledImages {
     guard let data = FileManager.default.contents(atPath: path) else { throw ShardError.missing(path: path) }
     let bytes = [UInt8](data)
     let header = try parseHeader(bytes, fileSize: bytes.count, path: path)
-    let classes = header.classNames.count
-    var pixels = [UInt8]()
-    pixels.reserveCapacity(header.recordCount * header.imageSize)
-    var labels = [Int32]()
-    labels.reserveCapacity(header.recordCount)
-    var tally = [Int](repeating: 0, count: classes)
+    let dictionary = Zstd.Dictionary(header.dictionary)
+    let reader = RecordReader()
+    var pixels = [UInt8](repeating: 0, count: header.recordCount * header.imageSize)
     try bytes.withUnsafeBytes { file in
-      for (index, chunk) in header.chunks.enumerated() {
-        let frame = UnsafeRawBufferPointer(
-          rebasing: file[chunk.offset..<(chunk.offset + chunk.compressedSize)])
-        let records: [UInt8]
-        do {
-          records = try Zstd.decompress(frame, expectedSize: chunk.records * header.recordSize)
-        } catch let failure as Zstd.Failure {
-          throw ShardError.corruptChunk(path: path, chunk: index, reason: failure.reason)
-        }
-        for r in 0..<chunk.records {
-          let start = r * header.recordSize
-          let label = Int(records[start]) | Int(records[start + 1]) << 8
-          guard label < classes else {
-            throw ShardError.labelOutOfRange(path: path, record: labels.count, label: label, classes: classes)
-          }
-          tally[label] += 1
-          labels.append(Int32(label))
-          pixels.append(contentsOf: records[(start + 2)..<(start + header.recordSize)])
+      try pixels.withUnsafeMutableBufferPointer { target in
+        for (index, record) in header.records.enumerated() {
+          let frame = UnsafeRawBufferPointer(
+            rebasing: file[record.offset..<(record.offset + record.storedSize)])
+          try reader.decode(
+            frame: frame, record: index, header: header, dictionary: dictionary, path: path,
+            into: target.baseAddress! + index * header.imageSize)
         }
       }
     }
-    guard tally == header.classCounts else {
-      throw ShardError.countsDisagree(
-        path: path, detail: "its records hold class counts \(tally), its header says \(header.classCounts)")
-    }
     return LabeledImages(
       channels: header.channels, height: header.height, width: header.width, classNames: header.classNames,
-      pixels: pixels, labels: labels)
+      pixels: pixels, labels: header.labels)
   }
 
   /// Checks magic, version and header length; returns the header body's size.
@@ -83,7 +65,7 @@ public enum ShardReader {
     return bodySize
   }
 
-  /// Parses and checks everything up to the first chunk; `bytes` starts at the file's start.
+  /// Parses and checks everything up to the first record; `bytes` starts at the file's start.
   private static func parseHeader(_ bytes: [UInt8], fileSize: Int, path: String) throws -> ShardHeader {
     let bodySize = try checkPrefix(bytes.prefix(ShardFormat.prefixSize), fileSize: fileSize, path: path)
     let bodyEnd = ShardFormat.prefixSize + bodySize
@@ -93,11 +75,11 @@ public enum ShardReader {
     }
     let header = try ShardHeader(decoding: bytes[ShardFormat.prefixSize..<bodyEnd], path: path)
     var expectedOffset = bodyEnd + 4
-    for (index, chunk) in header.chunks.enumerated() {
-      guard chunk.offset == expectedOffset, chunk.compressedSize > 0 else {
-        throw ShardError.malformedHeader(path: path, detail: "chunk \(index) is not where the table says")
+    for (index, record) in header.records.enumerated() {
+      guard record.offset == expectedOffset, record.storedSize > 0 else {
+        throw ShardError.malformedHeader(path: path, detail: "record \(index) is not where the table says")
       }
-      expectedOffset += chunk.compressedSize
+      expectedOffset += record.storedSize
     }
     if fileSize < expectedOffset {
       throw ShardError.truncated(path: path, expectedBytes: expectedOffset, foundBytes: fileSize)
@@ -106,5 +88,123 @@ public enum ShardReader {
       throw ShardError.trailingBytes(path: path, expectedBytes: expectedOffset, foundBytes: fileSize)
     }
     return header
+  }
+}
+
+/// One shard opened for random access: its verified header in memory, any record read on
+/// its own with one `pread` of its frame. Shared by every loader thread.
+public final class ShardFile: @unchecked Sendable {
+  public let path: String
+  public let header: ShardHeader
+  let dictionary: Zstd.Dictionary?
+  private let descriptor: Int32
+
+  public init(path: String) throws {
+    self.path = path
+    header = try ShardReader.header(at: path)
+    dictionary = Zstd.Dictionary(header.dictionary)
+    descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw ShardError.missing(path: path) }
+  }
+
+  deinit { close(descriptor) }
+
+  /// The stored bytes of record `index` (zstd-decompressed, still PNG or JPEG if encoded), valid
+  /// until `reader`'s next use.
+  func payload(_ index: Int, reader: RecordReader) throws -> UnsafeRawBufferPointer {
+    let record = header.records[index]
+    let frame = try reader.frameBuffer(record.storedSize) { buffer in
+      let read = pread(descriptor, buffer.baseAddress, buffer.count, off_t(record.offset))
+      guard read == buffer.count else {
+        throw ShardError.corruptRecord(
+          path: path, record: index,
+          reason: read < 0 ? String(cString: strerror(errno)) : "the file ends early")
+      }
+    }
+    return try reader.payload(frame: frame, record: index, header: header, dictionary: dictionary, path: path)
+  }
+
+  /// Record `index` as planar CHW pixels.
+  public func pixels(_ index: Int, into target: UnsafeMutablePointer<UInt8>, reader: RecordReader) throws {
+    let stored = try payload(index, reader: reader)
+    try reader.decodeStored(stored, record: index, header: header, path: path, into: target)
+  }
+}
+
+/// What one thread needs to read records: a zstd context, a PNG/JPEG decoder and its buffers.
+public final class RecordReader {
+  private let decompressor = Zstd.Decompressor()
+  private let decoder = RecordDecoder()
+  private var frame = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+  private var stored = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
+  public init() {}
+
+  deinit {
+    frame.deallocate()
+    stored.deallocate()
+  }
+
+  /// `buffer` grown to at least `count` bytes.
+  private static func grown(_ buffer: inout UnsafeMutableRawBufferPointer, _ count: Int) {
+    guard buffer.count < count else { return }
+    buffer.deallocate()
+    buffer = .allocate(byteCount: count, alignment: 16)
+  }
+
+  /// Fills the reader's frame buffer with `count` bytes by `fill` and returns them.
+  func frameBuffer(_ count: Int, _ fill: (UnsafeMutableRawBufferPointer) throws -> Void) throws
+    -> UnsafeRawBufferPointer
+  {
+    Self.grown(&frame, count)
+    let slice = UnsafeMutableRawBufferPointer(rebasing: frame[0..<count])
+    try fill(slice)
+    return UnsafeRawBufferPointer(slice)
+  }
+
+  /// Decompresses a record's frame into the reader's buffer (valid until its next use).
+  func payload(
+    frame: UnsafeRawBufferPointer, record: Int, header: ShardHeader, dictionary: Zstd.Dictionary?,
+    path: String
+  ) throws -> UnsafeRawBufferPointer {
+    let declared = Zstd.declaredSize(frame)
+    let limit = header.encoding == .raw ? header.imageSize : 4 * header.imageSize + (64 << 10)
+    guard let size = declared, size > 0, size <= limit, header.encoding != .raw || size == limit else {
+      throw ShardError.corruptRecord(
+        path: path, record: record, reason: "its frame declares \(declared.map(String.init) ?? "no") size")
+    }
+    Self.grown(&stored, size)
+    let output = UnsafeMutableRawBufferPointer(rebasing: stored[0..<size])
+    do {
+      try decompressor.decompress(frame, into: output, dictionary: dictionary)
+    } catch let failure as Zstd.Failure {
+      throw ShardError.corruptRecord(path: path, record: record, reason: failure.reason)
+    }
+    return UnsafeRawBufferPointer(output)
+  }
+
+  /// A record's stored bytes as planar pixels.
+  func decodeStored(
+    _ stored: UnsafeRawBufferPointer, record: Int, header: ShardHeader, path: String,
+    into target: UnsafeMutablePointer<UInt8>
+  ) throws {
+    do {
+      try decoder.decode(
+        stored, encoding: header.encoding, channels: header.channels, height: header.height,
+        width: header.width,
+        into: target)
+    } catch let failure as RecordEncoder.Failure {
+      throw ShardError.corruptRecord(path: path, record: record, reason: failure.description)
+    }
+  }
+
+  /// Decompresses and decodes one frame.
+  func decode(
+    frame: UnsafeRawBufferPointer, record: Int, header: ShardHeader, dictionary: Zstd.Dictionary?,
+    path: String,
+    into target: UnsafeMutablePointer<UInt8>
+  ) throws {
+    let stored = try payload(frame: frame, record: record, header: header, dictionary: dictionary, path: path)
+    try decodeStored(stored, record: record, header: header, path: path, into: target)
   }
 }

@@ -1,37 +1,31 @@
 import Foundation
 
-/// Encodes labelled images as one `.imbs` shard.
+/// Encodes labelled images as one `.imbs` shard: each record stored by `encoding`, then
+/// compressed as its own zstd frame against a dictionary trained on the shard's raw records.
 public enum ShardWriter {
   /// The complete shard file for `images`, and its header.
-  public static func encode(_ images: LabeledImages, zstdLevel: Int) -> (bytes: [UInt8], header: ShardHeader)
-  {
-    let recordSize = 2 + images.imageSize
-    let recordsPerChunk = max(1, ShardFormat.targetChunkBytes / recordSize)
-    var frames: [(frame: [UInt8], records: Int)] = []
-    images.pixels.withUnsafeBufferPointer { pixels in
-      for start in stride(from: 0, to: images.count, by: recordsPerChunk) {
-        let end = min(start + recordsPerChunk, images.count)
-        var records = [UInt8]()
-        records.reserveCapacity((end - start) * recordSize)
-        for index in start..<end {
-          let label = UInt16(images.labels[index])
-          records.append(UInt8(label & 0xFF))
-          records.append(UInt8(label >> 8))
-          let from = index * images.imageSize
-          records.append(contentsOf: pixels[from..<(from + images.imageSize)])
-        }
-        frames.append((records.withUnsafeBytes { Zstd.compress($0, level: zstdLevel) }, end - start))
-      }
+  public static func encode(
+    _ images: LabeledImages, encoding: RecordEncoding = .raw, jpegQuality: Int = 90, zstdLevel: Int
+  ) throws -> (bytes: [UInt8], header: ShardHeader) {
+    let encoder = RecordEncoder(encoding: encoding, jpegQuality: jpegQuality)
+    let size = images.imageSize
+    let stored = try (0..<images.count).map { index in
+      try encoder.encode(
+        images.pixels[(index * size)..<((index + 1) * size)], channels: images.channels,
+        height: images.height, width: images.width)
     }
+    let dictionary = encoding == .raw ? trainedDictionary(stored) : []
+    let compressor = Zstd.Compressor(level: zstdLevel, dictionary: dictionary)
+    let frames = stored.map { record in record.withUnsafeBytes { compressor.compress($0) } }
     func header(dataStart: Int) -> ShardHeader {
       var offset = dataStart
-      let chunks = frames.map { frame -> ShardChunk in
-        defer { offset += frame.frame.count }
-        return ShardChunk(offset: offset, compressedSize: frame.frame.count, records: frame.records)
+      let records = zip(frames, images.labels).map { frame, label -> ShardRecord in
+        defer { offset += frame.count }
+        return ShardRecord(offset: offset, storedSize: frame.count, label: label)
       }
       return ShardHeader(
         channels: images.channels, height: images.height, width: images.width, classNames: images.classNames,
-        recordCount: images.count, classCounts: images.classCounts, chunks: chunks)
+        classCounts: images.classCounts, encoding: encoding, dictionary: dictionary, records: records)
     }
     // The header's length does not depend on the offsets it holds: size it, then fill it in.
     let bodySize = header(dataStart: 0).encoded().count
@@ -42,21 +36,18 @@ public enum ShardWriter {
     file.u32(bodySize)
     file.append(final.encoded())
     file.append(littleEndian: ShardFormat.crc32(file.bytes[...]))
-    for frame in frames { file.append(frame.frame) }
+    file.bytes.reserveCapacity(file.bytes.count + frames.reduce(0) { $0 + $1.count })
+    for frame in frames { file.append(frame) }
     return (file.bytes, final)
   }
 
-  /// Writes the shard to a temporary file beside `path` and renames it into place.
-  @discardableResult
-  public static func write(_ images: LabeledImages, to path: String, zstdLevel: Int) throws -> (
-    bytes: Int, header: ShardHeader
-  ) {
-    let (bytes, header) = encode(images, zstdLevel: zstdLevel)
-    do {
-      try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
-    } catch {
-      throw ShardError.cannotWrite(path: path, reason: error.localizedDescription)
-    }
-    return (bytes.count, header)
+  /// A dictionary trained on records spread evenly over the shard, up to
+  /// `ShardFormat.dictionarySampleBytes` of them.
+  private static func trainedDictionary(_ records: [[UInt8]]) -> [UInt8] {
+    guard let first = records.first, !first.isEmpty else { return [] }
+    let wanted = max(1, ShardFormat.dictionarySampleBytes / first.count)
+    let step = max(1, records.count / wanted)
+    let samples = stride(from: 0, to: records.count, by: step).prefix(wanted).map { records[$0][...] }
+    return Zstd.trainDictionary(samples: samples, capacity: ShardFormat.dictionaryCapacity) ?? []
   }
 }

@@ -1,44 +1,112 @@
 import CZstd
 
-/// One zstd frame per call (Collet & Kucherawy, RFC 8878), always with its content size and
-/// a content checksum (XXH64), so that decompression detects any corrupted byte.
+/// zstd frames (Collet & Kucherawy, RFC 8878), always with their content size and a content
+/// checksum (XXH64), so that decompression detects any corrupted byte; optionally compressed
+/// against a dictionary trained on the shard's own records (zstd's `ZDICT_trainFromBuffer`).
 enum Zstd {
   struct Failure: Error {
     let reason: String
   }
 
-  static func compress(_ bytes: UnsafeRawBufferPointer, level: Int) -> [UInt8] {
-    let context = ZSTD_createCCtx()!
-    defer { ZSTD_freeCCtx(context) }
-    ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level))
-    ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
-    ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1)
-    var output = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
-    let written = output.withUnsafeMutableBytes {
-      ZSTD_compress2(context, $0.baseAddress, $0.count, bytes.baseAddress, bytes.count)
+  /// A dictionary for records like `samples`, at most `capacity` bytes; `nil` when zstd finds
+  /// too little in them to train one (few or tiny samples).
+  static func trainDictionary(samples: [ArraySlice<UInt8>], capacity: Int) -> [UInt8]? {
+    let joined = Array(samples.joined())
+    let sizes = samples.map(\.count)
+    guard samples.count >= 8, !joined.isEmpty else { return nil }
+    var dictionary = [UInt8](repeating: 0, count: capacity)
+    let written = dictionary.withUnsafeMutableBytes { output in
+      joined.withUnsafeBytes { input in
+        ZDICT_trainFromBuffer(
+          output.baseAddress, output.count, input.baseAddress, sizes, UInt32(sizes.count))
+      }
     }
-    precondition(
-      ZSTD_isError(written) == 0, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
-    output.removeSubrange(written...)
-    return output
+    guard ZDICT_isError(written) == 0 else { return nil }
+    return Array(dictionary.prefix(written))
   }
 
-  /// Decompresses exactly one frame that must hold `expectedSize` bytes.
-  static func decompress(_ frame: UnsafeRawBufferPointer, expectedSize: Int) throws -> [UInt8] {
+  /// The content size a frame declares in its header (`nil`: none or not a frame).
+  static func declaredSize(_ frame: UnsafeRawBufferPointer) -> Int? {
     let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
-    if declared == czstd_contentsize_error() { throw Failure(reason: "not a zstd frame") }
-    if declared != czstd_contentsize_unknown() && declared != UInt64(expectedSize) {
-      throw Failure(reason: "frame declares \(declared) bytes, expected \(expectedSize)")
+    guard declared != czstd_contentsize_error(), declared != czstd_contentsize_unknown(),
+      declared <= UInt64(Int.max)
+    else { return nil }
+    return Int(declared)
+  }
+
+  /// Compresses frames one after another, all at one level and with one dictionary.
+  final class Compressor {
+    private let context: OpaquePointer
+    private let dictionary: OpaquePointer?
+
+    init(level: Int, dictionary bytes: [UInt8]) {
+      context = ZSTD_createCCtx()!
+      ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
+      ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1)
+      dictionary =
+        bytes.isEmpty
+        ? nil : bytes.withUnsafeBytes { ZSTD_createCDict($0.baseAddress, $0.count, Int32(level)) }
+      if let dictionary {
+        ZSTD_CCtx_refCDict(context, dictionary)
+      } else {
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, Int32(level))
+      }
     }
-    var output = [UInt8](repeating: 0, count: expectedSize)
-    let produced = output.withUnsafeMutableBytes {
-      ZSTD_decompress($0.baseAddress, $0.count, frame.baseAddress, frame.count)
+
+    deinit {
+      ZSTD_freeCCtx(context)
+      if let dictionary { ZSTD_freeCDict(dictionary) }
     }
-    if ZSTD_isError(produced) != 0 { throw Failure(reason: String(cString: ZSTD_getErrorName(produced))) }
-    if produced != expectedSize {
-      throw Failure(reason: "frame holds \(produced) bytes, expected \(expectedSize)")
+
+    func compress(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+      var output = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
+      let written = output.withUnsafeMutableBytes {
+        ZSTD_compress2(context, $0.baseAddress, $0.count, bytes.baseAddress, bytes.count)
+      }
+      precondition(
+        ZSTD_isError(written) == 0, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
+      output.removeSubrange(written...)
+      return output
     }
-    return output
+  }
+
+  /// A digested dictionary, shared read-only by every thread that decompresses a shard.
+  final class Dictionary: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init?(_ bytes: [UInt8]) {
+      guard !bytes.isEmpty,
+        let pointer = bytes.withUnsafeBytes({ ZSTD_createDDict($0.baseAddress, $0.count) })
+      else { return nil }
+      self.pointer = pointer
+    }
+
+    deinit { ZSTD_freeDDict(pointer) }
+  }
+
+  /// A decompression context: one per thread, reused for every frame it decompresses.
+  final class Decompressor {
+    private let context = ZSTD_createDCtx()!
+
+    deinit { ZSTD_freeDCtx(context) }
+
+    /// Decompresses exactly one frame that must fill `output` exactly.
+    func decompress(
+      _ frame: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, dictionary: Dictionary?
+    ) throws {
+      let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
+      if declared == czstd_contentsize_error() { throw Failure(reason: "not a zstd frame") }
+      if declared != czstd_contentsize_unknown() && declared != UInt64(output.count) {
+        throw Failure(reason: "frame declares \(declared) bytes, expected \(output.count)")
+      }
+      let produced =
+        ZSTD_decompress_usingDDict(
+          context, output.baseAddress, output.count, frame.baseAddress, frame.count, dictionary?.pointer)
+      if ZSTD_isError(produced) != 0 { throw Failure(reason: String(cString: ZSTD_getErrorName(produced))) }
+      if produced != output.count {
+        throw Failure(reason: "frame holds \(produced) bytes, expected \(output.count)")
+      }
+    }
   }
 }
 

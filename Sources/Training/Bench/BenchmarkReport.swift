@@ -38,11 +38,13 @@ public struct BenchmarkReport: Codable, Sendable {
   public var allreduceMilliseconds: Double
   public var slowerRankWaitMilliseconds: Double
   public var communicationWaitMilliseconds: Double
-  /// Batches assembled from decoded shards (augment with the run's `--augment`, normalise,
-  /// copy), images/s of one rank (the slowest), and the share of a step the trainer spends on
-  /// it: the loader has no thread of its own yet, so the step waits for all of it.
+  /// Batches read, decoded, augmented (the run's `--augment`) and normalised by one loader
+  /// thread, images/s (the slowest rank); the loader threads of each rank; and the share of
+  /// the wall time of steps fed as in training that the training thread waited for its batch
+  /// (the slowest rank; 0 when the threads keep ahead).
   public var loaderImagesPerSecond: Double
-  public var loaderFractionOfStep: Double
+  public var loaderThreads: Int
+  public var dataWaitFraction: Double
   /// Inference forward passes (batch 128, no gradients), images/s of one rank.
   public var evaluationImagesPerSecond: Double
   /// The largest peak resident set size over the ranks, in MiB.
@@ -55,7 +57,7 @@ public struct BenchmarkReport: Codable, Sendable {
     case stepGFLOPS, sgemmGFLOPS, fractionOfSGEMM, allreduceBuckets, allreduceMilliseconds
     case slowerRankWaitMilliseconds, communicationWaitMilliseconds
     case loaderImagesPerSecond = "loader_images_per_s"
-    case loaderFractionOfStep
+    case loaderThreads, dataWaitFraction
     case evaluationImagesPerSecond = "evaluation_images_per_s"
     case peakResidentMiB = "peak_resident_mib"
   }
@@ -82,7 +84,7 @@ public struct BenchmarkReport: Codable, Sendable {
     lines += [
       "step: \(f(stepMilliseconds)) ms, \(f(imagesPerSecond)) images/s (global), \(f(stepGFLOPS)) GFLOP/s per rank = \(f(100 * fractionOfSGEMM)) % of one thread's sgemm (\(f(sgemmGFLOPS)) GFLOP/s at 1024³)",
       "allreduce: \(allreduceBuckets) buckets overlapping backward; after backward a step waits \(f(slowerRankWaitMilliseconds, 2)) ms for the slower rank and \(f(communicationWaitMilliseconds, 2)) ms for communication not hidden (\(f(100 * (slowerRankWaitMilliseconds + communicationWaitMilliseconds) / stepMilliseconds)) % of the step), against \(f(allreduceMilliseconds, 2)) ms for one blocking allreduce after backward",
-      "loader: \(f(loaderImagesPerSecond, 0)) images/s per rank, \(f(100 * loaderFractionOfStep, 2)) % of a step; evaluation: \(f(evaluationImagesPerSecond, 0)) images/s per rank; peak resident memory \(f(peakResidentMiB)) MiB",
+      "loader: \(f(loaderImagesPerSecond, 0)) images/s per thread, \(loaderThreads) thread(s) per rank, steps wait \(f(100 * dataWaitFraction, 2)) % for data; evaluation: \(f(evaluationImagesPerSecond, 0)) images/s per rank; peak resident memory \(f(peakResidentMiB)) MiB",
     ]
     return lines
   }

@@ -23,8 +23,9 @@ public struct StepBenchmark {
     let dataset = try DefaultDataset.resolve(
       configuration: config, communicator: communicator, console: Console(enabled: false))
     let manifest = dataset.manifest
+    var budget = config.data.loaderMemory << 20
     let (stream, plan) = try TrainingStream.open(
-      dataset, configuration: config, rank: parallel.rank, ranks: parallel.size)
+      dataset, configuration: config, rank: parallel.rank, ranks: parallel.size, budget: &budget)
     let network = try config.makeNetwork(image: manifest.image, classes: manifest.classNames.count)
     if config.model.syncBatchNorm { parallel.synchronizeBatchNorm(of: network) }
     network.initializeParameters(seed: config.data.seed)
@@ -42,8 +43,8 @@ public struct StepBenchmark {
     let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
     var labels = [Int32](repeating: 0, count: stream.localBatch)
     stream.startEpoch(0)
-    labels.withUnsafeMutableBufferPointer {
-      stream.batch(step: 0, pixels: input.pointer, labels: $0.baseAddress!)
+    try labels.withUnsafeMutableBufferPointer {
+      try stream.batch(step: 0, pixels: input.pointer, labels: $0.baseAddress!)
     }
     var totals = EpochTotals(classes: manifest.classNames.count)
     let objectives: [ClassificationLoss?] = phase.classifies ? [CrossEntropyLoss()] : [nil]
@@ -72,14 +73,20 @@ public struct StepBenchmark {
     _ = try takeSteps(steps)
     let waits = step.waits
     let blocking = try timeBlockingAllreduce(network, parallel)
+    let dataWait = try dataWaitFraction(stream, input: input) { index in
+      try step(
+        input: input, labels: labels, objectives: objectives, learningRate: 0.01,
+        at: StepPosition(epoch: 1, stepInEpoch: index + 1, step: index + 1), totals: &totals)
+    }
     let mine = [
-      stepSeconds, waits.communication / Double(steps), peakResidentMiB(), loaderRate(stream, input: input),
-      evaluationRate(network), measureSGEMM(), blocking, waits.slowerRanks / Double(steps),
+      stepSeconds, waits.communication / Double(steps), peakResidentMiB(),
+      try loaderRate(stream, input: input),
+      evaluationRate(network), measureSGEMM(), blocking, waits.slowerRanks / Double(steps), dataWait,
     ]
     guard let all = try communicator.gather(mine, root: 0) else { return nil }
     return report(
       all, network: network, profile: profile, phase: phase, plan: plan, localBatch: stream.localBatch,
-      buckets: step.sync.bucketCount, blasThreads: blasThreads)
+      buckets: step.sync.bucketCount, blasThreads: blasThreads, loaderThreads: stream.loaderThreads)
   }
 
   /// Every rank's host and BLAS configuration, in rank order, at rank 0 (`nil` elsewhere).
@@ -99,17 +106,39 @@ public struct StepBenchmark {
     return seconds(since: started) / Double(steps)
   }
 
-  /// The loader: a whole epoch's batches of this rank (at most 50), assembled from decoded shards.
-  private func loaderRate(_ stream: TrainingStream, input: Tensor) -> Double {
+  /// One loader thread: batches of this rank (at most 50) read, augmented and normalised on
+  /// the calling thread.
+  private func loaderRate(_ stream: TrainingStream, input: Tensor) throws -> Double {
     var labels = [Int32](repeating: 0, count: stream.localBatch)
-    let started = ContinuousClock.now
     let loaderSteps = min(stream.plan.stepsPerEpoch, 50)
+    let started = ContinuousClock.now
     for s in 0..<loaderSteps {
-      labels.withUnsafeMutableBufferPointer {
-        stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!)
+      try labels.withUnsafeMutableBufferPointer {
+        try stream.fillOnThisThread(step: s, pixels: input.pointer, labels: $0.baseAddress!)
       }
     }
     return Double(loaderSteps * stream.localBatch) / seconds(since: started)
+  }
+
+  /// Steps fed by the loader as in training (its threads filling the queue ahead): the share
+  /// of their wall time the training thread waited for its batch.
+  private func dataWaitFraction(_ stream: TrainingStream, input: Tensor, step: (Int) throws -> Void) throws
+    -> Double
+  {
+    var labels = [Int32](repeating: 0, count: stream.localBatch)
+    stream.startEpoch(1)
+    let fed = min(steps, stream.plan.stepsPerEpoch)
+    var waited = 0.0
+    let started = ContinuousClock.now
+    for s in 0..<fed {
+      let asked = ContinuousClock.now
+      try labels.withUnsafeMutableBufferPointer {
+        try stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!)
+      }
+      waited += seconds(since: asked)
+      try step(s)
+    }
+    return waited / seconds(since: started)
   }
 
   /// Inference: forward passes of 128 images in evaluation mode.
@@ -125,7 +154,7 @@ public struct StepBenchmark {
   /// The global report from every rank's figures (the slowest rank's times, the lowest rates).
   private func report(
     _ all: [[Double]], network: Network, profile: NetworkProfile, phase: TrainingPhase, plan: EpochPlan,
-    localBatch: Int, buckets: Int, blasThreads: Int
+    localBatch: Int, buckets: Int, blasThreads: Int, loaderThreads: Int
   ) -> BenchmarkReport {
     func slowest(_ index: Int) -> Double { all.map { $0[index] }.max()! }
     func lowest(_ index: Int) -> Double { all.map { $0[index] }.min()! }
@@ -145,8 +174,7 @@ public struct StepBenchmark {
       fractionOfSGEMM: stepFLOPs / computeSeconds / 1e9 / sgemm,
       allreduceBuckets: buckets, allreduceMilliseconds: slowest(6) * 1000,
       slowerRankWaitMilliseconds: slowest(7) * 1000, communicationWaitMilliseconds: slowest(1) * 1000,
-      loaderImagesPerSecond: lowest(3),
-      loaderFractionOfStep: Double(localBatch) / lowest(3) / (stepSeconds + Double(localBatch) / lowest(3)),
+      loaderImagesPerSecond: lowest(3), loaderThreads: loaderThreads, dataWaitFraction: slowest(8),
       evaluationImagesPerSecond: lowest(4), peakResidentMiB: slowest(2))
   }
 

@@ -20,6 +20,9 @@ public struct AugmentationOptions: Sendable, Equatable {
   public var brightness: Double?
   public var contrast: Double?
   public var saturation: Double?
+  /// A random-resized crop's area share and aspect ratio; it replaces the padded crop.
+  public var resizedCropScale: ValueRange?
+  public var resizedCropRatio: ValueRange?
   public init() {}
 
   /// The augmentation of `height`×`width` images.
@@ -40,6 +43,11 @@ public struct AugmentationOptions: Sendable, Equatable {
     augmentation.brightness = brightness ?? augmentation.brightness
     augmentation.contrast = contrast ?? augmentation.contrast
     augmentation.saturation = saturation ?? augmentation.saturation
+    if let resizedCropScale {
+      augmentation.resizedCropScale = resizedCropScale.closedRange
+      augmentation.resizedCropRatio = resizedCropRatio?.closedRange ?? augmentation.resizedCropRatio
+      augmentation.cropPadding = 0
+    }
     return augmentation
   }
 }

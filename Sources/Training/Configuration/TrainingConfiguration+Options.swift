@@ -33,9 +33,13 @@ extension TrainingConfiguration: Codable {
     case augment
     case cropPadding = "crop-padding"
     case flip, cutout, brightness, contrast, saturation
+    case resizedCropScale = "resized-crop-scale"
+    case resizedCropRatio = "resized-crop-ratio"
     case imbalanceRatio = "imbalance-ratio"
     case epochSize = "epoch-size"
     case seed
+    case loaderThreads = "loader-threads"
+    case loaderMemory = "loader-memory"
     case out
     case evalEvery = "eval-every"
     case selectBy = "select-by"
@@ -98,11 +102,15 @@ extension TrainingConfiguration: Codable {
     try r.value(.imbalanceRatio, &data.imbalanceRatio)
     try r.optional(.epochSize, &data.epochSize)
     try r.value(.seed, &data.seed)
+    try r.optional(.loaderThreads, &data.loaderThreads)
+    try r.value(.loaderMemory, &data.loaderMemory)
     try r.choice(.augment, &augmentation.preset)
     try r.optional(.cropPadding, &augmentation.cropPadding)
     try r.optional(.flip, &augmentation.flip)
     try r.optional(.cutout, &augmentation.cutout)
     try r.optional(.brightness, &augmentation.brightness)
+    try r.optional(.resizedCropScale, &augmentation.resizedCropScale)
+    try r.optional(.resizedCropRatio, &augmentation.resizedCropRatio)
     try r.optional(.contrast, &augmentation.contrast)
     try r.optional(.saturation, &augmentation.saturation)
     try r.optional(.out, &output.directory)
@@ -156,6 +164,8 @@ extension TrainingConfiguration: Codable {
     try c.encode(data.imbalanceRatio, forKey: .imbalanceRatio)
     try c.encodeIfPresent(data.epochSize, forKey: .epochSize)
     try c.encode(data.seed, forKey: .seed)
+    try c.encodeIfPresent(data.loaderThreads, forKey: .loaderThreads)
+    try c.encode(data.loaderMemory, forKey: .loaderMemory)
     try c.encode(augmentation.preset, forKey: .augment)
     try c.encodeIfPresent(augmentation.cropPadding, forKey: .cropPadding)
     try c.encodeIfPresent(augmentation.flip, forKey: .flip)
@@ -163,6 +173,8 @@ extension TrainingConfiguration: Codable {
     try c.encodeIfPresent(augmentation.brightness, forKey: .brightness)
     try c.encodeIfPresent(augmentation.contrast, forKey: .contrast)
     try c.encodeIfPresent(augmentation.saturation, forKey: .saturation)
+    try c.encodeIfPresent(augmentation.resizedCropScale, forKey: .resizedCropScale)
+    try c.encodeIfPresent(augmentation.resizedCropRatio, forKey: .resizedCropRatio)
     try c.encodeIfPresent(output.directory, forKey: .out)
     try c.encode(output.evalEvery, forKey: .evalEvery)
     try c.encode(output.selectBy, forKey: .selectBy)

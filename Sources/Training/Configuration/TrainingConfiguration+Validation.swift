@@ -9,9 +9,21 @@ extension TrainingConfiguration {
     try validateImbalance(check)
     let (o, d) = (output, debugging)
     if let epochSize = data.epochSize { try check(epochSize >= 1, "--epoch-size must be at least 1") }
+    if let threads = data.loaderThreads {
+      try check((0...64).contains(threads), "--loader-threads must be between 0 and 64")
+    }
+    try check(data.loaderMemory >= 0, "--loader-memory must be 0 MB or more")
     let a = augmentation
     if let padding = a.cropPadding { try check(padding >= 0, "--crop-padding must be non-negative") }
     if let cutout = a.cutout { try check(cutout >= 0, "--cutout must be non-negative") }
+    if let scale = a.resizedCropScale {
+      try check(
+        scale.lower > 0 && scale.upper <= 1, "--resized-crop-scale must lie in (0, 1] (got \(scale))")
+    }
+    if let ratio = a.resizedCropRatio {
+      try check(a.resizedCropScale != nil, "--resized-crop-ratio needs --resized-crop-scale")
+      try check(ratio.lower > 0, "--resized-crop-ratio must be positive (got \(ratio))")
+    }
     for (name, value) in [
       ("brightness", a.brightness), ("contrast", a.contrast), ("saturation", a.saturation),
     ] {

@@ -52,6 +52,12 @@ public struct DataOptions: Sendable, Equatable {
   /// Images per epoch (global); `nil` means the sampler's default epoch.
   public var epochSize: Int?
   public var seed: UInt64 = 0
+  /// Background threads that read, decode and augment batches (0: the training thread does);
+  /// `nil`: the cores left per rank on this node.
+  public var loaderThreads: Int?
+  /// MB of records and queued batches the loader keeps in memory per rank; records beyond it
+  /// are read from their shards when drawn.
+  public var loaderMemory = 1024
   public init() {}
 }
 

@@ -10,9 +10,42 @@ public struct DatasetInspection {
   /// Set to include the class weights in `json`.
   public var weightsBeta: Double?
 
+  /// Training records read one by one and decoded, images/s on one thread, over a sample of at
+  /// most 512 (`nil`: no training record).
+  public private(set) var decodeRate: Double?
+
   public init(path: String) throws {
     dataset = try DatasetDirectory(path: path)
     try dataset.checkHeaders()
+    decodeRate = try measureDecodeRate()
+  }
+
+  private func measureDecodeRate() throws -> Double? {
+    guard let index = dataset.manifest.splits.train.shards.firstIndex(where: { $0.count > 0 }) else {
+      return nil
+    }
+    let file = try dataset.openShard(.train, index)
+    let reader = RecordReader()
+    var image = [UInt8](repeating: 0, count: file.header.imageSize)
+    let count = min(512, file.header.recordCount)
+    let started = Date()
+    try image.withUnsafeMutableBufferPointer { image in
+      for record in 0..<count { try file.pixels(record, into: image.baseAddress!, reader: reader) }
+    }
+    return Double(count) / max(Date().timeIntervalSince(started), 1e-9)
+  }
+
+  /// Shard bytes per image over every split.
+  public var bytesPerImage: Double {
+    let splits = SplitName.allCases.map { dataset.manifest.split($0) }
+    let images = splits.reduce(0) { $0 + $1.count }
+    return Double(splits.flatMap(\.shards).reduce(0) { $0 + $1.bytes }) / Double(max(images, 1))
+  }
+
+  private var encodingText: String {
+    let manifest = dataset.manifest
+    return manifest.encoding == .jpeg
+      ? "jpeg (quality \(manifest.jpegQuality ?? 0))" : manifest.encoding.rawValue
   }
 
   /// Decompresses every shard, checking checksums, labels and counts against the manifest.
@@ -38,6 +71,8 @@ public struct DatasetInspection {
         + "id \(manifest.id)",
       "images \(image.channels)×\(image.height)×\(image.width), \(manifest.classNames.count) classes, "
         + "zstd level \(manifest.zstdLevel), packed by \(manifest.tool)",
+      "records \(encodingText), \(String(format: "%.0f", bytesPerImage)) bytes per image on disk"
+        + (decodeRate.map { ", read and decoded at \(Int($0)) images/s on one thread" } ?? ""),
     ]
     let nameWidth = max(5, manifest.classNames.map(\.count).max() ?? 0)
     for name in SplitName.allCases {
@@ -89,7 +124,8 @@ public struct DatasetInspection {
     let manifest = dataset.manifest
     var object: [String: Any] = [
       "path": dataset.path, "id": manifest.id, "class_names": manifest.classNames,
-      "imbalance": manifest.imbalance,
+      "imbalance": manifest.imbalance, "encoding": manifest.encoding.rawValue,
+      "bytes_per_image": bytesPerImage, "decode_images_per_s": decodeRate as Any,
       "image": [
         "channels": manifest.image.channels, "height": manifest.image.height, "width": manifest.image.width,
       ],

@@ -4,7 +4,8 @@ import Loader
 
 /// The dataset a run trains on: `--data DIR`, or the embedded default, long-tailed
 /// Fashion-MNIST from Debian's `dataset-fashion-mnist`, packed on first use into
-/// `data/fashion-mnist-lt-exp<R>` (by rank 0, while the other ranks wait) and reused after.
+/// `data/fashion-mnist-lt-exp<R>` (by rank 0, while the other ranks wait) and reused after;
+/// being a cache of the packed source, it is packed again when an older build wrote it.
 public enum DefaultDataset {
   public static let shards = 8
   public static let validationPerClass = 100
@@ -20,7 +21,12 @@ public enum DefaultDataset {
   ) throws -> DatasetDirectory {
     if let path = configuration.data.directory { return try DatasetDirectory(path: path) }
     let path = directory(imbalanceRatio: configuration.data.imbalanceRatio)
-    if communicator.rank == 0 && !FileManager.default.fileExists(atPath: "\(path)/\(Manifest.fileName)") {
+    let exists = FileManager.default.fileExists(atPath: "\(path)/\(Manifest.fileName)")
+    var outdated = false
+    if exists {
+      do { _ = try Manifest(directory: path) } catch DatasetError.oldFormat { outdated = true } catch {}
+    }
+    if communicator.rank == 0 && (!exists || outdated) {
       var options = PackOptions()
       options.source = .fashionMNIST
       options.input = FashionMNIST.defaultDirectory
@@ -28,7 +34,11 @@ public enum DefaultDataset {
       options.shards = shards
       options.profile = .exponential(ratio: configuration.data.imbalanceRatio)
       options.validationPerClass = validationPerClass
-      console.line("packing the default dataset into \(path) (first use) …")
+      options.force = outdated
+      console.line(
+        outdated
+          ? "packing the default dataset into \(path) again (an older build packed it in an older format) …"
+          : "packing the default dataset into \(path) (first use) …")
       do {
         _ = try Packer.pack(options)
       } catch DatasetError.notADataset

@@ -20,14 +20,14 @@ public struct Evaluator {
     self.augmentation = augmentation
   }
 
-  public func evaluate(network: Network, images: LabeledImages, normalization: Normalization)
+  public func evaluate(network: Network, images: RecordStore, normalization: Normalization) throws
     -> Evaluation
   {
     var counts = PredictionCounts(classes: images.classCount)
     var squaredError = 0.0
     let reconstructs = network.hasDecoder
-    forEachBatch(
-      of: images, normalization: normalization, network: network,
+    try forEachBatch(
+      of: images, Array(0..<images.count), normalization: normalization, network: network,
       outputs: reconstructs ? [.logits, .reconstruction] : [.logits]
     ) {
       logits, labels, count, input in
@@ -63,15 +63,15 @@ public struct Evaluator {
 
   /// The classifier's input features (the encoder's output) of `limit` images spread evenly
   /// over the split, row by row, with their labels: what t-SNE embeds.
-  public func features(network: Network, images: LabeledImages, normalization: Normalization, limit: Int)
+  public func features(network: Network, images: RecordStore, normalization: Normalization, limit: Int) throws
     -> (features: [[Float]], labels: [Int32])
   {
     let step = max(1, images.count / max(limit, 1))
-    let subset = images.subset(Array(stride(from: 0, to: images.count, by: step).prefix(limit)))
+    let chosen = Array(stride(from: 0, to: images.count, by: step).prefix(limit))
     var features: [[Float]] = []
     var allLabels: [Int32] = []
-    forEachBatch(
-      of: subset, normalization: normalization, network: network, outputs: [.logits, .features],
+    try forEachBatch(
+      of: images, chosen, normalization: normalization, network: network, outputs: [.logits, .features],
       augment: false
     ) {
       _, labels, count, _ in
@@ -86,25 +86,27 @@ public struct Evaluator {
   }
 
   /// Calls `body` with the logits (averaged over the augmentation), labels, image count and
-  /// input of each batch, the network in inference mode (restored afterwards); the network's
-  /// `outputs` belong to the input passed.
+  /// input of each batch of the images `indices`, the network in inference mode (restored
+  /// afterwards); the network's `outputs` belong to the input passed.
   private func forEachBatch(
-    of images: LabeledImages, normalization: Normalization, network: Network, outputs: [NetworkOutput],
-    augment: Bool = true, _ body: (Tensor, UnsafePointer<Int32>, Int, Tensor) -> Void
-  ) {
+    of images: RecordStore, _ indices: [Int], normalization: Normalization, network: Network,
+    outputs: [NetworkOutput], augment: Bool = true,
+    _ body: (Tensor, UnsafePointer<Int32>, Int, Tensor) -> Void
+  ) throws {
     let wasTraining = network.isTraining
     network.setTraining(false)
     defer { network.setTraining(wasTraining) }
     let input = Tensor(shape: network.inputShape.with(batch: batchSize))
     var labels = [Int32](repeating: 0, count: batchSize)
     var averaged: Tensor?
-    for start in stride(from: 0, to: images.count, by: batchSize) {
-      let count = min(batchSize, images.count - start)
+    let reader = RecordReader()
+    for start in stride(from: 0, to: indices.count, by: batchSize) {
+      let count = min(batchSize, indices.count - start)
       input.resize(batch: count)
-      labels.withUnsafeMutableBufferPointer { labelBuffer in
-        BatchAssembler.copy(
-          start..<(start + count), of: images, normalization: normalization,
-          into: input.pointer, labels: labelBuffer.baseAddress!, offset: 0)
+      try labels.withUnsafeMutableBufferPointer { labelBuffer in
+        try BatchAssembler.copy(
+          indices[start..<(start + count)], of: images, normalization: normalization,
+          into: input.pointer, labels: labelBuffer.baseAddress!, offset: 0, reader: reader)
       }
       var logits = network.forward(input, outputs: outputs)
       if augment && augmentation == .flip {

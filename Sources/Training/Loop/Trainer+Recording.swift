@@ -18,7 +18,7 @@ extension Trainer {
   /// Writes the epoch's training row, validates when due (saving `best` on improvement),
   /// saves `last`, and prints the epoch line.
   func record(
-    _ summary: EpochSummary, _ session: TrainingSession, recorder: RunRecorder, validation: LabeledImages
+    _ summary: EpochSummary, _ session: TrainingSession, recorder: RunRecorder, validation: RecordStore
   ) throws {
     let config = configuration
     let (epoch, step, totals) = (summary.epoch, summary.step, summary.totals)
@@ -41,7 +41,7 @@ extension Trainer {
       && ((epoch - phase.firstEpoch + 1) % config.output.evalEvery == 0 || epoch == config.totalEpochs)
     {
       let started = ContinuousClock.now
-      let evaluation = Evaluator(augmentation: config.output.testTimeAugmentation).evaluate(
+      let evaluation = try Evaluator(augmentation: config.output.testTimeAugmentation).evaluate(
         network: session.network, images: validation, normalization: session.manifest.normalization)
       var validRow = MetricsRow(
         epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
@@ -65,18 +65,19 @@ extension Trainer {
   /// Loads `best.safetensors`, evaluates the test split once, embeds test features with
   /// t-SNE, writes test.json, the plots and the report, and prints the result.
   func testBestCheckpoint(
-    _ session: TrainingSession, recorder: RunRecorder, test: LabeledImages, imagesPerSecond: Double
+    _ session: TrainingSession, recorder: RunRecorder, test: RecordStore, imagesPerSecond: Double
   ) throws -> TestReport {
     let (run, network, manifest) = (recorder.run, session.network, session.manifest)
     let evaluator = Evaluator(augmentation: configuration.output.testTimeAugmentation)
     let best = try SafeTensors(contentsOf: run.bestCheckpoint)
     try ModelCheckpoint.load(best, into: network, path: run.bestCheckpoint)
-    let evaluation = evaluator.evaluate(network: network, images: test, normalization: manifest.normalization)
+    let evaluation = try evaluator.evaluate(
+      network: network, images: test, normalization: manifest.normalization)
     let result = TestReport(
       split: "test", evaluation: evaluation, classNames: manifest.classNames, checkpoint: "best.safetensors",
       epoch: Int(best.metadata["epoch"] ?? "") ?? 0, tta: configuration.output.testTimeAugmentation,
       imagesPerSecond: imagesPerSecond)
-    let features = Evaluator().features(
+    let features = try Evaluator().features(
       network: network, images: test, normalization: manifest.normalization,
       limit: configuration.output.tsnePoints)
     var tsne = TSNE()

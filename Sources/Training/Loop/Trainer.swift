@@ -107,7 +107,7 @@ public final class Trainer {
     _ epoch: Int, phase: TrainingPhase, _ session: TrainingSession, progress: inout Progress
   ) throws -> EpochTotals? {
     let plan = session.plan
-    session.stream.startEpoch(epoch - 1)
+    session.stream.startEpoch(epoch - 1, firstStep: session.state.stepInEpoch)
     session.trainingStep.begin(phase)
     let schedule = session.schedule(of: phase, configuration)
     let phaseFirstStep = (phase.firstEpoch - 1) * plan.stepsPerEpoch
@@ -123,7 +123,7 @@ public final class Trainer {
     (session.state.stepInEpoch, session.state.epochTotals) = (0, [])
     let started = ContinuousClock.now
     for s in firstStepInEpoch..<plan.stepsPerEpoch where session.stepsDone < session.lastStep {
-      session.loadBatch(step: s)
+      try session.loadBatch(step: s)
       let position = StepPosition(epoch: epoch, stepInEpoch: s + 1, step: session.stepsDone + 1)
       try session.trainingStep(
         input: session.input, labels: session.labels, objectives: objectives,

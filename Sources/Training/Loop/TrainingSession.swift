@@ -13,7 +13,7 @@ final class TrainingSession {
   let objectives: Objectives
   let phases: [TrainingPhase]
   /// Rank 0 evaluates, so it alone reads the validation and test splits.
-  let evaluationSplits: (validation: LabeledImages, test: LabeledImages)?
+  let evaluationSplits: (validation: RecordStore, test: RecordStore)?
   let network: Network
   let optimizer: SGD
   let trainingStep: TrainingStep
@@ -36,14 +36,20 @@ final class TrainingSession {
     self.parallel = parallel
     dataset = try DefaultDataset.resolve(
       configuration: config, communicator: parallel.communicator, console: console)
-    (stream, plan) = try TrainingStream.open(dataset, configuration: config, rank: rank, ranks: parallel.size)
+    // The loader's memory: the training records first, then (rank 0) validation and test.
+    var budget = config.data.loaderMemory << 20
+    (stream, plan) = try TrainingStream.open(
+      dataset, configuration: config, rank: rank, ranks: parallel.size, budget: &budget)
     objectives = Objectives(
       options: config.loss, classCounts: dataset.manifest.splits.train.classCounts,
       epochs: config.optimization.epochs)
     phases = TrainingPhase.phases(of: config)
     evaluationSplits =
       rank == 0
-      ? (try Self.evaluationSplit(.val, dataset, config), try Self.evaluationSplit(.test, dataset, config))
+      ? (
+        try Self.evaluationSplit(.val, dataset, config, budget: &budget),
+        try Self.evaluationSplit(.test, dataset, config, budget: &budget)
+      )
       : nil
     run = RunDirectory(path: config.output.directory ?? RunDirectory.timestamped().path)
     network = try config.makeNetwork(
@@ -121,17 +127,16 @@ final class TrainingSession {
 
   /// A validation or test split; in debug mode its first `debugSamples` images.
   private static func evaluationSplit(
-    _ split: SplitName, _ dataset: DatasetDirectory, _ config: TrainingConfiguration
-  ) throws -> LabeledImages {
-    let images = try dataset.readSplit(split)
-    guard config.debugging.enabled, images.count > config.debugging.samples else { return images }
-    return images.subset(Array(0..<config.debugging.samples))
+    _ split: SplitName, _ dataset: DatasetDirectory, _ config: TrainingConfiguration, budget: inout Int
+  ) throws -> RecordStore {
+    let images = try dataset.records(split, budget: &budget)
+    return config.debugging.enabled ? images.prefix(config.debugging.samples) : images
   }
 
   /// Fills `input` and `labels` with this rank's share of step `step` of the current epoch.
-  func loadBatch(step: Int) {
-    labels.withUnsafeMutableBufferPointer {
-      stream.batch(step: step, pixels: input.pointer, labels: $0.baseAddress!)
+  func loadBatch(step: Int) throws {
+    try labels.withUnsafeMutableBufferPointer {
+      try stream.batch(step: step, pixels: input.pointer, labels: $0.baseAddress!)
     }
   }
 
@@ -145,9 +150,11 @@ final class TrainingSession {
 
 extension TrainingStream {
   /// This rank's stream of training batches: the sampling scheme from the GLOBAL class
-  /// counts, the epoch plan, and the shards this rank owns, read and decoded.
+  /// counts, the epoch plan, and the shards this rank owns, opened with as many records in
+  /// memory as `budget` bytes allow after the prefetch queue (the budget is reduced by both).
   static func open(
-    _ dataset: DatasetDirectory, configuration config: TrainingConfiguration, rank: Int, ranks: Int
+    _ dataset: DatasetDirectory, configuration config: TrainingConfiguration, rank: Int, ranks: Int,
+    budget: inout Int
   )
     throws -> (TrainingStream, EpochPlan)
   {
@@ -160,11 +167,20 @@ extension TrainingStream {
       globalBatch: config.optimization.globalBatch,
       shards: train.shards.count, ranks: ranks, drawLimits: scheme.drawLimits)
     let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
+    let image = dataset.manifest.image
+    let threads = config.data.loaderThreads ?? LoaderThreads.defaultCount(ranks: ranks)
+    budget -= TrainingStream.queueBytes(
+      threads: threads, localBatch: plan.localBatch(rank: rank, ranks: ranks),
+      imageSize: image.channels * image.height * image.width)
+    var shards: [(index: Int, store: RecordStore)] = []
+    for index in owned {
+      shards.append((index, try dataset.records(.train, shards: [index], budget: &budget)))
+    }
     let stream = TrainingStream(
-      shards: try owned.map { (index: $0, images: try dataset.readShard(.train, $0)) }, scheme: scheme,
-      plan: plan, seed: config.data.seed, normalization: dataset.manifest.normalization,
-      augmentation: config.augmentation.resolved(
-        height: dataset.manifest.image.height, width: dataset.manifest.image.width))
+      shards: shards, scheme: scheme, plan: plan, seed: config.data.seed,
+      normalization: dataset.manifest.normalization,
+      augmentation: config.augmentation.resolved(height: image.height, width: image.width),
+      loaderThreads: threads)
     return (stream, plan)
   }
 }
