@@ -179,6 +179,28 @@ final class PackRoundTripTests: XCTestCase {
     }
   }
 
+  /// A split whose class folders differ from the training split's is refused, naming the
+  /// folders that are extra and those that are missing (a torchvision ImageFolder would number
+  /// the classes differently in each split without a word).
+  func testSplitsWithDifferentClassFoldersAreRefusedWithTheirNames() throws {
+    let root = directory.appendingPathComponent("classes")
+    for (split, classes) in [("train", ["cat", "dog", "owl"]), ("test", ["cat", "dgo"])] {
+      for name in classes {
+        try FileManager.default.createDirectory(
+          at: root.appendingPathComponent("\(split)/\(name)"), withIntermediateDirectories: true)
+        try Fixtures.writePNG(
+          [UInt8](repeating: 9, count: 4), width: 2, height: 2, channels: 1,
+          to: root.appendingPathComponent("\(split)/\(name)/0.png").path)
+      }
+    }
+    XCTAssertThrowsError(try SourceKind.folder.load(input: root.path, ratios: [], seed: 0)) {
+      XCTAssertEqual(
+        "\($0)",
+        "\(root.path)/test: has class folders the training split does not: dgo; lacks class folders the "
+          + "training split has: dog, owl (every split needs the same class folders)")
+    }
+  }
+
   /// An unsplit ImageFolder is split per class by the ratios, after a seeded shuffle: every
   /// image lands in exactly one split, and the same seed gives the same split.
   func testUnsplitImageFolderIsSplitByRatiosPerClass() throws {

@@ -94,13 +94,20 @@ public enum ImageFolder {
 
     mutating func read(folder: String) throws -> LabeledImages {
       let present = try classFolders(in: folder)
-      if let stranger = present.first(where: { !classNames.contains($0) }) {
+      let strangers = present.filter { !classNames.contains($0) }
+      let missing = classNames.filter { !present.contains($0) }
+      guard strangers.isEmpty && missing.isEmpty else {
+        let parts =
+          (strangers.isEmpty
+            ? [] : ["has class folders the training split does not: \(strangers.joined(separator: ", "))"])
+          + (missing.isEmpty
+            ? [] : ["lacks class folders the training split has: \(missing.joined(separator: ", "))"])
         throw DatasetError.notADataset(
-          path: "\(folder)/\(stranger)", detail: "is a class folder that the training split does not have")
+          path: folder, detail: parts.joined(separator: "; ") + " (every split needs the same class folders)")
       }
       var pixels: [UInt8] = []
       var labels: [Int32] = []
-      for (label, name) in classNames.enumerated() where present.contains(name) {
+      for (label, name) in classNames.enumerated() {
         let classFolder = "\(folder)/\(name)"
         let files = try contents(of: classFolder).filter { !isDirectory("\(classFolder)/\($0)") }
         guard !files.isEmpty else {
