@@ -190,7 +190,9 @@ public final class Trainer {
       "run: \(communicator.size) rank(s), global batch \(plan.globalBatch) (\(session.stream.localBatch) on rank 0), "
         + "\(plan.shards) training shards, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.kind.rawValue), loss \(config.loss.kind.rawValue), "
         + "lr \(config.optimization.learningRate), seed \(config.data.seed)"
-        + (config.augmentation.preset == .none ? "" : ", augment \(config.augmentation.preset.rawValue)"))
+        + (config.augmentation.preset == .none ? "" : ", augment \(config.augmentation.preset.rawValue)")
+        + (config.augmentation.resizedCropScale.map { ", resized crop \($0)" } ?? "")
+        + ", loader \(session.stream.loaderThreads) thread(s), \(config.data.loaderMemory) MB")
     let state = session.state
     if resume {
       let within =
