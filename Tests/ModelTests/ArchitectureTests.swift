@@ -45,6 +45,49 @@ final class ArchitectureTests: XCTestCase {
     }
   }
 
+  /// The layer list `export` writes names every tensor the logits need exactly once, with
+  /// the checkpoint's shapes, and wires the graph by name: ResNet-20's first convolution reads
+  /// the image, its joins are `Add`s of two nodes, its stride-2 shortcuts are option A, and the
+  /// decoder of an end-to-end UNet is left out.
+  func testTheLayerListNamesEveryTensorAndEveryInput() throws {
+    for (architecture, decoder) in [(Architecture.resnet20, false), (.mobilenetv2, false), (.unet, true)] {
+      let network = try architecture.makeNetwork(
+        channels: 3, height: 32, width: 32, classes: 10, decoder: decoder)
+      let list = network.layerList()
+      let names = list.compactMap { $0["name"] as? String }
+      var tensors: [String: [Int]] = [:]
+      for entry in list {
+        for spec in (entry["parameters"] as? [[String: Any]] ?? [])
+          + (entry["buffers"] as? [[String: Any]] ?? [])
+        {
+          XCTAssertNil(tensors.updateValue(spec["shape"] as! [Int], forKey: spec["name"] as! String))
+        }
+        for input in entry["inputs"] as! [String] where input != "input" {
+          XCTAssertLessThan(names.firstIndex(of: input)!, names.firstIndex(of: entry["name"] as! String)!)
+        }
+      }
+      var expected: [String: [Int]] = [:]
+      for node in network.nodes where node.part != .decoder {
+        guard case .layer(let layer) = node.operation else { continue }
+        for spec in layer.parameterSpecs + layer.bufferSpecs {
+          expected["\(layer.name).\(spec.name)"] = spec.shape
+        }
+      }
+      XCTAssertFalse(expected.isEmpty)
+      XCTAssertEqual(tensors, expected, "\(architecture)")
+      XCTAssertEqual(list.last?["output"] as? [Int], [10, 1, 1], "the logits come last")
+      if architecture == .resnet20 {
+        XCTAssertEqual(list.first?["inputs"] as? [String], ["input"])
+        let joins = list.filter { $0["type"] as? String == "Add" }
+        XCTAssertEqual(joins.count, 9)
+        XCTAssertTrue(joins.allSatisfy { ($0["inputs"] as? [String])?.count == 2 })
+        let shortcuts = list.filter { $0["type"] as? String == "IdentityShortcut" }
+        XCTAssertEqual(
+          shortcuts.compactMap { ($0["settings"] as? [String: Any])?["stride"] as? Int }.sorted().last, 2)
+      }
+    }
+  }
+
   /// Invariant 5 for whole graphs (residual joins, skip connections, depthwise and transposed
   /// convolutions, batch norm in training mode, dropout), through logits and reconstruction,
   /// on 12×12 inputs, along each tensor's gradient. Every layer is checked tightly on its own

@@ -2,9 +2,12 @@ import Foundation
 import XCTest
 
 /// Python's `safetensors` and TensorBoard read a real run directory (through
-/// `scripts/check-interop.py`, in the venv `make test` creates with `scripts/interop-venv`).
+/// `scripts/check-interop.py`), and a NumPy network rebuilt from an export's metadata alone
+/// (`scripts/imbal_export.py`, which also reads the test split from the shards with
+/// `zstandard`) predicts exactly what `imbal-dist evaluate --model` does; in the venv
+/// `make test` creates with `scripts/interop-venv`.
 final class InteropTests: XCTestCase {
-  func testPythonSafetensorsAndTensorBoardReadARun() throws {
+  func testPythonReadsARunAndRebuildsItsExport() throws {
     let python = CommandRunner.repositoryRoot.appendingPathComponent(".build/interop-venv/bin/python").path
     guard FileManager.default.isExecutableFile(atPath: python) else {
       throw MissingRequirement.skip(
@@ -27,5 +30,31 @@ final class InteropTests: XCTestCase {
     XCTAssertTrue(
       check.standardOutput.contains("tensorboard: valid scalars match valid.csv (2 rows)"),
       check.standardOutput + check.standardError)
+
+    let model = directory.appendingPathComponent("model.safetensors").path
+    XCTAssertEqual(try CommandRunner.single(["export", "--run", run, "--out", model]).status, 0)
+    let ours = try CommandRunner.single(["evaluate", "--model", model, "--data", data])
+    XCTAssertEqual(ours.status, 0, ours.standardError)
+    let expected = try json(ours.lines.last ?? "")
+    let rebuilt = try CommandRunner.run(
+      executable: python,
+      arguments: [
+        CommandRunner.repositoryRoot.appendingPathComponent("scripts/imbal_export.py").path, "check", model,
+        data,
+      ])
+    XCTAssertEqual(rebuilt.status, 0, rebuilt.standardError)
+    let theirs = try json(rebuilt.lines.last ?? "")
+    let predictions = try XCTUnwrap(theirs["predictions"] as? [Int])
+    XCTAssertEqual(predictions.count, 10_000)
+    XCTAssertEqual(theirs["accuracy"] as? Double, expected["accuracy"] as? Double)
+    // The rebuilt model's confusion matrix is imbal-dist's, cell for cell.
+    let labels = try XCTUnwrap(theirs["labels"] as? [Int])
+    var confusion = [[Int]](repeating: [Int](repeating: 0, count: 10), count: 10)
+    for (label, prediction) in zip(labels, predictions) { confusion[label][prediction] += 1 }
+    XCTAssertEqual(confusion, expected["confusion_matrix"] as? [[Int]])
+  }
+
+  private func json(_ line: String) throws -> [String: Any] {
+    try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], line)
   }
 }

@@ -6,6 +6,8 @@ public final class AvgPool2D: Layer {
   public let size: Int
   public let stride: Int
 
+  public var settings: [String: Any] { ["kernel_size": size, "stride": stride, "padding": 0] }
+
   public init(name: String = "avgpool", size: Int = 2, stride: Int? = nil) {
     precondition(size > 0)
     self.name = name

@@ -41,6 +41,13 @@ public final class BatchNorm2D: Layer {
   /// Per-channel sums (and the element count) exchanged with the other replicas.
   private var sums: [Double]
 
+  public var settings: [String: Any] {
+    [
+      "num_features": channels, "eps": epsilon, "momentum": momentum,
+      "activation": activationName(activationCap),
+    ]
+  }
+
   public init(
     name: String, channels: Int, momentum: Double = 0.1, epsilon: Double = 1e-5, activationCap: Float? = nil
   ) {

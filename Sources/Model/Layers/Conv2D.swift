@@ -46,6 +46,14 @@ public final class Conv2D: Layer {
 
   /// `padding` defaults to `kernelSize / 2` ("same" size at stride 1); `lowering` defaults
   /// to Winograd where it applies and pays, im2col elsewhere.
+  public var settings: [String: Any] {
+    [
+      "in_channels": inputChannels, "out_channels": outputChannels, "kernel_size": kernelSize,
+      "stride": stride,
+      "padding": padding, "bias": hasBias, "activation": activationName(activationCap),
+    ]
+  }
+
   public init(
     name: String, inputChannels: Int, outputChannels: Int, kernelSize: Int = 3,
     stride: Int = 1, padding: Int? = nil, bias: Bool = true, lowering: ConvolutionLowering? = nil,

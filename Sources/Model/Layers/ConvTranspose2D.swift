@@ -22,6 +22,14 @@ public final class ConvTranspose2D: Layer {
   private var biasGradient: UnsafeMutablePointer<Float>!
   private let columns = Scratch()
 
+  public var settings: [String: Any] {
+    [
+      "in_channels": inputChannels, "out_channels": outputChannels, "kernel_size": kernelSize,
+      "stride": stride,
+      "padding": padding, "output_padding": outputPadding,
+    ]
+  }
+
   public init(
     name: String, inputChannels: Int, outputChannels: Int, kernelSize: Int, stride: Int, padding: Int = 0,
     outputPadding: Int = 0

@@ -19,6 +19,8 @@ public final class CosineDense: Layer {
   private var inputNorms: [Float] = []
   private var weightNorms: [Float] = []
 
+  public var settings: [String: Any] { ["in_features": inputFeatures, "out_features": outputFeatures] }
+
   public init(name: String, inputFeatures: Int, outputFeatures: Int) {
     self.name = name
     self.inputFeatures = inputFeatures

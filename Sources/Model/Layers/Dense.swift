@@ -12,6 +12,10 @@ public final class Dense: Layer {
   private var weightGradient: UnsafeMutablePointer<Float>!
   private var biasGradient: UnsafeMutablePointer<Float>!
 
+  public var settings: [String: Any] {
+    ["in_features": inputFeatures, "out_features": outputFeatures, "bias": true]
+  }
+
   public init(name: String, inputFeatures: Int, outputFeatures: Int) {
     precondition(inputFeatures > 0 && outputFeatures > 0)
     self.name = name

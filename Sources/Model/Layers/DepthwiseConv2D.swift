@@ -22,6 +22,13 @@ public final class DepthwiseConv2D: Layer {
   private let flatOutput = Scratch()
 
   /// `padding` defaults to `kernelSize / 2`.
+  public var settings: [String: Any] {
+    [
+      "in_channels": channels, "out_channels": channels, "groups": channels, "kernel_size": kernelSize,
+      "stride": stride, "padding": padding, "bias": hasBias,
+    ]
+  }
+
   public init(
     name: String, channels: Int, kernelSize: Int = 3, stride: Int = 1, padding: Int? = nil, bias: Bool = false
   ) {

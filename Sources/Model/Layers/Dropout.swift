@@ -15,6 +15,8 @@ public final class Dropout: Layer {
   var stream: [UInt64] = [0]
   private var mask: [Float] = []
 
+  public var settings: [String: Any] { ["p": Double(rate)] }
+
   public init(name: String, rate: Float) {
     precondition(rate >= 0 && rate < 1, "dropout rate must be in [0, 1)")
     self.name = name

@@ -6,6 +6,8 @@ public final class IdentityShortcut: Layer {
   public let outputChannels: Int
   public let stride: Int
 
+  public var settings: [String: Any] { ["out_channels": outputChannels, "stride": stride] }
+
   public init(name: String, outputChannels: Int, stride: Int) {
     precondition(outputChannels > 0 && stride > 0)
     self.name = name

@@ -66,6 +66,9 @@ public protocol Layer: AnyObject {
   func forwardFLOPs(for input: Shape) -> Int
   /// What the layer is, for tables (`Conv2D`; a fused layer says what it fuses).
   var kind: String { get }
+  /// Its hyper-parameters under PyTorch's argument names (`kernel_size`, `eps`, …) and the
+  /// activation fused after it: what an export's layer list holds to rebuild it elsewhere.
+  var settings: [String: Any] { get }
 }
 
 extension Layer {
@@ -75,6 +78,7 @@ extension Layer {
   public func bind(buffers: UnsafeMutablePointer<Float>) {}
   public func setTraining(_ training: Bool) {}
   public func forwardFLOPs(for input: Shape) -> Int { 0 }
+  public var settings: [String: Any] { [:] }
   public var kind: String { String(describing: type(of: self)) }
 }
 
@@ -85,4 +89,10 @@ public protocol MergeLayer: AnyObject {
   func outputShape(for inputs: [Shape]) -> Shape
   func forward(_ inputs: [Tensor], into output: Tensor)
   func backward(inputs: [Tensor], outputGradient: Tensor, inputGradients: [Tensor?])
+}
+
+/// `relu`, `relu6` (a cap of 6) or `none`: the activation a layer applies after itself.
+func activationName(_ cap: Float?) -> String {
+  guard let cap else { return "none" }
+  return cap == .infinity ? "relu" : "relu\(Int(cap))"
 }

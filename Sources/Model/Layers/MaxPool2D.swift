@@ -8,6 +8,8 @@ public final class MaxPool2D: Layer {
   /// For every output element, the index of the winning input element within its image.
   private var winners: [Int32] = []
 
+  public var settings: [String: Any] { ["kernel_size": size, "stride": stride, "padding": 0] }
+
   public init(name: String = "pool", size: Int = 2, stride: Int? = nil) {
     precondition(size > 0)
     self.name = name

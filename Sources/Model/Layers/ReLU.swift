@@ -3,6 +3,8 @@
 public final class ReLU: Layer {
   public let name: String
   public let cap: Float
+  public var settings: [String: Any] { ["activation": activationName(cap)] }
+
   public init(name: String = "relu", cap: Float = .infinity) {
     self.name = name
     self.cap = cap

@@ -5,8 +5,9 @@ import Model
 /// A trained model as a deployable classifier (`imbal-dist export`): the encoder and
 /// classifier tensors of a run's checkpoint — no decoder, no optimizer state — in one
 /// safetensors file whose metadata says how to rebuild and feed it (architecture, input shape,
-/// class names, the input normalisation), so `evaluate --model FILE` or a Python script needs
-/// nothing else.
+/// class names, `preprocessing`: pixels scaled to [0, 1] then standardised per channel, and
+/// `layers`: every node with its settings and tensors), so `evaluate --model FILE` or a PyTorch
+/// or NumPy script needs nothing else.
 public struct ExportedClassifier {
   public static let format = "imbal-dist-classifier/1"
 
@@ -28,6 +29,15 @@ public struct ExportedClassifier {
       trained.dataset.manifest, trained.hyperParameters.configuration, trained.checkpoint
     )
     let names = try JSONSerialization.data(withJSONObject: manifest.classNames)
+    let image = manifest.image
+    let preprocessing: [String: Any] = [
+      "input": "uint8 pixels, planar (channel, row, column), grey or R, G, B, as the dataset's records",
+      "shape": [image.channels, image.height, image.width],
+      "formula": "x[c] = (pixel[c] / 255 - mean[c]) / std[c]", "scale": 255,
+      "mean": manifest.normalization.mean, "std": manifest.normalization.std,
+      "output": config.loss.needsCosineClassifier
+        ? "cosine similarities, one per class of class_names" : "logits, one per class of class_names",
+    ]
     let metadata = [
       "format": format, "architecture": config.model.architecture.rawValue,
       "cosine_classifier": "\(config.loss.needsCosineClassifier)",
@@ -36,6 +46,7 @@ public struct ExportedClassifier {
       "normalization_mean": manifest.normalization.mean.map { "\($0)" }.joined(separator: ","),
       "normalization_std": manifest.normalization.std.map { "\($0)" }.joined(separator: ","),
       "epoch": file.metadata["epoch"] ?? "", "dataset_id": manifest.id,
+      "preprocessing": try jsonText(preprocessing), "layers": try jsonText(trained.network.layerList()),
     ]
     let exported = ModelCheckpoint.make(trained.network, metadata: metadata)
     try writeAtomically(exported.encoded(), to: path)
@@ -76,4 +87,11 @@ public struct ExportedClassifier {
     normalization = Normalization(mean: mean, std: std)
     metadata = meta
   }
+}
+
+/// `value` as compact JSON with sorted keys.
+private func jsonText(_ value: Any) throws -> String {
+  String(
+    decoding: try JSONSerialization.data(
+      withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
 }
