@@ -6,6 +6,7 @@ import XCTest
 final class BenchCommandTests: XCTestCase {
   private func report(_ result: CommandRunner.Result) throws -> [String: Any] {
     XCTAssertEqual(result.status, 0, result.standardError)
+    XCTAssertEqual(try CommandRunner.keysNotInSnakeCase(result.lines.last ?? ""), [])
     return try XCTUnwrap(
       JSONSerialization.jsonObject(with: Data(try XCTUnwrap(result.lines.last).utf8)) as? [String: Any])
   }

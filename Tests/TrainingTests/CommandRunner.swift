@@ -43,6 +43,22 @@ struct CommandRunner {
     return path
   }
 
+  /// The keys of the JSON document `text`, at every depth, that are not snake_case (`<none>`
+  /// when it holds no key at all; an error when it is not JSON).
+  static func keysNotInSnakeCase(_ text: String) throws -> [String] {
+    func keys(_ value: Any) -> Set<String> {
+      if let object = value as? [String: Any] {
+        return object.reduce(into: Set(object.keys)) { $0.formUnion(keys($1.value)) }
+      }
+      if let array = value as? [Any] { return array.reduce(into: Set()) { $0.formUnion(keys($1)) } }
+      return []
+    }
+    let all = keys(try JSONSerialization.jsonObject(with: Data(text.utf8)))
+    guard !all.isEmpty else { return ["<none>"] }
+    return all.filter { $0.range(of: "^[a-z0-9]+(_[a-z0-9]+)*$", options: .regularExpression) == nil }
+      .sorted()
+  }
+
   static func mpirunAvailable() -> Bool {
     ProcessInfo.processInfo.environment["PATH", default: ""].split(separator: ":")
       .contains { FileManager.default.isExecutableFile(atPath: "\($0)/mpirun") }

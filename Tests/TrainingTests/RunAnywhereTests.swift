@@ -62,5 +62,32 @@ final class RunAnywhereTests: XCTestCase {
       missing.standardError)
     let found = try CommandRunner.single(["evaluate", "--run", run, "--data", moved], in: elsewhere)
     XCTAssertEqual(found.status, 0, found.standardError)
+
+    // Every JSON the program wrote or printed has snake_case keys, at every depth.
+    let inspect = try CommandRunner.single(["inspect", moved, "--json", "--weights"])
+    var documents = [
+      "train's last line": resumed.lines.last ?? "", "evaluate": found.lines.last ?? "",
+      "inspect --json": inspect.lines.last ?? "",
+    ]
+    for file in ["hparams.json", "test.json"] {
+      documents[file] = try String(contentsOfFile: "\(run)/\(file)", encoding: .utf8)
+    }
+    for (name, text) in documents {
+      let keys = try allKeys(JSONSerialization.jsonObject(with: Data(text.utf8)))
+      XCTAssertFalse(keys.isEmpty, name)
+      let offending = keys.filter {
+        $0.range(of: "^[a-z0-9]+(_[a-z0-9]+)*$", options: .regularExpression) == nil
+      }
+      XCTAssertEqual(offending, [], name)
+    }
+  }
+
+  /// The keys of every object in `value`, however deep.
+  private func allKeys(_ value: Any) -> Set<String> {
+    if let object = value as? [String: Any] {
+      return object.reduce(into: Set(object.keys)) { $0.formUnion(allKeys($1.value)) }
+    }
+    if let array = value as? [Any] { return array.reduce(into: Set()) { $0.formUnion(allKeys($1)) } }
+    return []
   }
 }
