@@ -69,7 +69,9 @@ struct Pack: ParsableCommand {
 
   private var ratios: [Double]? {
     let parts = split.split(separator: ",").map { Double($0) }
-    guard parts.count == 3, parts.allSatisfy({ ($0 ?? -1) >= 0 }), parts.map({ $0! }).reduce(0, +) > 0 else {
+    guard parts.count == 3, parts.allSatisfy({ ($0 ?? -1) >= 0 && $0!.isFinite }),
+      parts.map({ $0! }).reduce(0, +) > 0
+    else {
       return nil
     }
     return parts.map { $0! }

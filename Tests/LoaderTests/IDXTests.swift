@@ -47,6 +47,17 @@ final class IDXTests: XCTestCase {
     }
   }
 
+  /// Dimensions whose product overflows (3 × 2³²−1 × 2³²−1) are refused before any size is
+  /// computed from them, naming the file.
+  func testRejectsDimensionsNoFileCanHold() throws {
+    let path = try write(imageHeader(count: 3, rows: 0xFFFF_FFFF, columns: 0xFFFF_FFFF), "huge-idx3-ubyte")
+    XCTAssertThrowsError(try IDXArray(contentsOf: path)) { error in
+      XCTAssertEqual(
+        "\(error)",
+        "\(path): its header declares dimensions 3×4294967295×4294967295, more bytes than the file's 16")
+    }
+  }
+
   func testRejectsAWrongMagicNumber() throws {
     let path = try write([0x1F, 0x8C, 0x08, 0x03] + [UInt8](repeating: 0, count: 20), "bad-magic")
     XCTAssertThrowsError(try IDXArray(contentsOf: path)) { error in

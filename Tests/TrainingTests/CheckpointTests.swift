@@ -66,6 +66,24 @@ final class CheckpointTests: XCTestCase {
     }
   }
 
+  /// Counters no run can have (a negative epoch, a best epoch after the last one) are refused
+  /// naming them, rather than trapping when the loop counts from them.
+  func testImpossibleCountersAreRefused() throws {
+    let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
+    let optimizer = SGD(parameterCount: network.layout.count, momentum: 0.9, weightDecay: 0)
+    for (epochs, best) in [(-1, nil), (1, 2), (2, 0)] as [(Int, Int?)] {
+      let state = TrainingState(
+        epochsDone: epochs, stepsDone: 8, bestEpoch: best, bestScore: best.map { _ in 0.5 })
+      let file = try SafeTensors(
+        data: state.file(velocity: optimizer.velocity, layout: network.layout).encoded(), path: "s")
+      XCTAssertThrowsError(
+        try TrainingState(file, velocity: optimizer.velocity, layout: network.layout, path: "s")
+      ) {
+        XCTAssertTrue("\($0)".contains("its counters cannot be true (epochs_done \(epochs)"), "\($0)")
+      }
+    }
+  }
+
   func testTrainingStateRoundTrip() throws {
     let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 3)
     let optimizer = SGD(parameterCount: network.layout.count, momentum: 0.9, weightDecay: 0)

@@ -106,6 +106,21 @@ final class PackCommandTests: XCTestCase {
     XCTAssertNotEqual(try parameters(jpeg, "jpeg", []), reference, "JPEG records are lossy")
   }
 
+  /// Split shares that are not finite are a usage error naming the option, not a trap.
+  func testNonFiniteSplitSharesAreRefused() throws {
+    for shares in ["inf,1,1", "nan,1,1", "1,-1,1"] {
+      let result = try CommandRunner.single(
+        [
+          "pack", "--source", "folder", "--input", directory.path, "--out",
+          directory.appendingPathComponent("x").path,
+          "--split", shares,
+        ])
+      XCTAssertEqual(result.status, 64, shares)
+      XCTAssertTrue(
+        result.standardError.contains("--split must be three non-negative shares"), result.standardError)
+    }
+  }
+
   /// A dataset packed in format 1 is refused with the command that packs it again.
   func testAnOldFormatDatasetIsRefusedWithTheRepackCommand() throws {
     let output = directory.appendingPathComponent("old").path

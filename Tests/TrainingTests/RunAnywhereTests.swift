@@ -1,4 +1,5 @@
 import Foundation
+import Training
 import XCTest
 
 /// A run records its dataset by absolute path, so it can be evaluated, exported and resumed
@@ -35,6 +36,24 @@ final class RunAnywhereTests: XCTestCase {
       ], in: project)
     XCTAssertEqual(train.status, 0, train.standardError)
     let run = project.appendingPathComponent("runs/first").path
+
+    // Counters the run's plan cannot reach (one step more than its epoch has, in both files
+    // so that they still agree with each other) are refused before anything trains.
+    let tampered = directory.appendingPathComponent("tampered").path
+    try FileManager.default.copyItem(atPath: run, toPath: tampered)
+    for file in ["last.safetensors", "last.state.safetensors"] {
+      var checkpoint = try SafeTensors(contentsOf: "\(tampered)/\(file)")
+      for key in ["step", "steps_done"] where checkpoint.metadata[key] != nil {
+        checkpoint.metadata[key] = "5"
+      }
+      try checkpoint.encoded().write(to: URL(fileURLWithPath: "\(tampered)/\(file)"))
+    }
+    let refused = try CommandRunner.single(["train", "--resume", tampered], in: elsewhere)
+    XCTAssertEqual(refused.status, 1)
+    XCTAssertTrue(
+      refused.standardError.contains(
+        "it records 1 epochs, 5 steps and 0 steps into the next epoch, which this run (2 epochs of 4 steps) cannot reach"
+      ), refused.standardError)
 
     let other = try CommandRunner.packFashionMNIST(into: elsewhere, imbalance: "exp:100", shards: 2)
     let wrong = try CommandRunner.single(["train", "--resume", run, "--data", other], in: elsewhere)

@@ -114,14 +114,7 @@ public struct Manifest: Codable, Equatable, Sendable {
     } catch let error as DecodingError {
       throw DatasetError.badManifest(path: path, detail: error.readableDescription)
     }
-    for name in SplitName.allCases {
-      let split = self.split(name)
-      guard split.classCounts.count == classNames.count, split.count == split.classCounts.reduce(0, +),
-        split.shards.map(\.count).reduce(0, +) == split.count
-      else {
-        throw DatasetError.badManifest(path: path, detail: "the counts of split '\(name)' do not add up")
-      }
-    }
+    if let problem = problem() { throw DatasetError.badManifest(path: path, detail: problem) }
   }
 
   public init(

@@ -5,6 +5,7 @@ public enum IDXError: Error, CustomStringConvertible, Equatable {
   case truncated(path: String, expectedBytes: Int, foundBytes: Int)
   case trailingBytes(path: String, expectedBytes: Int, foundBytes: Int)
   case unexpectedRank(path: String, expected: Int, found: Int)
+  case dimensionsTooLarge(path: String, dimensions: [Int], foundBytes: Int)
 
   public var description: String {
     switch self {
@@ -21,6 +22,9 @@ public enum IDXError: Error, CustomStringConvertible, Equatable {
         "\(path): IDX file has \(found - expected) unexpected bytes after the \(expected) its header describes"
     case .unexpectedRank(let path, let expected, let found):
       return "\(path): expected an IDX array of \(expected) dimensions, found \(found)"
+    case .dimensionsTooLarge(let path, let dimensions, let found):
+      return
+        "\(path): its header declares dimensions \(dimensions.map(String.init).joined(separator: "×")), more bytes than the file's \(found)"
     }
   }
 }
@@ -45,7 +49,17 @@ public struct IDXArray: Sendable {
     let dimensions = (0..<rank).map { d in
       (0..<4).reduce(0) { $0 << 8 | Int(data[4 + 4 * d + $1]) }
     }
-    let expected = headerSize + dimensions.reduce(1, *)
+    // The declared size, computed without overflow (a size no file can have is refused).
+    var elements = 1
+    var overflow = false
+    for dimension in dimensions {
+      let (product, overflowed) = elements.multipliedReportingOverflow(by: dimension)
+      (elements, overflow) = (product, overflow || overflowed)
+    }
+    let (expected, beyond) = headerSize.addingReportingOverflow(elements)
+    guard !overflow, !beyond else {
+      throw IDXError.dimensionsTooLarge(path: path, dimensions: dimensions, foundBytes: data.count)
+    }
     if data.count < expected {
       throw IDXError.truncated(path: path, expectedBytes: expected, foundBytes: data.count)
     }

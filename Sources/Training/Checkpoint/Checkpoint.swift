@@ -94,6 +94,13 @@ public struct TrainingState: Equatable, Sendable {
     bestEpoch = file.metadata["best_epoch"].flatMap(Int.init)
     bestScore = file.metadata["best_score"].flatMap(Double.init)
     stepInEpoch = file.metadata["step_in_epoch"].flatMap(Int.init) ?? 0
+    guard epochs >= 0, steps >= 0, stepInEpoch >= 0, (bestEpoch ?? 1) >= 1, (bestEpoch ?? 0) <= epochs else {
+      throw CheckpointError.malformed(
+        path: path,
+        reason:
+          "its counters cannot be true (epochs_done \(epochs), steps_done \(steps), step_in_epoch \(stepInEpoch), best_epoch \(bestEpoch.map(String.init) ?? "none"))"
+      )
+    }
     epochTotals = (file.metadata["epoch_totals"] ?? "").split(separator: ",").compactMap { Double($0) }
     try ModelCheckpoint.fill(velocity, layout: layout, from: file, path: path, prefix: "momentum.")
   }

@@ -63,6 +63,7 @@ final class TrainingSession {
     recorder = try Self.shareInitialState(
       config, network, optimizer, parallel, run, resume: resume, recording: recording, state: &state,
       dataset: dataset)
+    if resume { try Self.checkCounters(state, plan: plan, epochs: config.totalEpochs, path: run.lastState) }
     stepsDone = state.stepsDone
     lastStep = min(config.debugging.maxSteps ?? Int.max, config.totalEpochs * plan.stepsPerEpoch)
     input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
@@ -104,6 +105,24 @@ final class TrainingSession {
       hyperParameters: HyperParameters(
         configuration: config, dataset: dataset, ranks: parallel.size, versions: libraryVersions()),
       resumedAfter: resume ? state.epochsDone : nil)
+  }
+
+  /// A resumed state's counters must be ones this run's plan reaches: steps done = epochs done ×
+  /// steps per epoch + steps into the next epoch, within the run's epochs (every rank checks the
+  /// state rank 0 shared, so every rank stops with the same message).
+  private static func checkCounters(_ state: TrainingState, plan: EpochPlan, epochs: Int, path: String) throws
+  {
+    let reachable =
+      state.epochsDone <= epochs && state.stepInEpoch < plan.stepsPerEpoch
+      && state.stepsDone == state.epochsDone * plan.stepsPerEpoch + state.stepInEpoch
+    guard reachable else {
+      throw CheckpointError.doesNotFit(
+        path: path,
+        reason:
+          "it records \(state.epochsDone) epochs, \(state.stepsDone) steps and \(state.stepInEpoch) steps into the next epoch, "
+          + "which this run (\(epochs) epochs of \(plan.stepsPerEpoch) steps) cannot reach; it was edited or belongs to another run"
+      )
+    }
   }
 
   /// Reads `last.safetensors` and `last.state.safetensors` of `run` into the network and optimizer.
