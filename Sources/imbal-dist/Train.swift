@@ -86,16 +86,8 @@ struct Train: ParsableCommand {
       let recorded = try HyperParameters(run: RunDirectory(path: resume))
       var configuration = recorded.configuration
       configuration.output.directory = resume
-      // A dataset that moved since the run started; it must be the same dataset.
-      if let moved = data.data {
-        let id = try DatasetDirectory(path: moved).manifest.id
-        guard id == recorded.dataset.id else {
-          throw CheckpointError.doesNotFit(
-            path: moved,
-            reason: "it holds dataset \(id), the run \(resume) was trained on \(recorded.dataset.id)")
-        }
-        configuration.data.directory = moved
-      }
+      // The run's own dataset (or where it moved): the same manifest id.
+      configuration.data.directory = try recorded.trainedDataset(override: data.data, run: resume).path
       configuration.output.stopAfterEpoch = output.stopAfterEpoch
       return configuration
     }

@@ -61,6 +61,20 @@ final class RunAnywhereTests: XCTestCase {
     XCTAssertTrue(
       wrong.standardError.contains("\(other): does not fit this model: it holds dataset "),
       wrong.standardError)
+    // The run's dataset packed again at the same place is another dataset: --resume refuses it
+    // (it would train on the new data under the old id), naming both ids.
+    let data = project.appendingPathComponent("data").path
+    try FileManager.default.moveItem(atPath: data, toPath: data + "-kept")
+    let repack = try CommandRunner.single(["pack", "--out", data, "--imbalance", "exp:20", "--shards", "2"])
+    XCTAssertEqual(repack.status, 0, repack.standardError)
+    let repacked = try CommandRunner.single(["train", "--resume", run], in: elsewhere)
+    XCTAssertEqual(repacked.status, 1)
+    XCTAssertTrue(
+      repacked.standardError.contains("(it was packed again since; pass --data with the run's dataset)"),
+      repacked.standardError)
+    try FileManager.default.removeItem(atPath: data)
+    try FileManager.default.moveItem(atPath: data + "-kept", toPath: data)
+
     let resumed = try CommandRunner.single(["train", "--resume", run], in: elsewhere)
     XCTAssertEqual(resumed.status, 0, resumed.standardError)
     XCTAssertTrue(resumed.standardOutput.contains("epoch 2/2"), resumed.standardOutput)

@@ -18,18 +18,8 @@ public struct TrainedRun {
     throws
   {
     hyperParameters = try HyperParameters(run: run)
-    let recorded = hyperParameters.dataset
-    if override == nil && !FileManager.default.fileExists(atPath: "\(recorded.path)/\(Manifest.fileName)") {
-      throw CheckpointError.datasetMoved(path: recorded.path, id: recorded.id)
-    }
-    dataset = try DatasetDirectory(path: override ?? recorded.path)
+    dataset = try hyperParameters.trainedDataset(override: override, run: run.path)
     let manifest = dataset.manifest
-    guard manifest.id == hyperParameters.dataset.id else {
-      throw CheckpointError.doesNotFit(
-        path: dataset.path,
-        reason:
-          "it holds dataset \(manifest.id), the run \(run.path) was trained on \(hyperParameters.dataset.id)")
-    }
     network = try hyperParameters.configuration.makeNetwork(
       image: manifest.image, classes: manifest.classNames.count, decoder: decoder)
     let path = name == "best" ? run.bestCheckpoint : run.lastCheckpoint

@@ -40,6 +40,23 @@ public struct HyperParameters: Codable, Equatable, Sendable {
 
   public func encoded() -> Data { try! RunJSON.encoder().encode(self) }
 
+  /// The dataset this run was trained on: at `override` (a dataset that moved) or where the
+  /// run recorded it, and refused unless its manifest id is the recorded one (a dataset packed
+  /// again at the same place is another dataset).
+  public func trainedDataset(override: String?, run: String) throws -> DatasetDirectory {
+    if override == nil && !FileManager.default.fileExists(atPath: "\(dataset.path)/\(Manifest.fileName)") {
+      throw CheckpointError.datasetMoved(path: dataset.path, id: dataset.id)
+    }
+    let found = try DatasetDirectory(path: override ?? dataset.path)
+    guard found.manifest.id == dataset.id else {
+      throw CheckpointError.doesNotFit(
+        path: found.path,
+        reason: "it holds dataset \(found.manifest.id), the run \(run) was trained on \(dataset.id)"
+          + (override == nil ? " (it was packed again since; pass --data with the run's dataset)" : ""))
+    }
+    return found
+  }
+
   /// Reads `RUN/hparams.json`.
   public init(run: RunDirectory) throws {
     self = try RunJSON.decode(
