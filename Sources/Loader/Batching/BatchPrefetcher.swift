@@ -51,9 +51,6 @@ final class BatchPrefetcher: @unchecked Sendable {
     labels.deallocate()
   }
 
-  /// Bytes of the batch slots.
-  var slotBytes: Int { depth * (batchFloats * 4 + batchImages * 4) }
-
   /// Ends the threads (they hold the prefetcher until they return).
   func stop() {
     condition.lock()

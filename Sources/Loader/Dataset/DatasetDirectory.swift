@@ -19,9 +19,9 @@ public struct DatasetDirectory: Sendable {
   /// the manifest's entry.
   public func readShard(_ split: SplitName, _ index: Int) throws -> LabeledImages {
     let shardPath = shardPath(split, index)
-    try check(
-      try ShardReader.header(at: shardPath), against: manifest.split(split).shards[index], path: shardPath)
-    return try ShardReader.read(at: shardPath)
+    return try ShardReader.read(at: shardPath) {
+      try check($0, against: manifest.split(split).shards[index], path: shardPath)
+    }
   }
 
   /// Every shard of `split` read whole, concatenated in shard order.

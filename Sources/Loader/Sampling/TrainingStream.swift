@@ -57,9 +57,6 @@ public final class TrainingStream {
   /// Batches queued ahead by default: one per thread, and one more being taken.
   public static func prefetchDepth(threads: Int) -> Int { threads + 1 }
 
-  /// Bytes of the prefetch queue's batch slots.
-  public var queueBytes: Int { prefetcher?.slotBytes ?? 0 }
-
   /// Bytes of the prefetch queue of `threads` threads for batches of `localBatch` images.
   public static func queueBytes(threads: Int, localBatch: Int, imageSize: Int) -> Int {
     threads == 0 ? 0 : prefetchDepth(threads: threads) * localBatch * (imageSize + 1) * 4

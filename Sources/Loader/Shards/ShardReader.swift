@@ -17,11 +17,15 @@ public enum ShardReader {
     return try parseHeader(prefix + rest, fileSize: fileSize, path: path)
   }
 
-  /// Every record of the shard, read in one pass over the file and verified.
-  public static func read(at path: String) throws -> LabeledImages {
+  /// Every record of the shard, read in one pass over the file and verified; `check` sees the
+  /// header before any record is decompressed.
+  public static func read(at path: String, checkingHeader check: (ShardHeader) throws -> Void = { _ in })
+    throws -> LabeledImages
+  {
     guard let data = FileManager.default.contents(atPath: path) else { throw ShardError.missing(path: path) }
     let bytes = [UInt8](data)
     let header = try parseHeader(bytes, fileSize: bytes.count, path: path)
+    try check(header)
     let dictionary = Zstd.Dictionary(header.dictionary)
     let reader = RecordReader()
     var pixels = [UInt8](repeating: 0, count: header.recordCount * header.imageSize)

@@ -90,15 +90,11 @@ enum Zstd {
 
     deinit { ZSTD_freeDCtx(context) }
 
-    /// Decompresses exactly one frame that must fill `output` exactly.
+    /// Decompresses exactly one frame that must fill `output` exactly (sized by the caller from
+    /// `declaredSize`, which it has checked).
     func decompress(
       _ frame: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, dictionary: Dictionary?
     ) throws {
-      let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
-      if declared == czstd_contentsize_error() { throw Failure(reason: "not a zstd frame") }
-      if declared != czstd_contentsize_unknown() && declared != UInt64(output.count) {
-        throw Failure(reason: "frame declares \(declared) bytes, expected \(output.count)")
-      }
       let produced =
         ZSTD_decompress_usingDDict(
           context, output.baseAddress, output.count, frame.baseAddress, frame.count, dictionary?.pointer)

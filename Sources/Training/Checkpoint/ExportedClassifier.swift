@@ -28,7 +28,6 @@ public struct ExportedClassifier {
     let (manifest, config, file) = (
       trained.dataset.manifest, trained.hyperParameters.configuration, trained.checkpoint
     )
-    let names = try JSONSerialization.data(withJSONObject: manifest.classNames)
     let image = manifest.image
     let preprocessing: [String: Any] = [
       "input": "uint8 pixels, planar (channel, row, column), grey or R, G, B, as the dataset's records",
@@ -42,11 +41,12 @@ public struct ExportedClassifier {
       "format": format, "architecture": config.model.architecture.rawValue,
       "cosine_classifier": "\(config.loss.needsCosineClassifier)",
       "channels": "\(manifest.image.channels)", "height": "\(manifest.image.height)",
-      "width": "\(manifest.image.width)", "class_names": String(decoding: names, as: UTF8.self),
+      "width": "\(manifest.image.width)", "class_names": try RunJSON.text(manifest.classNames),
       "normalization_mean": manifest.normalization.mean.map { "\($0)" }.joined(separator: ","),
       "normalization_std": manifest.normalization.std.map { "\($0)" }.joined(separator: ","),
       "epoch": file.metadata["epoch"] ?? "", "dataset_id": manifest.id,
-      "preprocessing": try jsonText(preprocessing), "layers": try jsonText(trained.network.layerList()),
+      "preprocessing": try RunJSON.text(preprocessing),
+      "layers": try RunJSON.text(trained.network.layerList()),
     ]
     let exported = ModelCheckpoint.make(trained.network, metadata: metadata)
     try writeAtomically(exported.encoded(), to: path)
@@ -87,11 +87,4 @@ public struct ExportedClassifier {
     normalization = Normalization(mean: mean, std: std)
     metadata = meta
   }
-}
-
-/// `value` as compact JSON with sorted keys.
-private func jsonText(_ value: Any) throws -> String {
-  String(
-    decoding: try JSONSerialization.data(
-      withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
 }

@@ -153,9 +153,7 @@ public struct DatasetInspection {
         "images_per_s": Double(verification.images) / verification.seconds,
       ]
     }
-    let data = try! JSONSerialization.data(
-      withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-    return String(decoding: data, as: UTF8.self)
+    return try! RunJSON.text(object)
   }
 
   /// Largest over smallest class count; `nil` when a class is empty.

@@ -14,6 +14,15 @@ enum RunJSON {
     return encoder
   }
 
+  /// A value of plain JSON types (dictionaries, arrays, strings, numbers) as compact text with
+  /// the same conventions: keys sorted, slashes unescaped.
+  static func text(_ value: Any) throws -> String {
+    String(
+      decoding: try JSONSerialization.data(
+        withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes]),
+      as: UTF8.self)
+  }
+
   /// Decodes `T` from the file at `path`; a missing or unreadable file is a `CheckpointError`
   /// naming it and `what` it should have been.
   static func decode<T: Decodable>(_ type: T.Type, from path: String, what: String) throws -> T {
