@@ -27,7 +27,7 @@ lint:
 # and the mpirun tests drive the imbal-dist binary built beside the test bundle.
 test: deps lint
 	scripts/install-deps shellcheck
-	scripts/interop-venv
+	scripts/python-venv
 	$(SWIFT) build -c release
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build --disable-swift-testing

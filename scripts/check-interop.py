@@ -2,7 +2,7 @@
 they read what imbal-dist wrote: the checkpoints with `safetensors` (numpy), the TensorBoard
 events with tensorboard's own EventAccumulator. Prints one line per check; exits 1 on failure.
 
-    .build/interop-venv/bin/python scripts/check-interop.py runs/NAME
+    .build/python-venv/bin/python scripts/check-interop.py runs/NAME
 """
 import csv
 import json

@@ -6,7 +6,7 @@ final class ClusterScriptTests: XCTestCase {
   private let scripts = [
     "cluster/run-local.sh", "cluster/slurm.sbatch", "cluster/pbs.sh", "scripts/mpirun-local",
     "scripts/install-deps",
-    "scripts/interop-venv", "scripts/imbalance-results", ".ci/run",
+    "scripts/python-venv", "scripts/imbalance-results", ".ci/run",
   ]
 
   func testScriptsPassBashSyntaxCheckAndShellcheck() throws {
