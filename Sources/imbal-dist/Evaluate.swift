@@ -46,8 +46,7 @@ struct Evaluate: ParsableCommand {
       if let model { return try evaluateExported(model) }
       let trained = try TrainedRun(run: RunDirectory(path: runPath!), checkpoint: checkpoint, dataset: data)
       let dataset = trained.dataset
-      var budget = 0
-      let images = try dataset.records(SplitName(rawValue: split)!, budget: &budget)
+      let images = try splitRecords(of: dataset)
       let evaluation = try Evaluator(augmentation: tta).evaluate(
         network: trained.network, images: images, normalization: dataset.manifest.normalization)
       let report = TestReport(
@@ -60,6 +59,17 @@ struct Evaluate: ParsableCommand {
     }
   }
 
+  /// The split's records; none is an error, not metrics of nothing printed as zeros.
+  private func splitRecords(of dataset: DatasetDirectory) throws -> RecordStore {
+    var budget = 0
+    let images = try dataset.records(SplitName(rawValue: split)!, budget: &budget)
+    guard images.count > 0 else {
+      throw DatasetError.emptySplit(
+        split: split, detail: "\(dataset.path) has no \(split) images to evaluate")
+    }
+    return images
+  }
+
   private func evaluateExported(_ path: String) throws {
     let classifier = try ExportedClassifier(contentsOf: path)
     let dataset = try DatasetDirectory(path: data!)
@@ -69,9 +79,8 @@ struct Evaluate: ParsableCommand {
         "\(path) classifies \(classifier.image.channels)×\(classifier.image.height)×\(classifier.image.width) images into \(classifier.classNames.count) classes; \(dataset.path) holds \(manifest.image.channels)×\(manifest.image.height)×\(manifest.image.width) images of \(manifest.classNames.count) classes"
       )
     }
-    var budget = 0
     let evaluation = try Evaluator(augmentation: tta).evaluate(
-      network: classifier.network, images: try dataset.records(SplitName(rawValue: split)!, budget: &budget),
+      network: classifier.network, images: try splitRecords(of: dataset),
       normalization: classifier.normalization)
     let report = TestReport(
       split: split, evaluation: evaluation, classNames: manifest.classNames, checkpoint: path,

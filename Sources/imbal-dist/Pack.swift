@@ -118,6 +118,11 @@ struct Pack: ParsableCommand {
     try reportingErrors {
       let report = try Packer.pack(options)
       let splits = report.manifest.splits
+      if splits.val.count == 0 {
+        Console.warning(
+          "\(out): the validation split is empty (--val-per-class 0, or no validation share in --split); train will keep the last epoch as best.safetensors"
+        )
+      }
       let megabytes = { (bytes: Int) in String(format: "%.1f MB", Double(bytes) / 1e6) }
       print(
         "packed \(options.input) into \(out): train \(splits.train.count), val \(splits.val.count), "

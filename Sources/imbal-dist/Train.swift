@@ -29,6 +29,12 @@ struct Train: ParsableCommand {
   )
   var resume: String?
 
+  @Flag(
+    help:
+      "Replace the run in --out: its checkpoints, logs, TensorBoard events and report are removed first (other files stay)."
+  )
+  var force = false
+
   @Option(
     name: .customLong("simulate-ranks"),
     help: "Run N ranks as threads of this one process (no mpirun), over an in-process communicator.")
@@ -43,6 +49,9 @@ struct Train: ParsableCommand {
   func validate() throws {
     if resume != nil && output.out != nil {
       throw ValidationError("--resume RUN continues in RUN; leave out --out")
+    }
+    if resume != nil && force {
+      throw ValidationError("--resume RUN continues RUN; --force would replace it: choose one")
     }
     if resume != nil && config != nil {
       throw ValidationError("--resume RUN takes its options from RUN; leave out --config")
@@ -65,15 +74,15 @@ struct Train: ParsableCommand {
       return
     }
     StopRequest.install()
-    let resuming = resume != nil
+    let start: RunStart = resume != nil ? .resume : force ? .replace : .fresh
     let status =
       simulateRanks.map { ranks in
         Job.runSimulated(ranks: ranks) { communicator in
-          try Trainer(configuration: configuration, communicator: communicator, resume: resuming).run()
+          try Trainer(configuration: configuration, communicator: communicator, start: start).run()
         }
       }
       ?? Job.run { communicator in
-        try Trainer(configuration: configuration, communicator: communicator, resume: resuming).run()
+        try Trainer(configuration: configuration, communicator: communicator, start: start).run()
       }
     try endJob(with: status)
   }

@@ -120,4 +120,21 @@ final class IDXTests: XCTestCase {
     // As a generic IDX source the classes are 0…12, so the same files are fine.
     XCTAssertEqual(try SourceKind.idx.load(input: directory.path, ratios: [], seed: 0).train.classCount, 13)
   }
+
+  /// Images of height 0 (a valid IDX array, but nothing to train on; issue 18: pack wrote a
+  /// dataset it could not read back) are refused naming the file and the size.
+  func testImagesWithoutPixelsAreRefused() throws {
+    for (name, bytes) in [
+      ("train-images-idx3-ubyte", imageHeader(count: 2, rows: 0, columns: 28)),
+      ("train-labels-idx1-ubyte", [0, 0, 8, 1, 0, 0, 0, 2, 1, 0]),
+      ("t10k-images-idx3-ubyte", imageHeader(count: 1, rows: 0, columns: 28)),
+      ("t10k-labels-idx1-ubyte", [0, 0, 8, 1, 0, 0, 0, 1, 1]),
+    ] as [(String, [UInt8])] {
+      _ = try write(bytes, name)
+    }
+    let images = directory.appendingPathComponent("train-images-idx3-ubyte").path
+    XCTAssertThrowsError(try SourceKind.idx.load(input: directory.path, ratios: [], seed: 0)) {
+      XCTAssertEqual("\($0)", "\(images): its images are 0×28 pixels; an image needs at least 1×1")
+    }
+  }
 }

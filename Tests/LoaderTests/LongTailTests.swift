@@ -92,6 +92,40 @@ final class LongTailTests: XCTestCase {
     XCTAssertEqual(try ImbalanceProfile(parsing: "step:0.5:2,4,6").description, "step:0.5:2,4,6")
   }
 
+  /// A step profile naming a class the dataset lacks (issue 18: `step:0.5:99` on 10 classes
+  /// packed a balanced dataset without a word) is refused naming the class.
+  func testAStepProfileOfAClassTheDatasetLacksIsRefused() throws {
+    let source = LabeledImages(
+      channels: 1, height: 1, width: 1, classNames: ["a", "b", "c"], pixels: (0..<18).map { UInt8($0) },
+      labels: (0..<18).map { Int32($0 % 3) })
+    XCTAssertThrowsError(
+      try DatasetSplits(
+        source: SourceData(train: source, validation: nil, test: source), validationPerClass: 1,
+        profile: try ImbalanceProfile(parsing: "step:0.5:1,99"))
+    ) {
+      XCTAssertEqual(
+        "\($0)",
+        "invalid imbalance profile 'step:0.5:1,99': class 99 does not exist: the dataset has 3 classes (0…2)")
+    }
+  }
+
+  /// A source whose test split comes out empty (a folder packed with `--split 0.5,0.5,0`) is
+  /// refused: train's final report needs test images.
+  func testAnEmptyTestSplitIsRefused() throws {
+    let source = LabeledImages(
+      channels: 1, height: 1, width: 1, classNames: ["a", "b"], pixels: [1, 2, 3, 4], labels: [0, 1, 0, 1])
+    XCTAssertThrowsError(
+      try DatasetSplits(
+        source: SourceData(train: source, validation: source, test: source.subset([])), validationPerClass: 0,
+        profile: .none)
+    ) {
+      XCTAssertEqual(
+        "\($0)",
+        "the test split is empty: a dataset needs test images, for train's final report (give --split a test share)"
+      )
+    }
+  }
+
   func testBadProfilesAreRejectedWithTheAcceptedForms() {
     for text in ["exp", "exp:0.5", "step:2:1", "step:0.5:", "log:3", "step:0.5:a"] {
       XCTAssertThrowsError(try ImbalanceProfile(parsing: text), text) { error in

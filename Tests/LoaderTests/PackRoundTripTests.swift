@@ -401,4 +401,61 @@ final class PackRoundTripTests: XCTestCase {
       XCTAssertEqual($0 as? DatasetError, .badManifest(path: path, detail: "missing field 'class_names'"))
     }
   }
+
+  /// `--force` replaces a dataset, never the images it reads nor files that are not the
+  /// dataset's (issue 18: `pack --force --out photos` deleted the user's photos).
+  func testForceReplacesOnlyADatasetsOwnFiles() throws {
+    let photos = directory.appendingPathComponent("photos")
+    for (label, name) in ["a", "b"].enumerated() {
+      try FileManager.default.createDirectory(
+        at: photos.appendingPathComponent(name), withIntermediateDirectories: true)
+      for i in 0..<5 {
+        try Fixtures.writePNG(
+          Fixtures.pixels(index: label * 5 + i, count: 4), width: 2, height: 2, channels: 1,
+          to: photos.appendingPathComponent("\(name)/\(i).png").path)
+      }
+    }
+    try Data("mine".utf8).write(to: directory.appendingPathComponent("notes.txt"))
+    func snapshot() throws -> [String] {
+      try FileManager.default.subpathsOfDirectory(atPath: directory.path).sorted()
+    }
+    let before = try snapshot()
+    var options = PackOptions()
+    options.source = .folder
+    options.input = photos.path
+    options.shards = 1
+    options.validationPerClass = 0
+    options.splitRatios = [0.6, 0.2, 0.2]
+    options.force = true
+    func refusal(out: String) -> String {
+      options.output = out
+      do {
+        _ = try Packer.pack(options)
+        return "packed"
+      } catch { return "\(error)" }
+    }
+    XCTAssertEqual(
+      refusal(out: photos.path),
+      "\(photos.path): holds --input \(photos.path); --force would delete the images it packs, choose another --out"
+    )
+    XCTAssertEqual(
+      refusal(out: directory.path),
+      "\(directory.path): holds --input \(photos.path); --force would delete the images it packs, choose another --out"
+    )
+    XCTAssertEqual(
+      refusal(out: photos.appendingPathComponent("a").path),
+      "\(photos.path)/a: exists and is not a packed dataset (no manifest.json); --force replaces datasets only"
+    )
+    XCTAssertEqual(try snapshot(), before, "a refused pack changed files")
+
+    let dataset = directory.appendingPathComponent("packed").path
+    XCTAssertEqual(refusal(out: dataset), "packed")
+    XCTAssertEqual(refusal(out: dataset), "packed", "--force replaces a dataset")
+    try Data("mine".utf8).write(to: URL(fileURLWithPath: "\(dataset)/notes.txt"))
+    XCTAssertEqual(
+      refusal(out: dataset),
+      "\(dataset): holds notes.txt, which is not part of the dataset; --force replaces a dataset's own files only"
+    )
+    XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dataset)/notes.txt"))
+  }
 }

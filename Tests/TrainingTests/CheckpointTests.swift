@@ -5,11 +5,14 @@ import XCTest
 
 final class CheckpointTests: XCTestCase {
   /// The exact bytes of a one-tensor file: 8-byte little-endian header length, the JSON header
-  /// padded with spaces to a multiple of 8, then the float32 values little-endian.
+  /// padded with spaces to a multiple of 8, then the float32 values little-endian. The
+  /// checksum aa36f2c9 is CRC-32C of the 8 data bytes, computed bit by bit in Python
+  /// (reflected polynomial 0x82F63B78; the same loop gives e3069283 for "123456789").
   func testHeaderBytes() throws {
     let file = SafeTensors(entries: [.init(name: "fc.bias", shape: [2], values: [1, -2])])
     let bytes = [UInt8](file.encoded())
-    let header = #"{"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+    let header =
+      #"{"__metadata__":{"crc32c":"aa36f2c9"},"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
     let padded = header + String(repeating: " ", count: (8 - header.utf8.count % 8) % 8)
     XCTAssertEqual(padded.utf8.count % 8, 0)
     XCTAssertEqual(Array(bytes[0..<8]), [UInt8(padded.utf8.count), 0, 0, 0, 0, 0, 0, 0])
@@ -26,6 +29,36 @@ final class CheckpointTests: XCTestCase {
       ], metadata: ["epoch": "7", "note": "a \"quoted\" value"])
     let decoded = try SafeTensors(data: file.encoded(), path: "x")
     XCTAssertEqual(decoded, file)
+  }
+
+  /// A flipped bit in a tensor or an edited metadata value (an epoch counter) fails the
+  /// checksum; a file without one (another program's) is read as it is.
+  func testTheChecksumCatchesADamagedValueOrAnEditedCounter() throws {
+    let file = SafeTensors(
+      entries: [.init(name: "w", shape: [3], values: [1, 2, 3])], metadata: ["epochs_done": "4"])
+    let good = [UInt8](file.encoded())
+    /// `good` with the first occurrence of `old` replaced by `new` (of the same length).
+    func replacing(_ old: String, _ new: String) throws -> [UInt8] {
+      let (old, new) = (Array(old.utf8), Array(new.utf8))
+      let at = try XCTUnwrap(
+        (0...(good.count - old.count)).first { Array(good[$0..<($0 + old.count)]) == old })
+      var bytes = good
+      bytes.replaceSubrange(at..<(at + old.count), with: new)
+      return bytes
+    }
+    var flipped = good
+    flipped[good.count - 5] ^= 0x01
+    let edited = try replacing("\"epochs_done\":\"4\"", "\"epochs_done\":\"5\"")
+    for (bytes, name) in [(flipped, "flipped.safetensors"), (edited, "edited.safetensors")] {
+      XCTAssertThrowsError(try SafeTensors(data: Data(bytes), path: name)) {
+        XCTAssertEqual(
+          "\($0)",
+          "\(name): not a valid safetensors checkpoint: its checksum does not match its contents (the file was damaged or edited)"
+        )
+      }
+    }
+    let unchecked = try SafeTensors(data: Data(try replacing("\"crc32c\"", "\"nochek\"")), path: "other")
+    XCTAssertEqual(unchecked.entries, file.entries)
   }
 
   func testCorruptFilesAreRejectedWithTheReason() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import Training
 import XCTest
 
 /// Runs the built `imbal-dist` binary, directly or under the repository's `scripts/mpirun-local`,
@@ -57,6 +58,16 @@ struct CommandRunner {
     guard !all.isEmpty else { return ["<none>"] }
     return all.filter { $0.range(of: "^[a-z0-9]+(_[a-z0-9]+)*$", options: .regularExpression) == nil }
       .sorted()
+  }
+
+  /// Two checkpoints of two runs hold the same tensors and metadata bit for bit, but for the
+  /// `run_identity` each run draws at its start (which must differ).
+  static func sameCheckpoint(_ first: String, _ second: String) throws -> Bool {
+    var (a, b) = (try SafeTensors(contentsOf: first), try SafeTensors(contentsOf: second))
+    guard let identity = a.metadata.removeValue(forKey: HyperParameters.identityKey),
+      identity != b.metadata.removeValue(forKey: HyperParameters.identityKey)
+    else { return false }
+    return a == b
   }
 
   static func mpirunAvailable() -> Bool {

@@ -1,4 +1,5 @@
 import Foundation
+import Training
 import XCTest
 
 /// `imbal-dist pack` and `inspect` as a user runs them.
@@ -155,6 +156,31 @@ final class PackCommandTests: XCTestCase {
     XCTAssertTrue(verify.standardError.contains("is corrupt"), verify.standardError)
   }
 
+  /// Two shards swapped (same split, same size, both intact) are caught when opened: the
+  /// manifest records each shard's header checksum (issue 18: they trained silently).
+  func testSwappedShardsAreNamed() throws {
+    let output = directory.appendingPathComponent("fm").path
+    XCTAssertEqual(
+      try CommandRunner.single(["pack", "--out", output, "--imbalance", "exp:10", "--shards", "2"]).status, 0)
+    let (first, second) = ("\(output)/train-00000-of-00002.imbs", "\(output)/train-00001-of-00002.imbs")
+    try FileManager.default.moveItem(atPath: first, toPath: "\(output)/swap")
+    try FileManager.default.moveItem(atPath: second, toPath: first)
+    try FileManager.default.moveItem(atPath: "\(output)/swap", toPath: second)
+    let inspect = try CommandRunner.single(["inspect", output])
+    XCTAssertEqual(inspect.status, 1)
+    XCTAssertTrue(
+      inspect.standardError.hasPrefix(
+        "imbal-dist: error: \(first): does not match the manifest: it is not the manifest's train shard 0 (header checksum "
+      ),
+      inspect.standardError)
+    XCTAssertTrue(
+      inspect.standardError.hasSuffix("): shards swapped, or copied from another dataset\n"),
+      inspect.standardError)
+    let train = try CommandRunner.single(["train", "--data", output, "--max-steps", "1"])
+    XCTAssertEqual(train.status, 1)
+    XCTAssertTrue(train.standardError.contains("it is not the manifest's train shard 0"), train.standardError)
+  }
+
   /// `inspect --weights` shows every class under every scheme. Ankle boot (59 of 14,639 images,
   /// K = 10): inverse 1/59 = 0.0169492, balanced 14639/(10·59) = 24.8119, log ln(1 + (5900/59)²)
   /// = 9.21044, effective (β = 0.9999, Σ = K) 3.98649 (numpy).
@@ -172,5 +198,36 @@ final class PackCommandTests: XCTestCase {
     let rejected = try CommandRunner.single(["inspect", output, "--weights", "--beta", "1.5"])
     XCTAssertNotEqual(rejected.status, 0)
     XCTAssertTrue(rejected.standardError.contains("--beta must be in [0, 1)"), rejected.standardError)
+  }
+
+  /// A dataset without validation images is packed with a warning, trains with the last epoch
+  /// as best (the old behaviour kept epoch 1 forever: an empty split's macro-F1 of 0 never
+  /// improves), and `evaluate --split val` refuses it.
+  func testEmptySplitsAreWarnedAboutOrRefused() throws {
+    let output = directory.appendingPathComponent("noval").path
+    let pack = try CommandRunner.single(
+      ["pack", "--out", output, "--imbalance", "exp:10", "--shards", "1", "--val-per-class", "0"])
+    XCTAssertEqual(pack.status, 0, pack.standardError)
+    XCTAssertEqual(
+      pack.standardError,
+      "imbal-dist: warning: \(output): the validation split is empty (--val-per-class 0, or no validation share in --split); train will keep the last epoch as best.safetensors\n"
+    )
+    let run = directory.appendingPathComponent("run").path
+    let train = try CommandRunner.single(
+      [
+        "train", "--data", output, "--out", run, "--epochs", "2", "--debug", "--debug-samples", "64",
+        "--batch-size", "32", "--tsne-points", "0", "--quiet",
+      ])
+    XCTAssertEqual(train.status, 0, train.standardError)
+    XCTAssertEqual(
+      train.standardError,
+      "imbal-dist: warning: \(output) has no validation images: every epoch's checkpoint counts as best.safetensors (the last one is tested)\n"
+    )
+    XCTAssertEqual(try SafeTensors(contentsOf: "\(run)/best.safetensors").metadata["epoch"], "2")
+    let evaluate = try CommandRunner.single(["evaluate", "--run", run, "--split", "val"])
+    XCTAssertEqual(evaluate.status, 1)
+    XCTAssertEqual(
+      evaluate.standardError,
+      "imbal-dist: error: the val split is empty: \(output) has no val images to evaluate\n")
   }
 }

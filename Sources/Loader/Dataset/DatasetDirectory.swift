@@ -20,7 +20,7 @@ public struct DatasetDirectory: Sendable {
   public func readShard(_ split: SplitName, _ index: Int) throws -> LabeledImages {
     let shardPath = shardPath(split, index)
     return try ShardReader.read(at: shardPath) {
-      try check($0, against: manifest.split(split).shards[index], path: shardPath)
+      try check($0, of: split, index, path: shardPath)
     }
   }
 
@@ -39,7 +39,7 @@ public struct DatasetDirectory: Sendable {
   /// against the manifest's entry.
   public func openShard(_ split: SplitName, _ index: Int) throws -> ShardFile {
     let file = try ShardFile(path: shardPath(split, index))
-    try check(file.header, against: manifest.split(split).shards[index], path: file.path)
+    try check(file.header, of: split, index, path: file.path)
     return file
   }
 
@@ -57,17 +57,26 @@ public struct DatasetDirectory: Sendable {
   /// Checks every shard's header (no decompression) against the manifest.
   public func checkHeaders() throws {
     for split in SplitName.allCases {
-      for (index, entry) in manifest.split(split).shards.enumerated() {
+      for index in manifest.split(split).shards.indices {
         try check(
-          try ShardReader.header(at: shardPath(split, index)), against: entry, path: shardPath(split, index))
+          try ShardReader.header(at: shardPath(split, index)), of: split, index, path: shardPath(split, index)
+        )
       }
     }
   }
 
-  private func check(_ header: ShardHeader, against entry: Manifest.Shard, path: String) throws {
+  private func check(_ header: ShardHeader, of split: SplitName, _ index: Int, path: String) throws {
+    let entry = manifest.split(split).shards[index]
     let (image, shape, classCounts) = (
       manifest.image, (header.channels, header.height, header.width), header.classCounts
     )
+    if let expected = entry.headerChecksum, expected != header.checksum {
+      throw DatasetError.manifestDisagrees(
+        path: path,
+        detail:
+          "it is not the manifest's \(split.rawValue) shard \(index) (header checksum \(hex(header.checksum)), the manifest says \(hex(expected))): shards swapped, or copied from another dataset"
+      )
+    }
     guard header.classNames == manifest.classNames else {
       throw DatasetError.manifestDisagrees(path: path, detail: "its class names are \(header.classNames)")
     }
@@ -89,6 +98,8 @@ public struct DatasetDirectory: Sendable {
     }
   }
 }
+
+private func hex(_ value: UInt32) -> String { String(format: "%08x", value) }
 
 /// Which training shards a rank opens: rank `r` of `R` owns shards `r, r+R, r+2R, …`, so every
 /// shard has exactly one owner and ranks differ by at most one shard.

@@ -8,6 +8,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
   case badManifest(path: String, detail: String)
   case manifestDisagrees(path: String, detail: String)
   case notADataset(path: String, detail: String)
+  /// A split that must hold images holds none.
+  case emptySplit(split: String, detail: String)
   /// Packed by an older imbal-dist in a shard format this build does not read.
   case oldFormat(directory: String, version: Int, source: Manifest.Source?)
 
@@ -30,6 +32,8 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
       return "\(path): does not match the manifest: \(detail)"
     case .notADataset(let path, let detail):
       return "\(path): \(detail)"
+    case .emptySplit(let split, let detail):
+      return "the \(split) split is empty: \(detail)"
     case .oldFormat(let directory, let version, let source):
       let command =
         source.map { "imbal-dist pack --source \($0.kind) --input \($0.input) --out \(directory) --force" }

@@ -6,12 +6,15 @@ public struct Manifest: Codable, Equatable, Sendable {
   public static let fileName = "manifest.json"
   public static let formatVersion = 2
 
-  /// One shard file of a split and what its header must say.
+  /// One shard file of a split and what its header must say: its header's CRC-32 tells it
+  /// from every other shard, so a shard swapped with another or copied in from another dataset
+  /// is caught when opened (absent in manifests of earlier builds).
   public struct Shard: Codable, Equatable, Sendable {
     public var file: String
     public var count: Int
     public var classCounts: [Int]
     public var bytes: Int
+    public var headerChecksum: UInt32?
   }
 
   /// One split (train, val or test): global counts and its shards, in index order.

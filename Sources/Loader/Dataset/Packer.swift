@@ -41,11 +41,7 @@ public struct PackReport: Sendable {
 /// pack leaves at most a `.partial-*` directory, never a manifest over half-written shards.
 public enum Packer {
   public static func pack(_ options: PackOptions) throws -> PackReport {
-    let fileManager = FileManager.default
-    if fileManager.fileExists(atPath: options.output) && !options.force {
-      throw DatasetError.notADataset(
-        path: options.output, detail: "already exists; pass --force to replace it")
-    }
+    try checkReplaceable(options)
     let source = try options.source.load(
       input: options.input, ratios: options.splitRatios, seed: options.seed, preparation: options.preparation)
     let splits = try DatasetSplits(
@@ -76,7 +72,7 @@ public enum Packer {
       let entries = try parts.enumerated().map { index, members -> Manifest.Shard in
         let file = String(format: "%@-%05d-of-%05d.imbs", name.rawValue, index, options.shards)
         let shard = images.subset(members)
-        let (bytes, _) = try ShardWriter.encode(
+        let (bytes, header) = try ShardWriter.encode(
           shard, encoding: options.encoding, jpegQuality: options.jpegQuality, zstdLevel: options.zstdLevel)
         do {
           try Data(bytes).write(to: URL(fileURLWithPath: "\(staging)/\(file)"))
@@ -87,7 +83,8 @@ public enum Packer {
         rawBytes += shard.count * (2 + shard.imageSize)
         shardBytes += bytes.count
         return Manifest.Shard(
-          file: file, count: shard.count, classCounts: shard.classCounts, bytes: bytes.count)
+          file: file, count: shard.count, classCounts: shard.classCounts, bytes: bytes.count,
+          headerChecksum: header.checksum)
       }
       return Manifest.Split(count: images.count, classCounts: images.classCounts, shards: entries)
     }
@@ -113,6 +110,52 @@ public enum Packer {
     return PackReport(
       manifest: manifest, rawBytes: rawBytes, shardBytes: shardBytes,
       seconds: Date().timeIntervalSince(started))
+  }
+
+  /// `--out` must be free, or with `--force` a dataset holding nothing but its own files and not
+  /// holding `--input`: replacing never deletes anything the user did not pack.
+  static func checkReplaceable(_ options: PackOptions) throws {
+    let (output, input) = (options.output, options.input)
+    guard FileManager.default.fileExists(atPath: output) else { return }
+    guard options.force else {
+      throw DatasetError.notADataset(path: output, detail: "already exists; pass --force to replace it")
+    }
+    let (outputPath, inputPath) = (realPath(output), realPath(input))
+    if inputPath == outputPath || inputPath.hasPrefix(outputPath + "/") {
+      throw DatasetError.notADataset(
+        path: output,
+        detail: "holds --input \(input); --force would delete the images it packs, choose another --out")
+    }
+    let manifestPath = "\(output)/\(Manifest.fileName)"
+    guard let manifest = FileManager.default.contents(atPath: manifestPath) else {
+      throw DatasetError.notADataset(
+        path: output,
+        detail: "exists and is not a packed dataset (no \(Manifest.fileName)); --force replaces datasets only"
+      )
+    }
+    let own = Set([Manifest.fileName] + shardFiles(inManifest: manifest))
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: output)) ?? []
+    if let foreign = names.sorted().first(where: { !own.contains($0) }) {
+      throw DatasetError.notADataset(
+        path: output,
+        detail:
+          "holds \(foreign), which is not part of the dataset; --force replaces a dataset's own files only")
+    }
+  }
+
+  /// Every `"file"` a manifest names, of any format version.
+  private static func shardFiles(inManifest data: Data) -> [String] {
+    func files(_ value: Any) -> [String] {
+      if let object = value as? [String: Any] {
+        return (object["file"] as? String).map { [$0] } ?? object.values.flatMap(files)
+      }
+      return (value as? [Any])?.flatMap(files) ?? []
+    }
+    return (try? JSONSerialization.jsonObject(with: data)).map(files) ?? []
+  }
+
+  private static func realPath(_ path: String) -> String {
+    URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
   }
 
   /// Renames the finished staging directory to `output`, moving an old dataset aside first

@@ -11,6 +11,7 @@ public struct DatasetSplits: Sendable {
 
   public init(source: SourceData, validationPerClass: Int, profile: ImbalanceProfile) throws {
     var pool = source.train
+    try profile.check(classes: pool.classCount)
     if let validation = source.validation {
       self.validation = validation
     } else {
@@ -38,5 +39,10 @@ public struct DatasetSplits: Sendable {
     // Back into file order, so that no class arrives as one block.
     train = pool.subset(zip(byClass, kept).flatMap { $0.prefix($1) }.sorted())
     test = source.test
+    guard test.count > 0 else {
+      throw DatasetError.emptySplit(
+        split: "test",
+        detail: "a dataset needs test images, for train's final report (give --split a test share)")
+    }
   }
 }

@@ -40,6 +40,16 @@ public enum ImbalanceProfile: Sendable, Equatable, CustomStringConvertible {
     }
   }
 
+  /// A step profile may list only classes the dataset has.
+  public func check(classes: Int) throws {
+    guard case .step(_, let listed) = self, let missing = listed.first(where: { $0 >= classes }) else {
+      return
+    }
+    throw ProfileError(
+      text: description,
+      reason: "class \(missing) does not exist: the dataset has \(classes) classes (0…\(classes - 1))")
+  }
+
   /// The images each class keeps, given the images it has: `min(target_c, available_c)`
   /// with the targets of `counts(maxCount:classes:)` for `n_max = max(available)`.
   public func kept(available: [Int]) -> [Int] {

@@ -37,6 +37,9 @@ public struct ShardHeader: Equatable, Sendable {
   /// The zstd dictionary every record was compressed with (empty: none).
   public let dictionary: [UInt8]
   public let records: [ShardRecord]
+  /// The CRC-32 stored after the header, which the manifest records to tell this shard from
+  /// any other (0 until the header is written or read).
+  public internal(set) var checksum: UInt32 = 0
 
   public var recordCount: Int { records.count }
   public var imageSize: Int { channels * height * width }

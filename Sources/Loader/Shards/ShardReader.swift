@@ -74,10 +74,12 @@ public enum ShardReader {
     let bodySize = try checkPrefix(bytes.prefix(ShardFormat.prefixSize), fileSize: fileSize, path: path)
     let bodyEnd = ShardFormat.prefixSize + bodySize
     var crcReader = ByteReader(bytes: bytes[bodyEnd..<(bodyEnd + 4)], path: path)
-    guard UInt32(try crcReader.u32()) == ShardFormat.crc32(bytes[0..<bodyEnd]) else {
+    let checksum = UInt32(try crcReader.u32())
+    guard checksum == ShardFormat.crc32(bytes[0..<bodyEnd]) else {
       throw ShardError.corruptHeader(path: path)
     }
-    let header = try ShardHeader(decoding: bytes[ShardFormat.prefixSize..<bodyEnd], path: path)
+    var header = try ShardHeader(decoding: bytes[ShardFormat.prefixSize..<bodyEnd], path: path)
+    header.checksum = checksum
     var expectedOffset = bodyEnd + 4
     for (index, record) in header.records.enumerated() {
       guard record.offset == expectedOffset, record.storedSize > 0 else {

@@ -29,13 +29,14 @@ public enum ShardWriter {
     }
     // The header's length does not depend on the offsets it holds: size it, then fill it in.
     let bodySize = header(dataStart: 0).encoded().count
-    let final = header(dataStart: ShardFormat.prefixSize + bodySize + 4)
+    var final = header(dataStart: ShardFormat.prefixSize + bodySize + 4)
     var file = ByteWriter()
     file.append(ShardFormat.magic)
     file.append(littleEndian: ShardFormat.version)
     file.u32(bodySize)
     file.append(final.encoded())
-    file.append(littleEndian: ShardFormat.crc32(file.bytes[...]))
+    final.checksum = ShardFormat.crc32(file.bytes[...])
+    file.append(littleEndian: final.checksum)
     file.bytes.reserveCapacity(file.bytes.count + frames.reduce(0) { $0 + $1.count })
     for frame in frames { file.append(frame) }
     return (file.bytes, final)

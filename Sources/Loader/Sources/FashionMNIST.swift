@@ -65,6 +65,9 @@ extension IDXArray {
     guard images.dimensions.count == 3 else {
       throw IDXError.unexpectedRank(path: imagesPath, expected: 3, found: images.dimensions.count)
     }
+    guard images.dimensions[1] > 0, images.dimensions[2] > 0 else {
+      throw IDXError.emptyImages(path: imagesPath, height: images.dimensions[1], width: images.dimensions[2])
+    }
     guard labels.dimensions.count == 1 else {
       throw IDXError.unexpectedRank(path: labelsPath, expected: 1, found: labels.dimensions.count)
     }

@@ -6,6 +6,7 @@ public enum IDXError: Error, CustomStringConvertible, Equatable {
   case trailingBytes(path: String, expectedBytes: Int, foundBytes: Int)
   case unexpectedRank(path: String, expected: Int, found: Int)
   case dimensionsTooLarge(path: String, dimensions: [Int], foundBytes: Int)
+  case emptyImages(path: String, height: Int, width: Int)
 
   public var description: String {
     switch self {
@@ -25,6 +26,8 @@ public enum IDXError: Error, CustomStringConvertible, Equatable {
     case .dimensionsTooLarge(let path, let dimensions, let found):
       return
         "\(path): its header declares dimensions \(dimensions.map(String.init).joined(separator: "×")), more bytes than the file's \(found)"
+    case .emptyImages(let path, let height, let width):
+      return "\(path): its images are \(height)×\(width) pixels; an image needs at least 1×1"
     }
   }
 }
@@ -77,7 +80,8 @@ public struct IDXArray: Sendable {
 }
 
 extension String {
-  func leftPadded(to width: Int, with pad: Character = "0") -> String {
+  /// The text right-aligned in `width` characters (hex digits with zeros, table cells with spaces).
+  public func leftPadded(to width: Int, with pad: Character = "0") -> String {
     count >= width ? self : String(repeating: pad, count: width - count) + self
   }
 }

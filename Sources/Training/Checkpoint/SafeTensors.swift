@@ -5,8 +5,12 @@ import Foundation
 /// name to `{"dtype", "shape", "data_offsets": [begin, end]}` (offsets into the data that
 /// follows) plus an optional `"__metadata__"` map of strings, then the raw little-endian data.
 /// We write float32 (`F32`) tensors only, in the given order, with the header padded by
-/// spaces to a multiple of 8 bytes so every tensor starts aligned.
+/// spaces to a multiple of 8 bytes so every tensor starts aligned, and the metadata key
+/// `crc32c` (see `checksum`), which reading checks when present.
 public struct SafeTensors: Equatable, Sendable {
+  /// The metadata key of the checksum.
+  static let checksumKey = "crc32c"
+
   public struct Entry: Equatable, Sendable {
     public let name: String
     public let shape: [Int]
@@ -32,11 +36,17 @@ public struct SafeTensors: Equatable, Sendable {
 
   /// The whole file.
   public func encoded() -> Data {
-    var fields: [String] = []
-    if !metadata.isEmpty {
-      let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
-      fields.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
+    var data = Data(capacity: entries.reduce(0) { $0 + $1.values.count * 4 })
+    for entry in entries {
+      for value in entry.values {
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+      }
     }
+    var fields: [String] = []
+    var stored = metadata
+    stored[Self.checksumKey] = Self.checksum(data: data, metadata: metadata)
+    let pairs = stored.keys.sorted().map { "\(jsonString($0)):\(jsonString(stored[$0]!))" }
+    fields.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
     var offset = 0
     for entry in entries {
       let end = offset + entry.values.count * 4
@@ -50,12 +60,19 @@ public struct SafeTensors: Equatable, Sendable {
     var file = Data(capacity: 8 + header.count + offset)
     withUnsafeBytes(of: UInt64(header.count).littleEndian) { file.append(contentsOf: $0) }
     file.append(header)
-    for entry in entries {
-      for value in entry.values {
-        withUnsafeBytes(of: value.bitPattern.littleEndian) { file.append(contentsOf: $0) }
-      }
-    }
+    file.append(data)
     return file
+  }
+
+  /// CRC-32C of the tensor data, then of every metadata key and value but the checksum's own
+  /// (sorted by key, each followed by a NUL byte), as 8 lowercase hex digits: a flipped byte or
+  /// an edited counter anywhere but the JSON's layout changes it.
+  static func checksum<Bytes: Collection<UInt8>>(data: Bytes, metadata: [String: String]) -> String {
+    var covered = [UInt8](data)
+    for key in metadata.keys.sorted() where key != checksumKey {
+      covered += Array(key.utf8) + [0] + Array(metadata[key]!.utf8) + [0]
+    }
+    return String(format: "%08x", CRC32C.checksum(covered))
   }
 
   /// Parses a file, checking every number of the header against the data; `path` names the
@@ -104,6 +121,11 @@ public struct SafeTensors: Equatable, Sendable {
       covered = range.end
     }
     guard covered == dataBytes else { throw bad("\(dataBytes - covered) bytes after the last tensor") }
+    if let stored = metadata.removeValue(forKey: Self.checksumKey),
+      stored != Self.checksum(data: bytes[headerEnd...], metadata: metadata)
+    {
+      throw bad("its checksum does not match its contents (the file was damaged or edited)")
+    }
     entries = ranges.map { range in
       let values = stride(from: headerEnd + range.begin, to: headerEnd + range.end, by: 4).map { at in
         Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[at + $1]) << (8 * UInt32($1)) })

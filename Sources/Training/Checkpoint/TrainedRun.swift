@@ -24,6 +24,7 @@ public struct TrainedRun {
       image: manifest.image, classes: manifest.classNames.count, decoder: decoder)
     let path = name == "best" ? run.bestCheckpoint : run.lastCheckpoint
     checkpoint = try SafeTensors(contentsOf: path)
+    try hyperParameters.checkOwns(checkpoint, path: path)
     try ModelCheckpoint.load(checkpoint, into: network, path: path)
   }
 }

@@ -85,7 +85,7 @@ public struct DatasetInspection {
       for (c, count) in split.classCounts.enumerated() {
         let share = split.count == 0 ? 0 : 100 * Double(count) / Double(split.count)
         lines.append(
-          "  \(String(c).padded(5))  \(manifest.classNames[c].padded(nameWidth))  \(String(count).leftPadded(6))  "
+          "  \(String(c).padded(5))  \(manifest.classNames[c].padded(nameWidth))  \(String(count).leftPadded(to: 6, with: " "))  "
             + "\(String(format: "%5.2f", share))%")
       }
     }
@@ -109,12 +109,13 @@ public struct DatasetInspection {
     let nameWidth = max(5, manifest.classNames.map(\.count).max() ?? 0)
     var lines = [
       "class weights of the training split (effective: β = \(beta), normalised to sum to K)",
-      "  class  \("name".padded(nameWidth))   count" + schemes.map { $0.rawValue.leftPadded(12) }.joined(),
+      "  class  \("name".padded(nameWidth))   count"
+        + schemes.map { $0.rawValue.leftPadded(to: 12, with: " ") }.joined(),
     ]
     let table = schemes.map { $0.weights(counts: counts, beta: beta) }
     for (c, count) in counts.enumerated() {
       lines.append(
-        "  \(String(c).padded(5))  \(manifest.classNames[c].padded(nameWidth))  \(String(count).leftPadded(6))"
+        "  \(String(c).padded(5))  \(manifest.classNames[c].padded(nameWidth))  \(String(count).leftPadded(to: 6, with: " "))"
           + table.map { String(format: "%12.6g", $0[c]) }.joined())
     }
     return lines
@@ -171,8 +172,5 @@ public struct DatasetInspection {
 extension String {
   func padded(_ width: Int) -> String {
     count >= width ? self : self + String(repeating: " ", count: width - count)
-  }
-  func leftPadded(_ width: Int) -> String {
-    count >= width ? self : String(repeating: " ", count: width - count) + self
   }
 }

@@ -36,10 +36,13 @@ extension Trainer {
       + (phase.classifies ? "train acc \(fixed(trainRow.accuracy, 4))  " : "")
       + (trainRow.reconstructionMSE.map { "recon MSE \(fixed($0, 5))  " } ?? "")
       + "lr \(fixed(summary.learningRate, 5))  \(Int(imagesPerSecond.rounded())) img/s"
-    // Validation (and the best checkpoint) only once the classifier trains.
-    if phase.classifies
-      && ((epoch - phase.firstEpoch + 1) % config.output.evalEvery == 0 || epoch == config.totalEpochs)
-    {
+    // Validation (and the best checkpoint) only once the classifier trains; without validation
+    // images, the latest epoch is the best.
+    let due = (epoch - phase.firstEpoch + 1) % config.output.evalEvery == 0 || epoch == config.totalEpochs
+    if phase.classifies && validation.count == 0 {
+      session.state.bestEpoch = epoch
+      try recorder.saveBest(session.network, epoch: epoch, metric: config.output.selectBy, score: .nan)
+    } else if phase.classifies && due {
       let started = ContinuousClock.now
       let evaluation = try Evaluator(augmentation: config.output.testTimeAugmentation).evaluate(
         network: session.network, images: validation, normalization: session.manifest.normalization)

@@ -9,14 +9,16 @@ import Model
 public final class Trainer {
   public let configuration: TrainingConfiguration
   public let communicator: Communicator
-  /// Continue the run in `configuration.output.directory` from its last checkpoint.
-  public let resume: Bool
+  /// A new run, one replacing the run in `configuration.output.directory`, or continuing it
+  /// from its last checkpoint.
+  public let start: RunStart
+  var resume: Bool { start == .resume }
   let console: Console
 
-  public init(configuration: TrainingConfiguration, communicator: Communicator, resume: Bool = false) {
+  public init(configuration: TrainingConfiguration, communicator: Communicator, start: RunStart = .fresh) {
     self.configuration = configuration
     self.communicator = communicator
-    self.resume = resume
+    self.start = start
     console = Console(enabled: communicator.rank == 0 && !configuration.output.quiet)
   }
 
@@ -36,7 +38,7 @@ public final class Trainer {
   @discardableResult
   public func run() throws -> TestReport? {
     let session = try TrainingSession(
-      configuration, parallel: DataParallel(communicator: communicator), resume: resume, console: console)
+      configuration, parallel: DataParallel(communicator: communicator), start: start, console: console)
     printHeader(session)
     let ending = try trainEpochs(session)
     if let prefix = configuration.debugging.dumpParametersPrefix {

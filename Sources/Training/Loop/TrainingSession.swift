@@ -19,6 +19,8 @@ final class TrainingSession {
   let trainingStep: TrainingStep
   let run: RunDirectory
   let recorder: RunRecorder?
+  /// Rank 0's hold on the run directory while it records.
+  let lock: RunLock?
   /// This rank's share of the batch, planned once.
   let input: Tensor
   var labels: [Int32]
@@ -31,11 +33,21 @@ final class TrainingSession {
   var manifest: Manifest { dataset.manifest }
   var classes: Int { manifest.classNames.count }
 
-  init(_ config: TrainingConfiguration, parallel: DataParallel, resume: Bool, console: Console) throws {
+  init(_ config: TrainingConfiguration, parallel: DataParallel, start: RunStart, console: Console) throws {
     let rank = parallel.rank
+    let resume = start == .resume
     self.parallel = parallel
     dataset = try DefaultDataset.resolve(
       configuration: config, communicator: parallel.communicator, console: console)
+    guard dataset.manifest.splits.test.count > 0 else {
+      throw DatasetError.emptySplit(
+        split: "test", detail: "\(dataset.path) has no test images to report on; pack it with some")
+    }
+    if rank == 0 && dataset.manifest.splits.val.count == 0 {
+      Console.warning(
+        "\(dataset.path) has no validation images: every epoch's checkpoint counts as best.safetensors (the last one is tested)"
+      )
+    }
     // The loader's memory: the training records first, then (rank 0) validation and test.
     var budget = config.data.loaderMemory << 20
     (stream, plan) = try TrainingStream.open(
@@ -60,6 +72,8 @@ final class TrainingSession {
       weightDecay: Float(config.optimization.weightDecay))
     state = TrainingState(epochsDone: 0, stepsDone: 0, bestEpoch: nil, bestScore: nil)
     let recording = rank == 0 && config.debugging.maxSteps == nil
+    // Claimed before the checkpoint is read, so no other run writes it meanwhile.
+    lock = recording ? try run.claim(for: start) : nil
     recorder = try Self.shareInitialState(
       config, network, optimizer, parallel, run, resume: resume, recording: recording, state: &state,
       dataset: dataset)
@@ -104,7 +118,7 @@ final class TrainingSession {
       run: run,
       hyperParameters: HyperParameters(
         configuration: config, dataset: dataset, ranks: parallel.size, versions: libraryVersions()),
-      resumedAfter: resume ? state.epochsDone : nil)
+      resumedFrom: resume ? state : nil)
   }
 
   /// A resumed state's counters must be ones this run's plan reaches: steps done = epochs done ×
@@ -129,11 +143,14 @@ final class TrainingSession {
   private static func loadLastCheckpoint(of run: RunDirectory, into network: Network, optimizer: SGD) throws
     -> TrainingState
   {
+    let recorded = try HyperParameters(run: run)
     let parameters = try SafeTensors(contentsOf: run.lastCheckpoint)
+    try recorded.checkOwns(parameters, path: run.lastCheckpoint)
     try ModelCheckpoint.load(parameters, into: network, path: run.lastCheckpoint)
+    let stateFile = try SafeTensors(contentsOf: run.lastState)
+    try recorded.checkOwns(stateFile, path: run.lastState)
     let state = try TrainingState(
-      try SafeTensors(contentsOf: run.lastState), velocity: optimizer.velocity, layout: network.layout,
-      path: run.lastState)
+      stateFile, velocity: optimizer.velocity, layout: network.layout, path: run.lastState)
     guard parameters.metadata["step"] == "\(state.stepsDone)" else {
       throw CheckpointError.doesNotFit(
         path: run.lastState,

@@ -10,4 +10,9 @@ public struct Console: Sendable {
     guard enabled else { return }
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
   }
+
+  /// `imbal-dist: warning: TEXT` on standard error, even with `--quiet` (callers are rank 0).
+  public static func warning(_ text: String) {
+    FileHandle.standardError.write(Data(("imbal-dist: warning: " + text + "\n").utf8))
+  }
 }

@@ -21,14 +21,14 @@ public enum RunReport {
     if !train.isEmpty || !valid.isEmpty {
       plots.append(
         (
-          "loss",
+          RunPlot.loss.rawValue,
           Plots.learningCurve(
             title: "loss (train: objective, valid: cross-entropy)", train: train.map { ($0.epoch, $0.loss) },
             valid: valid.map { ($0.epoch, $0.loss) })
         ))
       plots.append(
         (
-          "macro-f1",
+          RunPlot.macroF1.rawValue,
           Plots.learningCurve(
             title: "macro-F1", train: train.map { ($0.epoch, $0.macroF1) },
             valid: valid.map { ($0.epoch, $0.macroF1) })
@@ -37,18 +37,22 @@ public enum RunReport {
     if let test {
       plots.append(
         (
-          "confusion-matrix",
+          RunPlot.confusionMatrix.rawValue,
           Plots.confusionMatrix(ConfusionMatrix(counts: test.confusionMatrix), classNames: names)
         ))
       plots.append(
         (
-          "recall-by-class",
+          RunPlot.recallByClass.rawValue,
           Plots.recallByClassCount(
             recall: test.recall, trainCounts: hparams.dataset.trainCounts, classNames: names)
         ))
     }
     if let embedding, !embedding.points.isEmpty {
-      plots.append(("tsne", Plots.embedding(embedding.points, labels: embedding.labels, classNames: names)))
+      plots.append(
+        (
+          RunPlot.tsne.rawValue,
+          Plots.embedding(embedding.points, labels: embedding.labels, classNames: names)
+        ))
     }
     var written: [String] = []
     for plot in plots {
@@ -185,4 +189,13 @@ public enum RunReport {
     walk(object, "")
     return pairs
   }
+}
+
+/// The plots a run's report draws, by file name (`NAME.svg` in the run directory).
+public enum RunPlot: String, CaseIterable, Sendable {
+  case loss
+  case macroF1 = "macro-f1"
+  case confusionMatrix = "confusion-matrix"
+  case recallByClass = "recall-by-class"
+  case tsne
 }

@@ -9,19 +9,25 @@ final class RunRecorder {
   private var trainLog: MetricsLog
   private var validLog: MetricsLog
   private let events: EventFileWriter
+  /// Stamped on every checkpoint (`run_identity`).
+  private let identity: [String: String]
 
-  /// A fresh run writes `hparams.json`; a resumed one keeps it and the log rows of the epochs
-  /// its checkpoint covers.
-  init(run: RunDirectory, hyperParameters: HyperParameters, resumedAfter epochs: Int?) throws {
+  /// A fresh run writes `hparams.json`; a resumed one adds the resume to its rank history and
+  /// keeps the log rows of the epochs its checkpoint covers.
+  init(run: RunDirectory, hyperParameters: HyperParameters, resumedFrom state: TrainingState?) throws {
     self.run = run
-    if let epochs {
-      trainLog = try MetricsLog(path: run.trainLog, keepingEpochsUpTo: epochs)
-      validLog = try MetricsLog(path: run.validLog, keepingEpochsUpTo: epochs)
+    var recorded = hyperParameters
+    if let state {
+      recorded = try HyperParameters(run: run)
+      recorded.resumed(ranks: hyperParameters.ranks, afterEpoch: state.epochsDone, step: state.stepsDone)
+      trainLog = try MetricsLog(path: run.trainLog, keepingEpochsUpTo: state.epochsDone)
+      validLog = try MetricsLog(path: run.validLog, keepingEpochsUpTo: state.epochsDone)
     } else {
-      try writeAtomically(hyperParameters.encoded(), to: run.hyperParameters)
       trainLog = MetricsLog(path: run.trainLog)
       validLog = MetricsLog(path: run.validLog)
     }
+    try writeAtomically(recorded.encoded(), to: run.hyperParameters)
+    identity = recorded.runIdentity.map { [HyperParameters.identityKey: $0] } ?? [:]
     try trainLog.write()
     try validLog.write()
     events = try EventFileWriter(directory: run.path)
@@ -39,7 +45,10 @@ final class RunRecorder {
 
   func saveBest(_ network: Network, epoch: Int, metric: SelectionMetric, score: Double) throws {
     let file = ModelCheckpoint.make(
-      network, metadata: ["epoch": "\(epoch)", "select_by": metric.rawValue, "score": "\(score)"])
+      network,
+      metadata: identity.merging(["epoch": "\(epoch)", "select_by": metric.rawValue, "score": "\(score)"]) {
+        $1
+      })
     try writeAtomically(file.encoded(), to: run.bestCheckpoint)
   }
 
@@ -48,10 +57,12 @@ final class RunRecorder {
   /// the step both files record.
   func saveLast(_ network: Network, optimizer: SGD, state: TrainingState) throws {
     let parameters = ModelCheckpoint.make(
-      network, metadata: ["epoch": "\(state.epochsDone)", "step": "\(state.stepsDone)"])
+      network,
+      metadata: identity.merging(["epoch": "\(state.epochsDone)", "step": "\(state.stepsDone)"]) { $1 })
     try writeAtomically(parameters.encoded(), to: run.lastCheckpoint)
-    try writeAtomically(
-      state.file(velocity: optimizer.velocity, layout: network.layout).encoded(), to: run.lastState)
+    var stateFile = state.file(velocity: optimizer.velocity, layout: network.layout)
+    stateFile.metadata.merge(identity) { $1 }
+    try writeAtomically(stateFile.encoded(), to: run.lastState)
   }
 
   func finish(test: TestReport, embedding: [(x: Double, y: Double)], labels: [Int32]) throws {

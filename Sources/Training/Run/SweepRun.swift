@@ -14,8 +14,9 @@ public struct SweepRun: Sendable {
 
   /// Every run in turn on every rank, then `summary.csv` and `summary.md` of the test metrics
   /// in `directory`, rewritten after every run. Rank 0 looks at each run's directory and
-  /// tells the others: a finished run is kept, a stopped one resumed, so running the same
-  /// sweep again after a pre-emption continues where it stopped.
+  /// tells the others: a finished run is kept, a stopped one resumed (one stopped before its
+  /// first checkpoint starts again), so running the same sweep again after a pre-emption
+  /// continues where it stopped.
   public static func runAll(_ runs: [SweepRun], into directory: String, _ communicator: Communicator) throws {
     var rows: [(SweepRun, TestReport)] = []
     for (index, run) in runs.enumerated() {
@@ -33,7 +34,8 @@ public struct SweepRun: Sendable {
         report = communicator.rank == 0 ? try TestReport(contentsOf: runDirectory.testResult) : nil
       } else {
         report = try Trainer(
-          configuration: run.configuration, communicator: communicator, resume: stage[0] == 1
+          configuration: run.configuration, communicator: communicator,
+          start: stage[0] == 1 ? .resume : .replace
         )
         .run()
       }
