@@ -59,3 +59,14 @@ let package = Package(
     .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Loader", "Distributed", "PRNG"]),
   ]
 )
+
+// `scripts/fuzz` (make fuzz) builds with IMBAL_FUZZ=1 and `-sanitize=fuzzer,address`: the
+// libFuzzer binary over the Loader's parsers. Ordinary builds do not see it (libFuzzer brings
+// its own `main`).
+if Context.environment["IMBAL_FUZZ"] != nil {
+  package.products.append(.executable(name: "imbal-fuzz", targets: ["imbal-fuzz"]))
+  package.targets.append(
+    .executableTarget(
+      name: "imbal-fuzz", dependencies: ["Loader"], path: "Fuzz/imbal-fuzz",
+      swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}

@@ -12,6 +12,9 @@ public enum ShardFormat {
   /// The largest zstd dictionary trained per shard, and the record bytes it is trained on.
   static let dictionaryCapacity = 16 << 10
   static let dictionarySampleBytes = 4 << 20
+  /// The most bytes an image may have (`C·H·W`, 256 MiB: 3 × 9,400²), so that no header can
+  /// make a reader allocate more for one record.
+  public static let maxImageBytes = 1 << 28
 
   static func crc32(_ bytes: ArraySlice<UInt8>) -> UInt32 {
     bytes.withUnsafeBufferPointer { UInt32(CZlib.crc32(0, $0.baseAddress, UInt32($0.count))) }
@@ -78,9 +81,14 @@ public struct ShardHeader: Equatable, Sendable {
     height = try reader.u32()
     width = try reader.u32()
     let classCount = try reader.u32()
-    guard channels > 0, height > 0, width > 0, classCount > 0 else {
+    guard [1, 3].contains(channels), height > 0, width > 0, classCount > 0,
+      height <= ShardFormat.maxImageBytes / width / channels
+    else {
       throw ShardError.malformedHeader(
-        path: path, detail: "image shape \(channels)×\(height)×\(width), \(classCount) classes")
+        path: path,
+        detail:
+          "image shape \(channels)×\(height)×\(width), \(classCount) classes (images have 1 or 3 channels and at most \(ShardFormat.maxImageBytes) bytes)"
+      )
     }
     guard classCount <= reader.remaining / 2 else {
       throw ShardError.malformedHeader(path: path, detail: "\(classCount) classes cannot fit in the header")

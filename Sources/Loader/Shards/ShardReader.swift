@@ -18,7 +18,8 @@ public enum ShardReader {
   }
 
   /// Every record of the shard, read in one pass over the file and verified; `check` sees the
-  /// header before any record is decompressed.
+  /// header before any record is decompressed. Pixels are kept as records decode, so a header
+  /// promising more than the file holds costs at most one image's buffer.
   public static func read(at path: String, checkingHeader check: (ShardHeader) throws -> Void = { _ in })
     throws -> LabeledImages
   {
@@ -28,16 +29,18 @@ public enum ShardReader {
     try check(header)
     let dictionary = Zstd.Dictionary(header.dictionary)
     let reader = RecordReader()
-    var pixels = [UInt8](repeating: 0, count: header.recordCount * header.imageSize)
+    var pixels: [UInt8] = []
+    var image = [UInt8](repeating: 0, count: header.recordCount > 0 ? header.imageSize : 0)
     try bytes.withUnsafeBytes { file in
-      try pixels.withUnsafeMutableBufferPointer { target in
-        for (index, record) in header.records.enumerated() {
-          let frame = UnsafeRawBufferPointer(
-            rebasing: file[record.offset..<(record.offset + record.storedSize)])
+      for (index, record) in header.records.enumerated() {
+        let frame = UnsafeRawBufferPointer(
+          rebasing: file[record.offset..<(record.offset + record.storedSize)])
+        try image.withUnsafeMutableBufferPointer {
           try reader.decode(
             frame: frame, record: index, header: header, dictionary: dictionary, path: path,
-            into: target.baseAddress! + index * header.imageSize)
+            into: $0.baseAddress!)
         }
+        pixels += image
       }
     }
     return LabeledImages(
