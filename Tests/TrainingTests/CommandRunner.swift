@@ -70,6 +70,17 @@ struct CommandRunner {
     return a == b
   }
 
+  /// The processes `pid` started (from /proc).
+  static func children(of pid: Int32) -> [Int32] {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+    return text.split(separator: " ").compactMap { Int32($0) }
+  }
+
+  /// `pid` and every process below it.
+  static func processTree(_ pid: Int32) -> [Int32] {
+    [pid] + children(of: pid).flatMap(processTree)
+  }
+
   static func mpirunAvailable() -> Bool {
     ProcessInfo.processInfo.environment["PATH", default: ""].split(separator: ":")
       .contains { FileManager.default.isExecutableFile(atPath: "\($0)/mpirun") }
@@ -149,9 +160,11 @@ struct CommandRunner {
     let process: Process
     private let scratch: URL
 
-    fileprivate init(
-      executable: String, arguments: [String], in directory: URL?, environment: [String: String] = [:]
-    ) throws {
+    init(
+      executable: String, arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+    )
+      throws
+    {
       process = try configured(
         executable: executable, arguments: arguments, in: directory, environment: environment)
       scratch = FileManager.default.temporaryDirectory.appendingPathComponent(

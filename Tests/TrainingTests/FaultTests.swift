@@ -60,7 +60,7 @@ final class FaultTests: XCTestCase {
   func testAKilledOrVanishedRankEndsTheJob() throws {
     let running = try CommandRunner.launch(ranks: 2, job(path("k"), epochs: 50))
     XCTAssertTrue(running.waitForOutput(containing: "step 2/16"), running.standardOutput)
-    let ranks = children(of: running.process.processIdentifier)
+    let ranks = CommandRunner.children(of: running.process.processIdentifier)
     XCTAssertEqual(ranks.count, 2, "rank processes: \(ranks)")
     kill(try XCTUnwrap(ranks.last), SIGKILL)
     let killed = try running.finish(timeout: 30)
@@ -210,11 +210,6 @@ final class FaultTests: XCTestCase {
       failing.standardError.contains(
         "imbal-dist (simulated rank 1): error: injected fault: rank 1 fails at step 2"),
       failing.standardError)
-  }
-
-  private func children(of pid: Int32) -> [Int32] {
-    let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
-    return text.split(separator: " ").compactMap { Int32($0) }
   }
 
   private func headerJSON(_ file: String) throws -> String {
