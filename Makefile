@@ -8,7 +8,7 @@ RANKS ?= 4
 ARGS ?=
 SWIFT ?= swift
 DEBIAN_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zlib1g-dev libpng-dev \
-  libjpeg62-turbo-dev libturbojpeg0-dev libvips-dev pkg-config dataset-fashion-mnist
+  libjpeg62-turbo-dev libturbojpeg0-dev libvips-dev pkg-config dataset-fashion-mnist iproute2
 
 .PHONY: deps build run test lint fuzz clean
 

@@ -2,6 +2,12 @@
 # What the job scripts of cluster/ share, sourced from the repository root (where sbatch and
 # qsub start them): the dataset, the train arguments, and a launcher that passes stop signals on.
 
+# mpirun's daemons notice a node whose link went down within ~13 s (keepalive after 5 s idle,
+# 3 probes 2 s apart) and end the job naming it, instead of leaving the ranks spinning.
+export OMPI_MCA_oob_tcp_keepalive_time="${OMPI_MCA_oob_tcp_keepalive_time:-5}"
+export OMPI_MCA_oob_tcp_keepalive_intvl="${OMPI_MCA_oob_tcp_keepalive_intvl:-2}"
+export OMPI_MCA_oob_tcp_keepalive_probes="${OMPI_MCA_oob_tcp_keepalive_probes:-3}"
+
 # Packs the dataset when it is missing, but only the default one or one PACK_OPTIONS describes:
 # a DATA given without PACK_OPTIONS must already be packed (a mistyped path would otherwise get
 # Fashion-MNIST packed into it and trained on). Reads IMBAL_DIST, DATA, DEFAULT_DATA,
