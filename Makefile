@@ -1,7 +1,8 @@
 # imbal-dist: the two commands that do everything on a fresh Debian machine.
 #   make run    installs what is needed, builds in release mode, trains the default job under mpirun
 #   make test   installs what is needed, checks formatting, builds, runs the whole test suite
-# Other targets: deps, build, lint, fuzz (libFuzzer over every parser, 100,000 runs each), clean.
+# Other targets: deps, build, lint, fuzz (libFuzzer over every parser, 100,000 runs each),
+# slurm-test (a one-node Slurm requeues cluster/slurm.sbatch mid-run; root), clean.
 # `make run RANKS=2 ARGS="--epochs 3"` changes the job.
 
 RANKS ?= 4
@@ -10,7 +11,7 @@ SWIFT ?= swift
 DEBIAN_PACKAGES := libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev zlib1g-dev libpng-dev \
   libjpeg62-turbo-dev libturbojpeg0-dev libvips-dev pkg-config dataset-fashion-mnist iproute2
 
-.PHONY: deps build run test lint fuzz clean
+.PHONY: deps build run test lint fuzz slurm-test clean
 
 deps:
 	@scripts/install-deps $(DEBIAN_PACKAGES)
@@ -36,6 +37,10 @@ test: deps lint
 
 fuzz: deps
 	SWIFT=$(SWIFT) scripts/fuzz
+
+slurm-test: build
+	scripts/python-venv
+	cluster/slurm-test.sh
 
 clean:
 	rm -rf .build

@@ -5,6 +5,7 @@ import XCTest
 final class ClusterScriptTests: XCTestCase {
   private let scripts = [
     "cluster/run-local.sh", "cluster/slurm.sbatch", "cluster/pbs.sh", "cluster/job-common.sh",
+    "cluster/slurm-test.sh",
     "scripts/mpirun-local", "scripts/fuzz", "scripts/netns-hosts", "scripts/netns-rsh",
     "scripts/install-deps",
     "scripts/python-venv", "scripts/imbalance-results", ".ci/run",
