@@ -4,7 +4,8 @@
 # cluster/slurm.sbatch on 2 ranks (LAUNCHER=mpirun), stops it mid-run with the signal Slurm
 # sends before a time limit (scancel --batch --signal=USR1, as --signal=B:USR1@180 does), lets
 # the script requeue itself, and checks that the requeued job resumed and ended with the
-# checkpoints and test metrics of an uninterrupted run, and that its log kept both parts.
+# checkpoints and test metrics of an uninterrupted run, and that its log kept both parts; then
+# kills a rank of a job under the default launcher (srun) and checks the job ends, naming it.
 # Needs root (it starts daemons); installs slurmctld, slurmd, slurm-client and munge.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,8 +115,25 @@ for name in ['best', 'last']:
     a, b = (load_file(f'$WORK/runs/{run}/{name}.safetensors') for run in ['whole', 'sliced'])
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a), name
 " 
+
+# The default launcher, srun --mpi=pmix --kill-on-bad-exit=1: a rank killed mid-run ends the job
+# at once, and the log names the task and the cause.
+killed=$(DATA=$DATA RUN=$WORK/runs/killed sbatch --parsable --nodes=1 --ntasks-per-node=2 --time=00:30:00 \
+  --no-requeue cluster/slurm.sbatch --epochs 50 --epoch-size 1024 --batch-size 64 --tsne-points 0 --log-every 1)
+for _ in $(seq 120); do
+  grep -q "step 5/16" "logs/imbal-dist-$killed.out" 2> /dev/null && break
+  sleep 1
+done
+kill -9 "$(pgrep -f "^$BIN train --data $DATA --out $WORK/runs/killed" | tail -n 1)"
+started=$(date +%s)
+while [ -n "$(squeue -h -j "$killed")" ] && [ $(($(date +%s) - started)) -lt 60 ]; do sleep 1; done
+check "a killed rank ended the srun job within 60 s" test -z "$(squeue -h -j "$killed")"
+check "its log names the task and the cause" grep -qE "srun: error: $HOST: task [01]: Killed" \
+  "logs/imbal-dist-$killed.err"
+echo "slurm-test: the srun job ended $(($(date +%s) - started)) s after a rank was killed"
+
 if [ "$failures" = 0 ]; then
-  rm -f "$log" "logs/imbal-dist-$job.err"
+  rm -f "$log" "logs/imbal-dist-$job.err" "logs/imbal-dist-$killed.out" "logs/imbal-dist-$killed.err"
   echo "slurm-test: the requeued job equals the uninterrupted run"
 else
   echo "slurm-test: see $log and $WORK" >&2
