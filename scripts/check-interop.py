@@ -39,7 +39,7 @@ def main(run):
     for split, log in (("train", "train.csv"), ("valid", "valid.csv")):
         with open(f"{run}/{log}") as f:
             rows = list(csv.DictReader(f))
-        for column in ("loss", "accuracy", "macro_f1", "balanced_accuracy", "lr"):
+        for column in ("loss", "accuracy", "macro_f1", "balanced_accuracy", "lr", "many_shot_accuracy"):
             scalars = events.Scalars(f"{split}/{column}")
             assert [s.step for s in scalars] == [int(r["step"]) for r in rows], f"{split}/{column}: steps differ"
             for s, r in zip(scalars, rows):

@@ -52,8 +52,9 @@ struct Evaluate: ParsableCommand {
       let report = TestReport(
         split: split, evaluation: evaluation, classNames: dataset.manifest.classNames,
         checkpoint: "\(checkpoint).safetensors", epoch: Int(trained.checkpoint.metadata["epoch"] ?? "") ?? 0,
-        tta: tta,
-        imagesPerSecond: 0)
+        tta: tta, imagesPerSecond: 0,
+        shotGroups: trained.hyperParameters.configuration.output.shotGroups(
+          evaluation, trainCounts: dataset.manifest.splits.train.classCounts))
       for line in report.summaryLines { print(line) }
       print(report.json)
     }
@@ -84,7 +85,8 @@ struct Evaluate: ParsableCommand {
       normalization: classifier.normalization)
     let report = TestReport(
       split: split, evaluation: evaluation, classNames: manifest.classNames, checkpoint: path,
-      epoch: Int(classifier.metadata["epoch"] ?? "") ?? 0, tta: tta, imagesPerSecond: 0)
+      epoch: Int(classifier.metadata["epoch"] ?? "") ?? 0, tta: tta, imagesPerSecond: 0,
+      shotGroups: OutputOptions().shotGroups(evaluation, trainCounts: manifest.splits.train.classCounts))
     for line in report.summaryLines { print(line) }
     print(report.json)
   }

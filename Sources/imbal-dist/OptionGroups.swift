@@ -255,6 +255,20 @@ struct OutputArguments: ConfigurationArguments {
   var tta: TestTimeAugmentation?
 
   @Option(
+    name: .customLong("many-shot-above"),
+    help: help(
+      "Classes with more training images than this are many-shot in the test report's shot groups.",
+      default: defaults.manyShotAbove))
+  var manyShotAbove: Int?
+
+  @Option(
+    name: .customLong("few-shot-below"),
+    help: help(
+      "Classes with fewer training images than this are few-shot (the rest, up to --many-shot-above, medium).",
+      default: defaults.fewShotBelow))
+  var fewShotBelow: Int?
+
+  @Option(
     name: .customLong("tsne-points"),
     help: help("Test images embedded in the t-SNE plot (0: none).", default: defaults.tsnePoints))
   var tsnePoints: Int?
@@ -278,6 +292,8 @@ struct OutputArguments: ConfigurationArguments {
     set(&configuration.output.selectBy, selectBy)
     set(&configuration.output.testTimeAugmentation, tta)
     set(&configuration.output.tsnePoints, tsnePoints)
+    set(&configuration.output.manyShotAbove, manyShotAbove)
+    set(&configuration.output.fewShotBelow, fewShotBelow)
     set(&configuration.output.logEvery, logEvery)
     set(&configuration.output.quiet, quiet)
     if let stopAfterEpoch { configuration.output.stopAfterEpoch = stopAfterEpoch }

@@ -118,5 +118,9 @@ final class ConfigurationTests: XCTestCase {
     XCTAssertThrowsError(try configuration.validate()) {
       XCTAssertTrue("\($0)".hasPrefix("--loss weighted-ce needs --class-weights"))
     }
+    configuration = try decode(#"{"few-shot-below": 50, "many-shot-above": 40}"#)
+    XCTAssertThrowsError(try configuration.validate()) {
+      XCTAssertEqual("\($0)", "--few-shot-below must be between 0 and --many-shot-above + 1 (41)")
+    }
   }
 }

@@ -100,4 +100,44 @@ final class MetricsTests: XCTestCase {
     try report.file.write(to: URL(fileURLWithPath: path))
     XCTAssertEqual(try TestReport(contentsOf: path), report)
   }
+
+  /// Kang et al.'s `shot_acc` rule (classifier-balancing, utils.py): many-shot when a class has
+  /// more than 100 training images, few-shot below 20, medium otherwise (100 and 20 included);
+  /// a group's accuracy is the mean recall of its classes. By hand: many = (0.9 + 0.8) / 2.
+  func testShotGroupsFollowTheThresholdsAndAverageRecalls() throws {
+    let groups = ShotGroups(
+      recall: [0.9, 0.8, 0.5, 0.4, 0.2], trainCounts: [500, 101, 100, 20, 19], manyAbove: 100, fewBelow: 20)
+    XCTAssertEqual(groups.many.classes, [0, 1])
+    XCTAssertEqual(try XCTUnwrap(groups.many.accuracy), 0.85, accuracy: 1e-15)
+    XCTAssertEqual(groups.medium.classes, [2, 3])
+    XCTAssertEqual(try XCTUnwrap(groups.medium.accuracy), 0.45, accuracy: 1e-15)
+    XCTAssertEqual(groups.few.classes, [4])
+    XCTAssertEqual(groups.few.accuracy, 0.2)
+    let none = ShotGroups(recall: [1, 0.5], trainCounts: [200, 300], manyAbove: 100, fewBelow: 20)
+    XCTAssertNil(none.few.accuracy)
+    XCTAssertEqual(
+      none.summary,
+      "shot groups by training images (many > 100, few < 20): many 0.7500 (2)  medium – (0)  few – (0)")
+
+    var counts = PredictionCounts(classes: 2)
+    counts.add(logits: [2, 1, 2, 1, 1, 2, 1, 2], labels: [0, 1, 1, 1], count: 4)
+    let report = TestReport(
+      split: "test", evaluation: Evaluation(counts), classNames: ["a", "b"], checkpoint: "best.safetensors",
+      epoch: 1, tta: .none, imagesPerSecond: 0,
+      shotGroups: OutputOptions().shotGroups(Evaluation(counts), trainCounts: [150, 10]))
+    // A log row written before the shot-group columns still reads (for --resume).
+    let path = NSTemporaryDirectory() + "old-\(UUID().uuidString).csv"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try Data(
+      "epoch,step,loss,accuracy,top5,macro_f1,balanced_accuracy,lr,recon_mse,images_per_s\n3,30,0.5,0.75,,0.7,0.8,0.1,,120\n"
+        .utf8
+    ).write(to: URL(fileURLWithPath: path))
+    let old = try XCTUnwrap(try MetricsLog(path: path, keepingEpochsUpTo: 9).rows.first)
+    XCTAssertEqual(old.shotAccuracies, [nil, nil, nil])
+    XCTAssertEqual(old.macroF1, 0.7)
+    XCTAssertTrue(
+      report.json.contains(
+        #""shot_groups":{"few":{"accuracy":0.6666666666666666,"classes":[1]},"few_below":20,"many":{"accuracy":1,"classes":[0]},"many_above":100,"medium":{"classes":[]}}"#
+      ), report.json)
+  }
 }

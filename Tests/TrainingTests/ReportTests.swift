@@ -68,7 +68,12 @@ final class ReportTests: XCTestCase {
       try assertWellFormed(String(decoding: FileManager.default.contents(atPath: path)!, as: UTF8.self))
     }
     let page = String(decoding: FileManager.default.contents(atPath: run.report)!, as: UTF8.self)
-    for expected in ["macro-F1", "Class distribution", "Hyper-parameters", "<svg", "it&apos;s"] {
+    for expected in [
+      "macro-F1", "Class distribution", "Hyper-parameters", "<svg", "it&apos;s",
+      "<td class=\"l\">medium-shot</td><td>20 to 100</td><td>1.0000</td><td class=\"l\">T-shirt/top</td>",
+      // Recalls 1, 1, 0; training images 100, 10, 1: class 0 medium-shot, classes 1 and 2 few-shot.
+      "<td class=\"l\">few-shot</td><td>fewer than 20</td><td>0.5000</td>",
+    ] {
       XCTAssertTrue(page.contains(expected), expected)
     }
   }
@@ -91,16 +96,16 @@ final class ReportTests: XCTestCase {
     for epoch in 1...3 {
       let row = MetricsRow(
         epoch: epoch, step: 10 * epoch, loss: 1 / Double(epoch), evaluation: Evaluation(counts),
-        learningRate: 0.1,
-        imagesPerSecond: 100)
+        learningRate: 0.1, imagesPerSecond: 100,
+        shotGroups: OutputOptions().shotGroups(Evaluation(counts), trainCounts: [100, 10, 1]))
       try train.append(row)
       try valid.append(row)
     }
     XCTAssertEqual(try MetricsLog(path: run.trainLog, keepingEpochsUpTo: 2).rows, Array(train.rows.prefix(2)))
     let report = TestReport(
       split: "test", evaluation: Evaluation(counts), classNames: classNames, checkpoint: "best.safetensors",
-      epoch: 3,
-      tta: .flip, imagesPerSecond: 10)
+      epoch: 3, tta: .flip, imagesPerSecond: 10,
+      shotGroups: OutputOptions().shotGroups(Evaluation(counts), trainCounts: [100, 10, 1]))
     try writeAtomically(report.file, to: run.testResult)
     try RunReport.writeEmbedding([(0, 0), (1, 1), (2, 0)], labels: [0, 1, 2], to: run.embedding)
     return run

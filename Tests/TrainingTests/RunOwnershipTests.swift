@@ -110,6 +110,18 @@ final class RunOwnershipTests: XCTestCase {
       [["ranks": 2, "from_epoch": 0, "from_step": 0], ["ranks": 1, "from_epoch": 1, "from_step": 4]])
     // Batches are drawn per shard, not per rank: the same images, summed in another order.
     let (a, b) = (try testJSON(whole), try testJSON(split))
+    // Shot groups: every class of exp:10 Fashion-MNIST has more than 100 training images.
+    let groups = try XCTUnwrap(b["shot_groups"] as? [String: Any])
+    let many = try XCTUnwrap(groups["many"] as? [String: Any])
+    XCTAssertEqual(many["classes"] as? [Int], Array(0..<10))
+    let recall = try XCTUnwrap(b["recall"] as? [Double])
+    XCTAssertEqual(
+      try XCTUnwrap(many["accuracy"] as? Double), recall.reduce(0, +) / Double(recall.count), accuracy: 1e-12)
+    XCTAssertEqual((groups["few"] as? [String: Any])?["classes"] as? [Int], [])
+    let valid = try String(contentsOfFile: "\(split)/valid.csv", encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(valid.count, 3, "a header and one row per epoch, across the resume")
+    XCTAssertTrue(valid[0].hasSuffix(",many_shot_accuracy,medium_shot_accuracy,few_shot_accuracy"))
+    XCTAssertTrue(valid.dropFirst().allSatisfy { $0.hasSuffix(",,") && !$0.hasSuffix(",,,") }, "\(valid)")
     XCTAssertEqual(
       try XCTUnwrap(a["accuracy"] as? Double), try XCTUnwrap(b["accuracy"] as? Double), accuracy: 0.02)
 

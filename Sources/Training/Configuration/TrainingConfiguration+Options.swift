@@ -45,6 +45,8 @@ extension TrainingConfiguration: Codable {
     case selectBy = "select-by"
     case tta
     case tsnePoints = "tsne-points"
+    case manyShotAbove = "many-shot-above"
+    case fewShotBelow = "few-shot-below"
     case logEvery = "log-every"
     case quiet
     case stopAfterEpoch = "stop-after-epoch"
@@ -118,6 +120,8 @@ extension TrainingConfiguration: Codable {
     try r.choice(.selectBy, &output.selectBy)
     try r.choice(.tta, &output.testTimeAugmentation)
     try r.value(.tsnePoints, &output.tsnePoints)
+    try r.value(.manyShotAbove, &output.manyShotAbove)
+    try r.value(.fewShotBelow, &output.fewShotBelow)
     try r.value(.logEvery, &output.logEvery)
     try r.value(.quiet, &output.quiet)
     try r.optional(.stopAfterEpoch, &output.stopAfterEpoch)
@@ -180,6 +184,8 @@ extension TrainingConfiguration: Codable {
     try c.encode(output.selectBy, forKey: .selectBy)
     try c.encode(output.testTimeAugmentation, forKey: .tta)
     try c.encode(output.tsnePoints, forKey: .tsnePoints)
+    try c.encode(output.manyShotAbove, forKey: .manyShotAbove)
+    try c.encode(output.fewShotBelow, forKey: .fewShotBelow)
     try c.encode(output.logEvery, forKey: .logEvery)
     try c.encode(output.quiet, forKey: .quiet)
     try c.encodeIfPresent(output.stopAfterEpoch, forKey: .stopAfterEpoch)

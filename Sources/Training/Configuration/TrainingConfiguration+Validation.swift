@@ -36,6 +36,9 @@ extension TrainingConfiguration {
       "--imbalance-ratio must be at least 1 (got \(data.imbalanceRatio))")
     try check(o.evalEvery >= 1, "--eval-every must be at least 1")
     try check(o.tsnePoints >= 0, "--tsne-points must be non-negative")
+    try check(
+      o.fewShotBelow >= 0 && o.fewShotBelow <= o.manyShotAbove + 1,
+      "--few-shot-below must be between 0 and --many-shot-above + 1 (\(o.manyShotAbove + 1))")
     try check(o.logEvery >= 0, "--log-every must be non-negative")
     if let stop = o.stopAfterEpoch { try check(stop >= 1, "--stop-after-epoch must be at least 1") }
     try check(d.samples >= 1, "--debug-samples must be at least 1")

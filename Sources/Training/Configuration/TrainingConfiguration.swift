@@ -70,6 +70,10 @@ public struct OutputOptions: Sendable, Equatable {
   /// The validation metric that picks `best.safetensors`.
   public var selectBy = SelectionMetric.macroF1
   public var testTimeAugmentation = TestTimeAugmentation.none
+  /// Shot groups of the test report: many-shot classes have more training images than this,
+  /// few-shot classes fewer than `fewShotBelow`.
+  public var manyShotAbove = 100
+  public var fewShotBelow = 20
   /// Test images whose features the t-SNE plot embeds (0: no embedding).
   public var tsnePoints = 1000
   /// Refresh the progress line every this many steps.
@@ -96,6 +100,15 @@ public struct DebuggingOptions: Sendable, Equatable {
   /// Each rank writes its final parameters to `<prefix>.rank<r>.f32`.
   public var dumpParametersPrefix: String?
   public init() {}
+}
+
+extension OutputOptions {
+  /// The shot groups of `evaluation` for classes with `trainCounts` training images.
+  public func shotGroups(_ evaluation: Evaluation, trainCounts: [Int]) -> ShotGroups {
+    ShotGroups(
+      recall: evaluation.metrics.recall, trainCounts: trainCounts, manyAbove: manyShotAbove,
+      fewBelow: fewShotBelow)
+  }
 }
 
 extension TrainingConfiguration {

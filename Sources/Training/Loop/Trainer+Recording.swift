@@ -23,10 +23,12 @@ extension Trainer {
     let config = configuration
     let (epoch, step, totals) = (summary.epoch, summary.step, summary.totals)
     let imagesPerSecond = Double(summary.images) / summary.seconds
+    let trainCounts = session.manifest.splits.train.classCounts
+    let drawn = Evaluation(totals.predictions)
     var trainRow = MetricsRow(
-      epoch: epoch, step: step, loss: totals.loss / totals.normalizer,
-      evaluation: Evaluation(totals.predictions),
-      learningRate: summary.learningRate, imagesPerSecond: imagesPerSecond)
+      epoch: epoch, step: step, loss: totals.loss / totals.normalizer, evaluation: drawn,
+      learningRate: summary.learningRate, imagesPerSecond: imagesPerSecond,
+      shotGroups: config.output.shotGroups(drawn, trainCounts: trainCounts))
     trainRow.reconstructionMSE = totals.reconstructionMSE
     try recorder.record(train: trainRow)
     let phase = summary.phase
@@ -49,7 +51,8 @@ extension Trainer {
       var validRow = MetricsRow(
         epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
         learningRate: summary.learningRate,
-        imagesPerSecond: Double(validation.count) / seconds(since: started))
+        imagesPerSecond: Double(validation.count) / seconds(since: started),
+        shotGroups: config.output.shotGroups(evaluation, trainCounts: trainCounts))
       validRow.reconstructionMSE = evaluation.reconstructionMSE
       try recorder.record(valid: validRow)
       line += "  val acc \(fixed(validRow.accuracy, 4))  val macro-F1 \(fixed(validRow.macroF1, 4))"
@@ -79,7 +82,8 @@ extension Trainer {
     let result = TestReport(
       split: "test", evaluation: evaluation, classNames: manifest.classNames, checkpoint: "best.safetensors",
       epoch: Int(best.metadata["epoch"] ?? "") ?? 0, tta: configuration.output.testTimeAugmentation,
-      imagesPerSecond: imagesPerSecond)
+      imagesPerSecond: imagesPerSecond,
+      shotGroups: configuration.output.shotGroups(evaluation, trainCounts: manifest.splits.train.classCounts))
     let features = try Evaluator().features(
       network: network, images: test, normalization: manifest.normalization,
       limit: configuration.output.tsnePoints)

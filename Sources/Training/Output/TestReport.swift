@@ -31,13 +31,15 @@ public struct TestReport: Codable, Sendable, Equatable {
   public var recall: [Double]
   public var perClass: [ClassRow]
   public var confusionMatrix: [[Int]]
+  /// Many-, medium- and few-shot accuracy (absent in reports of older builds).
+  public var shotGroups: ShotGroups?
   /// Global training throughput over the run (all ranks, training steps only); 0 when the
   /// report comes from `imbal-dist evaluate`.
   public var imagesPerS: Double
 
   public init(
     split: String, evaluation: Evaluation, classNames: [String], checkpoint: String, epoch: Int,
-    tta: TestTimeAugmentation, imagesPerSecond: Double
+    tta: TestTimeAugmentation, imagesPerSecond: Double, shotGroups: ShotGroups? = nil
   ) {
     let metrics = evaluation.metrics
     self.split = split
@@ -60,6 +62,7 @@ public struct TestReport: Codable, Sendable, Equatable {
     }
     confusionMatrix = evaluation.counts.matrix.counts
     imagesPerS = imagesPerSecond
+    self.shotGroups = shotGroups
   }
 
   /// One line of JSON.
@@ -80,6 +83,7 @@ public struct TestReport: Codable, Sendable, Equatable {
         + "weighted-F1 \(fixed(weightedF1, 4))  G-mean \(fixed(gmean, 4))"
         + (top5.map { "  top-5 \(fixed($0, 4))" } ?? "")
     ]
+    if let shotGroups { lines.append(shotGroups.summary) }
     let width = max(perClass.map(\.name.count).max() ?? 0, 5)
     lines.append(
       "  \("class".padding(toLength: width, withPad: " ", startingAt: 0))  precision  recall  f1      support"

@@ -144,11 +144,29 @@ public enum RunReport {
         + (test.tta == .flip ? ", averaging each image with its mirror image" : "") + ".</p>",
       "<table><tr>" + headline.map { "<th>\(xmlEscaped($0.0))</th>" }.joined() + "</tr>",
       "<tr>" + headline.map { "<td>\(fixed($0.1, 4))</td>" }.joined() + "</tr></table>",
-      "<table><tr><th class=\"l\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>",
+    ] + shotGroupsTable(test.shotGroups, names: test.perClass.map(\.name)) + [
+      "<table><tr><th class=\"l\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
     ]
       + test.perClass.map { row in
         "<tr><td class=\"l\">\(xmlEscaped(row.name))</td><td>\(fixed(row.precision, 4))</td><td>\(fixed(row.recall, 4))</td>"
           + "<td>\(fixed(row.f1, 4))</td><td>\(row.support)</td></tr>"
+      } + ["</table>"]
+  }
+
+  /// Accuracy per shot group, with the classes in each.
+  private static func shotGroupsTable(_ groups: ShotGroups?, names: [String]) -> [String] {
+    guard let groups else { return [] }
+    let rows = [
+      ("many-shot", "more than \(groups.manyAbove)", groups.many),
+      ("medium-shot", "\(groups.fewBelow) to \(groups.manyAbove)", groups.medium),
+      ("few-shot", "fewer than \(groups.fewBelow)", groups.few),
+    ]
+    return [
+      "<table><tr><th class=\"l\">shot group</th><th>training images</th><th>accuracy</th><th class=\"l\">classes</th></tr>"
+    ]
+      + rows.map { name, range, group in
+        "<tr><td class=\"l\">\(name)</td><td>\(range)</td><td>\(group.accuracy.map { fixed($0, 4) } ?? "–")</td>"
+          + "<td class=\"l\">\(xmlEscaped(group.classes.map { names[$0] }.joined(separator: ", ")))</td></tr>"
       } + ["</table>"]
   }
 

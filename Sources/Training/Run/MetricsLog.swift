@@ -4,8 +4,10 @@ import Foundation
 public struct MetricsRow: Equatable, Sendable {
   public static let columns = [
     "epoch", "step", "loss", "accuracy", "top5", "macro_f1", "balanced_accuracy", "lr", "recon_mse",
-    "images_per_s",
+    "images_per_s", "many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy",
   ]
+  /// The columns of logs written before the shot groups (still read, for `--resume`).
+  static let columnsBeforeShotGroups = 10
 
   public var epoch: Int
   public var step: Int
@@ -19,9 +21,13 @@ public struct MetricsRow: Equatable, Sendable {
   public var imagesPerSecond: Double
   /// Mean squared error of the decoder's reconstruction (`nil`, an empty cell, without one).
   public var reconstructionMSE: Double?
+  /// Many-, medium- and few-shot accuracy (`nil`, an empty cell, for a group without classes).
+  public var shotAccuracies: [Double?] = [nil, nil, nil]
 
   public init(
-    epoch: Int, step: Int, loss: Double, evaluation: Evaluation, learningRate: Double, imagesPerSecond: Double
+    epoch: Int, step: Int, loss: Double, evaluation: Evaluation, learningRate: Double,
+    imagesPerSecond: Double,
+    shotGroups: ShotGroups? = nil
   ) {
     self.epoch = epoch
     self.step = step
@@ -32,7 +38,12 @@ public struct MetricsRow: Equatable, Sendable {
     balancedAccuracy = evaluation.metrics.balancedAccuracy
     self.learningRate = learningRate
     self.imagesPerSecond = imagesPerSecond
+    if let shotGroups {
+      shotAccuracies = [shotGroups.many, shotGroups.medium, shotGroups.few].map(\.accuracy)
+    }
   }
+
+  private static let shotNames = ["many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy"]
 
   /// The numeric columns by name, `top5` only when present (for TensorBoard and the plots).
   public var scalars: [(name: String, value: Double)] {
@@ -41,18 +52,21 @@ public struct MetricsRow: Equatable, Sendable {
         ("macro_f1", macroF1), ("balanced_accuracy", balancedAccuracy), ("lr", learningRate),
         ("images_per_s", imagesPerSecond),
       ] + (reconstructionMSE.map { [("recon_mse", $0)] } ?? [])
+      + zip(Self.shotNames, shotAccuracies).compactMap { name, value in value.map { (name, $0) } }
   }
 
   var csvLine: String {
     [
       "\(epoch)", "\(step)", "\(loss)", "\(accuracy)", top5.map { "\($0)" } ?? "", "\(macroF1)",
       "\(balancedAccuracy)", "\(learningRate)", reconstructionMSE.map { "\($0)" } ?? "", "\(imagesPerSecond)",
-    ].joined(separator: ",")
+    ]
+    .joined(separator: ",") + shotAccuracies.map { "," + ($0.map { "\($0)" } ?? "") }.joined()
   }
 
   init?(csvLine line: String) {
     let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-    guard cells.count == Self.columns.count, let epoch = Int(cells[0]), let step = Int(cells[1]),
+    guard [Self.columns.count, Self.columnsBeforeShotGroups].contains(cells.count), let epoch = Int(cells[0]),
+      let step = Int(cells[1]),
       let numbers = Optional([2, 3, 5, 6, 7, 9].compactMap { Double(cells[$0]) }), numbers.count == 6
     else { return nil }
     self.epoch = epoch
@@ -60,6 +74,7 @@ public struct MetricsRow: Equatable, Sendable {
     (loss, accuracy) = (numbers[0], numbers[1])
     top5 = Double(cells[4])
     reconstructionMSE = Double(cells[8])
+    shotAccuracies = (10..<13).map { cells.indices.contains($0) ? Double(cells[$0]) : nil }
     (macroF1, balancedAccuracy, learningRate, imagesPerSecond) = (
       numbers[2], numbers[3], numbers[4], numbers[5]
     )
