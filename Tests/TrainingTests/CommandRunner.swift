@@ -70,6 +70,17 @@ struct CommandRunner {
     return a == b
   }
 
+  /// The lines of a train.csv or valid.csv without the throughput column (which differs
+  /// between two runs of the same computation).
+  static func withoutThroughput(_ text: String) -> [String] {
+    let column = MetricsRow.columns.firstIndex(of: "images_per_s")!
+    return text.split(separator: "\n").map { line in
+      var cells = line.split(separator: ",", omittingEmptySubsequences: false)
+      cells.remove(at: column)
+      return cells.joined(separator: ",")
+    }
+  }
+
   /// The processes `pid` started (from /proc).
   static func children(of pid: Int32) -> [Int32] {
     let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""

@@ -14,15 +14,18 @@ final class LayoutCheckTests: XCTestCase {
     let group = InProcessGroup(size: 2)
     let communicators = group.communicators()
     nonisolated(unsafe) var messages = ["", ""]
+    let lock = NSLock()
     let done = DispatchGroup()
     for rank in 0..<2 {
       nonisolated(unsafe) let communicator = communicators[rank]
       done.enter()
       Thread {
+        var message = "same"
         do {
           try DataParallel(communicator: communicator).checkLayout(of: build(rank))
-          messages[rank] = "same"
-        } catch { messages[rank] = "\(error)" }
+        } catch { message = "\(error)" }
+        // The two threads write one array: without the lock, one write could be lost.
+        lock.withLock { messages[rank] = message }
         done.leave()
       }.start()
     }

@@ -232,8 +232,8 @@ final class MPIRunTests: XCTestCase {
         "\(file) differs after resuming")
     }
     for log in ["train.csv", "valid.csv"] {
-      let a = try withoutThroughput(String(contentsOfFile: "\(whole)/\(log)", encoding: .utf8))
-      let b = try withoutThroughput(String(contentsOfFile: "\(cut)/\(log)", encoding: .utf8))
+      let a = CommandRunner.withoutThroughput(try String(contentsOfFile: "\(whole)/\(log)", encoding: .utf8))
+      let b = CommandRunner.withoutThroughput(try String(contentsOfFile: "\(cut)/\(log)", encoding: .utf8))
       XCTAssertEqual(a.count, 5, log)
       XCTAssertEqual(a, b, log)
     }
@@ -246,11 +246,6 @@ final class MPIRunTests: XCTestCase {
   }
 
   /// CSV lines without their last column (images/s, which depends on the machine's load).
-  private func withoutThroughput(_ text: String) -> [String] {
-    text.split(separator: "\n").map {
-      $0.split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",")
-    }
-  }
 
   /// With no --data, rank 0 packs the default dataset into ./data on first use while the other
   /// rank waits, and the next run reuses it.
