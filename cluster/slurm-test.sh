@@ -65,6 +65,15 @@ for _ in $(seq 60); do
 done
 sinfo -h -o %T | grep -q idle || { echo "slurm-test: the node never became idle" >&2; tail "$WORK"/*.log >&2; exit 1; }
 
+# gone JOB SECONDS: true once JOB has left the queue, false if it is still there after SECONDS.
+gone() {
+  for _ in $(seq "$2"); do
+    [ -z "$(squeue -h -j "$1" 2> /dev/null)" ] && return 0
+    sleep 1
+  done
+  [ -z "$(squeue -h -j "$1" 2> /dev/null)" ]
+}
+
 DATA=$WORK/data
 "$BIN" pack --out "$DATA" --imbalance exp:10 --shards 2 > /dev/null
 # Batch norm over the global batch (--sync-bn): resumed mid-epoch, plain per-rank batch norm
@@ -84,13 +93,7 @@ for _ in $(seq 120); do
 done
 grep -q "step 5/16" "$log" || { echo "slurm-test: job $job never reached step 5" >&2; cat "$log" >&2; exit 1; }
 scancel --batch --signal=USR1 "$job"
-for _ in $(seq 300); do
-  state=$(sacct -n -X -j "$job" -o State 2> /dev/null | head -n 1 | tr -d ' ' || true)
-  state=${state:-$(squeue -h -j "$job" -o %T 2> /dev/null || true)}
-  [ -z "$(squeue -h -j "$job" 2> /dev/null)" ] && break
-  sleep 1
-done
-[ -z "$(squeue -h -j "$job")" ] || { echo "slurm-test: job $job did not end (state $state)" >&2; exit 1; }
+gone "$job" 300 || { echo "slurm-test: job $job did not end ($(squeue -h -j "$job" -o %T))" >&2; exit 1; }
 
 failures=0
 # check WHAT COMMAND…: prints ok or FAILED with WHAT.
@@ -126,8 +129,7 @@ for _ in $(seq 120); do
 done
 kill -9 "$(pgrep -f "^$BIN train --data $DATA --out $WORK/runs/killed" | tail -n 1)"
 started=$(date +%s)
-while [ -n "$(squeue -h -j "$killed")" ] && [ $(($(date +%s) - started)) -lt 60 ]; do sleep 1; done
-check "a killed rank ended the srun job within 60 s" test -z "$(squeue -h -j "$killed")"
+check "a killed rank ended the srun job within 60 s" gone "$killed" 60
 check "its log names the task and the cause" grep -qE "srun: error: $HOST: task [01]: Killed" \
   "logs/imbal-dist-$killed.err"
 echo "slurm-test: the srun job ended $(($(date +%s) - started)) s after a rank was killed"
