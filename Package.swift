@@ -10,6 +10,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
   ],
   targets: [
     // MARK: - System libraries (each with its pkg-config name, so the linker sees it)
@@ -37,12 +38,20 @@ let package = Package(
 
     // MARK: - Implementation details
     .target(name: "PRNG"),
+    // The ONNX schema's types, generated once by scripts/generate-onnx-swift.
+    .target(
+      name: "ONNX", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
     // MARK: - Public API (arrows point down: Training wires the rest together)
     .target(name: "Distributed", dependencies: ["CMPI"]),
     .target(name: "Model", dependencies: ["CBLAS", "PRNG"]),
     .target(name: "Loader", dependencies: ["CZlib", "CZstd", "CVips", "CPNG", "CTurboJPEG", "PRNG"]),
-    .target(name: "Training", dependencies: ["Model", "Loader", "Distributed", "PRNG"]),
+    .target(
+      name: "Training",
+      dependencies: [
+        "Model", "Loader", "Distributed", "PRNG", "ONNX",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+      ]),
     // The command line imports Training alone (which re-exports Model and Loader).
     .executableTarget(
       name: "imbal-dist",

@@ -8,67 +8,78 @@ struct Evaluate: ParsableCommand {
       "Re-evaluate a finished run's checkpoint, or an exported classifier, on a split of a dataset (single process)."
   )
 
-  @Option(name: .customLong("run"), help: "The run directory (holding hparams.json and the checkpoints).")
-  var runPath: String?
-
-  @Option(help: "An exported classifier (from `imbal-dist export`) instead of --run; needs --data.")
-  var model: String?
+  @OptionGroup var trained: TrainedModelArguments
 
   @Option(help: "The split: train, val or test.")
   var split = "test"
 
-  @Option(help: "The checkpoint: best or last.")
-  var checkpoint = "best"
-
-  @Option(help: "Test-time augmentation: none, or flip (average with the mirror image).")
-  var tta: TestTimeAugmentation = .none
-
   @Option(
-    help: "A packed dataset directory to read instead of the one recorded in hparams.json (same manifest id)."
+    help:
+      "The dataset: for --run, where the run's dataset moved (same manifest id); for --model, the packed dataset to evaluate on."
   )
   var data: String?
 
   func validate() throws {
-    guard (runPath == nil) != (model == nil) else { throw ValidationError("give either --run or --model") }
-    if model != nil && data == nil {
+    if trained.model != nil && data == nil {
       throw ValidationError("--model needs --data, the dataset to evaluate on")
     }
     guard SplitName(rawValue: split) != nil else {
       throw ValidationError("--split must be train, val or test")
     }
-    guard ["best", "last"].contains(checkpoint) else {
-      throw ValidationError("--checkpoint must be best or last")
-    }
   }
 
   func run() throws {
     try reportingErrors {
-      if let model { return try evaluateExported(model) }
-      let trained = try TrainedRun(run: RunDirectory(path: runPath!), checkpoint: checkpoint, dataset: data)
-      let dataset = trained.dataset
+      if let model = trained.model { return try evaluateExported(model) }
+      let run = try TrainedRun(
+        run: RunDirectory(path: trained.runPath!), checkpoint: trained.checkpoint, dataset: data)
+      let dataset = run.dataset
       let images = try splitRecords(of: dataset)
-      let evaluation = try Evaluator(augmentation: tta).evaluate(
-        network: trained.network, images: images, normalization: dataset.manifest.normalization)
+      let config = run.hyperParameters.configuration
+      let (evaluator, adjustment) = try evaluator(
+        network: run.network, dataset: dataset, normalization: dataset.manifest.normalization,
+        trainCounts: dataset.manifest.splits.train.classCounts, cosine: config.loss.needsCosineClassifier,
+        metric: config.output.selectBy)
+      let evaluation = try evaluator.evaluate(
+        network: run.network, images: images, normalization: dataset.manifest.normalization)
       let report = TestReport(
         split: split, evaluation: evaluation, classNames: dataset.manifest.classNames,
-        checkpoint: "\(checkpoint).safetensors", epoch: Int(trained.checkpoint.metadata["epoch"] ?? "") ?? 0,
-        tta: tta, imagesPerSecond: 0,
-        shotGroups: trained.hyperParameters.configuration.output.shotGroups(
-          evaluation, trainCounts: dataset.manifest.splits.train.classCounts))
+        checkpoint: "\(trained.checkpoint).safetensors",
+        epoch: Int(run.checkpoint.metadata["epoch"] ?? "") ?? 0,
+        tta: trained.tta, imagesPerSecond: 0,
+        shotGroups: config.output.shotGroups(
+          evaluation, trainCounts: dataset.manifest.splits.train.classCounts),
+        logitAdjustment: adjustment)
       for line in report.summaryLines { print(line) }
       print(report.json)
     }
   }
 
   /// The split's records; none is an error, not metrics of nothing printed as zeros.
-  private func splitRecords(of dataset: DatasetDirectory) throws -> RecordStore {
+  private func splitRecords(of dataset: DatasetDirectory, _ name: String? = nil) throws -> RecordStore {
+    let name = name ?? split
     var budget = 0
-    let images = try dataset.records(SplitName(rawValue: split)!, budget: &budget)
+    let images = try dataset.records(SplitName(rawValue: name)!, budget: &budget)
     guard images.count > 0 else {
       throw DatasetError.emptySplit(
-        split: split, detail: "\(dataset.path) has no \(split) images to evaluate")
+        split: name, detail: "\(dataset.path) has no \(name) images to evaluate")
     }
     return images
+  }
+
+  /// The evaluator of `--tta` and `--logit-adjust` (τ chosen on `dataset`'s validation split
+  /// for `auto`), and what the report says of the adjustment.
+  private func evaluator(
+    network: Network, dataset: DatasetDirectory, normalization: Normalization, trainCounts: [Int],
+    cosine: Bool, metric: SelectionMetric
+  ) throws -> (Evaluator, LogitAdjustmentReport?) {
+    let plain = Evaluator(augmentation: trained.tta)
+    guard let choice = trained.logitAdjustment else { return (plain, nil) }
+    let (evaluator, report) = try plain.adjusted(
+      choice, network: network, validation: { try splitRecords(of: dataset, "val") },
+      normalization: normalization, trainCounts: trainCounts,
+      scale: cosine ? Double(LossOptions.ldamScale) : 1, metric: metric)
+    return (evaluator, report)
   }
 
   private func evaluateExported(_ path: String) throws {
@@ -80,13 +91,18 @@ struct Evaluate: ParsableCommand {
         "\(path) classifies \(classifier.image.channels)×\(classifier.image.height)×\(classifier.image.width) images into \(classifier.classNames.count) classes; \(dataset.path) holds \(manifest.image.channels)×\(manifest.image.height)×\(manifest.image.width) images of \(manifest.classNames.count) classes"
       )
     }
-    let evaluation = try Evaluator(augmentation: tta).evaluate(
+    let trainCounts = classifier.trainClassCounts ?? manifest.splits.train.classCounts
+    let (evaluator, adjustment) = try evaluator(
+      network: classifier.network, dataset: dataset, normalization: classifier.normalization,
+      trainCounts: trainCounts, cosine: classifier.metadata["cosine_classifier"] == "true", metric: .macroF1)
+    let evaluation = try evaluator.evaluate(
       network: classifier.network, images: try splitRecords(of: dataset),
       normalization: classifier.normalization)
     let report = TestReport(
       split: split, evaluation: evaluation, classNames: manifest.classNames, checkpoint: path,
-      epoch: Int(classifier.metadata["epoch"] ?? "") ?? 0, tta: tta, imagesPerSecond: 0,
-      shotGroups: OutputOptions().shotGroups(evaluation, trainCounts: manifest.splits.train.classCounts))
+      epoch: Int(classifier.metadata["epoch"] ?? "") ?? 0, tta: trained.tta, imagesPerSecond: 0,
+      shotGroups: OutputOptions().shotGroups(evaluation, trainCounts: trainCounts),
+      logitAdjustment: adjustment)
     for line in report.summaryLines { print(line) }
     print(report.json)
   }

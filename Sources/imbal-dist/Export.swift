@@ -1,6 +1,8 @@
 import ArgumentParser
 import Training
 
+extension ExportedClassifier.ExportFormat: ExpressibleByArgument {}
+
 struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract:
@@ -12,8 +14,14 @@ struct Export: ParsableCommand {
   @Option(help: "The checkpoint: best or last.")
   var checkpoint = "best"
 
-  @Option(help: "The safetensors file to write.")
+  @Option(help: "The file to write.")
   var out: String
+
+  @Option(
+    help:
+      "safetensors (for `evaluate --model`, `predict --model`, PyTorch or NumPy) or onnx (for onnxruntime and other ONNX runtimes); default: onnx when --out ends in .onnx, else safetensors."
+  )
+  var format: ExportedClassifier.ExportFormat?
 
   @Option(
     help: "A packed dataset directory to read instead of the one recorded in hparams.json (same manifest id)."
@@ -28,9 +36,10 @@ struct Export: ParsableCommand {
 
   func run() throws {
     try reportingErrors {
-      let tensors = try ExportedClassifier.export(
-        run: RunDirectory(path: runPath), checkpoint: checkpoint, dataset: data, to: out)
-      print("wrote \(out): \(tensors) tensors (\(checkpoint) checkpoint of \(runPath), without decoder)")
+      let format = format ?? (out.lowercased().hasSuffix(".onnx") ? .onnx : .safetensors)
+      let written = try ExportedClassifier.export(
+        run: RunDirectory(path: runPath), checkpoint: checkpoint, dataset: data, to: out, format: format)
+      print("wrote \(out): \(written) (\(checkpoint) checkpoint of \(runPath), without decoder)")
     }
   }
 }

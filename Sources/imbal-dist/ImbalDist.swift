@@ -12,7 +12,8 @@ struct ImbalDist: ParsableCommand {
       debug run.
       """,
     subcommands: [
-      Train.self, Evaluate.self, Export.self, Bench.self, Report.self, Sweep.self, Pack.self, Inspect.self,
+      Train.self, Evaluate.self, Predict.self, Export.self, Bench.self, Report.self, Sweep.self, Pack.self,
+      Inspect.self,
     ],
     defaultSubcommand: Train.self)
 }

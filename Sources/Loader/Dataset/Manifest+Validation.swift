@@ -24,6 +24,13 @@ extension Manifest {
         "normalization needs a finite mean and a positive std for each of the \(image.channels) channel(s), "
         + "it has mean \(normalization.mean) and std \(normalization.std)"
     }
+    if let preparation {
+      guard preparation.background.count == 3,
+        preparation.imageSize.map({ ImageSize(parsing: $0) != nil }) ?? true
+      else {
+        return "preparation needs an image_size of HxW (or none) and a background of 3 values"
+      }
+    }
     var files = Set<String>()
     for name in SplitName.allCases {
       let split = self.split(name)

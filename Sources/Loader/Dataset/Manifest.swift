@@ -47,6 +47,19 @@ public struct Manifest: Codable, Equatable, Sendable {
     }
   }
 
+  /// How `pack` turned a folder's image files into records (absent for other sources and in
+  /// manifests of earlier builds): what `predict` repeats on new image files.
+  public struct Preparation: Codable, Equatable, Sendable {
+    /// `pack --image-size` as `HxW`; absent: the images kept their own (common) size.
+    public var imageSize: String?
+    public var resize: ResizePolicy
+    public var background: [UInt8]
+
+    public init(imageSize: String?, resize: ResizePolicy, background: [UInt8]) {
+      (self.imageSize, self.resize, self.background) = (imageSize, resize, background)
+    }
+  }
+
   public var formatVersion: Int
   /// A fingerprint of every shard's bytes (FNV-1a, 64 bit, hex): two datasets with the same id
   /// hold the same data.
@@ -64,6 +77,7 @@ public struct Manifest: Codable, Equatable, Sendable {
   public var zstdLevel: Int
   /// Per-channel mean and standard deviation of the training pixels (on the 0…1 scale).
   public var normalization: Normalization
+  public var preparation: Preparation?
   public var splits: Splits
 
   /// The split named `name` (`train`, `val`, `test`).
@@ -122,7 +136,8 @@ public struct Manifest: Codable, Equatable, Sendable {
 
   public init(
     id: String, source: Source, image: Image, classNames: [String], imbalance: String, seed: UInt64,
-    encoding: RecordEncoding, jpegQuality: Int?, zstdLevel: Int, normalization: Normalization, splits: Splits
+    encoding: RecordEncoding, jpegQuality: Int?, zstdLevel: Int, normalization: Normalization, splits: Splits,
+    preparation: Preparation? = nil
   ) {
     formatVersion = Manifest.formatVersion
     tool = "imbal-dist \(imbalDistVersion)"
@@ -137,6 +152,7 @@ public struct Manifest: Codable, Equatable, Sendable {
     self.zstdLevel = zstdLevel
     self.normalization = normalization
     self.splits = splits
+    self.preparation = preparation
   }
 }
 

@@ -98,7 +98,8 @@ public enum Packer {
       classNames: train.classNames,
       imbalance: options.profile.description, seed: options.seed, encoding: options.encoding,
       jpegQuality: options.encoding == .jpeg ? options.jpegQuality : nil, zstdLevel: options.zstdLevel,
-      normalization: Normalization(measuredOn: train), splits: manifestSplits)
+      normalization: Normalization(measuredOn: train), splits: manifestSplits,
+      preparation: options.source == .folder ? options.preparation.recorded : nil)
     let manifestPath = "\(staging)/\(Manifest.fileName)"
     do {
       try manifest.encoded().write(to: URL(fileURLWithPath: manifestPath), options: .atomic)

@@ -33,6 +33,35 @@ public struct ImagePreparation: Sendable, Equatable {
 
   public init() {}
 
+  /// What a manifest records of it.
+  public var recorded: Manifest.Preparation {
+    Manifest.Preparation(imageSize: size?.description, resize: policy, background: background)
+  }
+
+  /// The preparation a dataset's records went through (`pack`'s defaults where the manifest
+  /// records none: datasets of other sources and of earlier builds), into `image`'s channels.
+  public init(recorded: Manifest.Preparation?, image: Manifest.Image) {
+    if let recorded {
+      size = recorded.imageSize.flatMap(ImageSize.init(parsing:))
+      policy = recorded.resize
+      background = recorded.background
+    }
+    channels = image.channels
+  }
+
+  /// The image at `path` as a record of `image`'s shape: planar pixels, prepared as `pack`
+  /// prepared the records; an image of another size than the records' is resized by `policy`
+  /// (a dataset packed without `--image-size` had none). Errors name the file.
+  public func record(path: String, as image: Manifest.Image) throws -> [UInt8] {
+    var decoded = try prepare(path: path)
+    if (decoded.height, decoded.width) != (image.height, image.width) {
+      var resizing = self
+      resizing.size = ImageSize(height: image.height, width: image.width)
+      decoded = try resizing.prepare(path: path)
+    }
+    return decoded.planar(channels: image.channels)
+  }
+
   /// The image at `path`, prepared; errors name the file.
   func prepare(path: String) throws -> DecodedImage {
     try VipsLibrary.start()

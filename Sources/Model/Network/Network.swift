@@ -376,7 +376,7 @@ public final class Network {
   }
 
   /// Which nodes the outputs depend on.
-  func neededNodes(_ outputs: [NetworkOutput]) -> [Bool] {
+  public func neededNodes(_ outputs: [NetworkOutput]) -> [Bool] {
     if let cached = neededCache[outputs] { return cached }
     var needed = [Bool](repeating: false, count: nodes.count)
     var stack = outputs.map { output -> Int in

@@ -5,6 +5,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
   case doesNotFit(path: String, reason: String)
   /// The run's dataset is no longer where the run recorded it.
   case datasetMoved(path: String, id: String)
+  /// A layer that an export format has no operators for.
+  case notExportable(layer: String, kind: String)
 
   public var description: String {
     switch self {
@@ -17,6 +19,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case .datasetMoved(let path, let id):
       return
         "the dataset this run was trained on is not at \(path) (id \(id)); pass --data with its new place"
+    case .notExportable(let layer, let kind):
+      return "layer \(layer) (\(kind)) has no ONNX equivalent in this build; export it as safetensors"
     }
   }
 }

@@ -14,10 +14,15 @@ public enum TestTimeAugmentation: String, CaseIterable, Codable, Sendable {
 public struct Evaluator {
   public let batchSize: Int
   public let augmentation: TestTimeAugmentation
+  /// Post-hoc logit adjustment of the predictions (`evaluate --logit-adjust`).
+  public let adjustment: LogitAdjustment?
 
-  public init(batchSize: Int = 128, augmentation: TestTimeAugmentation = .none) {
+  public init(
+    batchSize: Int = 128, augmentation: TestTimeAugmentation = .none, adjustment: LogitAdjustment? = nil
+  ) {
     self.batchSize = batchSize
     self.augmentation = augmentation
+    self.adjustment = adjustment
   }
 
   public func evaluate(network: Network, images: RecordStore, normalization: Normalization) throws
@@ -42,6 +47,22 @@ public struct Evaluator {
       evaluation.reconstructionMSE = squaredError / Double(images.count * network.inputShape.perImage)
     }
     return evaluation
+  }
+
+  /// Every image's logits (after the augmentation and the adjustment), row by row, and its
+  /// label: what `--logit-adjust auto` chooses τ on.
+  public func logits(network: Network, images: RecordStore, normalization: Normalization) throws
+    -> (logits: [Float], labels: [Int32])
+  {
+    var all: [Float] = []
+    var allLabels: [Int32] = []
+    try forEachBatch(
+      of: images, Array(0..<images.count), normalization: normalization, network: network, outputs: [.logits]
+    ) { logits, labels, count, _ in
+      all += UnsafeBufferPointer(start: logits.pointer, count: logits.shape.count)
+      allLabels += UnsafeBufferPointer(start: labels, count: count)
+    }
+    return (all, allLabels)
   }
 
   /// `Σ (reconstruction − pixels)²` over a batch, the pixels recovered from the normalised input.
@@ -85,13 +106,31 @@ public struct Evaluator {
     return (features, allLabels)
   }
 
-  /// Calls `body` with the logits (averaged over the augmentation), labels, image count and
-  /// input of each batch of the images `indices`, the network in inference mode (restored
-  /// afterwards); the network's `outputs` belong to the input passed.
+  /// Calls `body` with the logits, labels, image count and input of each batch of the images
+  /// `indices`, as `run(count:network:outputs:augment:fill:_:)` computes them.
   private func forEachBatch(
     of images: RecordStore, _ indices: [Int], normalization: Normalization, network: Network,
     outputs: [NetworkOutput], augment: Bool = true,
-    _ body: (Tensor, UnsafePointer<Int32>, Int, Tensor) -> Void
+    _ body: (Tensor, UnsafePointer<Int32>, Int, Tensor) throws -> Void
+  ) throws {
+    let reader = RecordReader()
+    try run(
+      count: indices.count, network: network, outputs: outputs, augment: augment,
+      fill: { positions, input, labels in
+        try BatchAssembler.copy(
+          indices[positions], of: images, normalization: normalization, into: input.pointer, labels: labels,
+          offset: 0, reader: reader)
+      }, body)
+  }
+
+  /// Runs `network` in inference mode (restored afterwards) over `count` images in batches:
+  /// `fill` writes the normalised images and labels of the positions given; `body` gets the
+  /// logits (averaged with the mirror images' under `flip` when `augment`, then adjusted),
+  /// labels, image count and input. The network's `outputs` belong to the input passed.
+  public func run(
+    count: Int, network: Network, outputs: [NetworkOutput] = [.logits], augment: Bool = true,
+    fill: (Range<Int>, Tensor, UnsafeMutablePointer<Int32>) throws -> Void,
+    _ body: (Tensor, UnsafePointer<Int32>, Int, Tensor) throws -> Void
   ) throws {
     let wasTraining = network.isTraining
     network.setTraining(false)
@@ -99,27 +138,23 @@ public struct Evaluator {
     let input = Tensor(shape: network.inputShape.with(batch: batchSize))
     var labels = [Int32](repeating: 0, count: batchSize)
     var averaged: Tensor?
-    let reader = RecordReader()
-    for start in stride(from: 0, to: indices.count, by: batchSize) {
-      let count = min(batchSize, indices.count - start)
-      input.resize(batch: count)
-      try labels.withUnsafeMutableBufferPointer { labelBuffer in
-        try BatchAssembler.copy(
-          indices[start..<(start + count)], of: images, normalization: normalization,
-          into: input.pointer, labels: labelBuffer.baseAddress!, offset: 0, reader: reader)
-      }
+    for start in stride(from: 0, to: count, by: batchSize) {
+      let size = min(batchSize, count - start)
+      input.resize(batch: size)
+      try labels.withUnsafeMutableBufferPointer { try fill(start..<(start + size), input, $0.baseAddress!) }
       var logits = network.forward(input, outputs: outputs)
       if augment && augmentation == .flip {
         let sum = averaged ?? Tensor(shape: logits.shape.with(batch: batchSize))
         averaged = sum
-        sum.resize(batch: count)
+        sum.resize(batch: size)
         sum.pointer.update(from: logits.pointer, count: logits.shape.count)
         mirrorLeftRight(input)
         logits = network.forward(input, outputs: outputs)
         for i in 0..<logits.shape.count { sum.pointer[i] = (sum.pointer[i] + logits.pointer[i]) / 2 }
         logits = sum
       }
-      labels.withUnsafeBufferPointer { body(logits, $0.baseAddress!, count, input) }
+      if augment, let adjustment { adjustment.apply(to: logits.pointer, images: size) }
+      try labels.withUnsafeBufferPointer { try body(logits, $0.baseAddress!, size, input) }
     }
   }
 }

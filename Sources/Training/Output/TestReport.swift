@@ -33,13 +33,16 @@ public struct TestReport: Codable, Sendable, Equatable {
   public var confusionMatrix: [[Int]]
   /// Many-, medium- and few-shot accuracy (absent in reports of older builds).
   public var shotGroups: ShotGroups?
+  /// The post-hoc logit adjustment behind these predictions (`evaluate --logit-adjust`).
+  public var logitAdjustment: LogitAdjustmentReport?
   /// Global training throughput over the run (all ranks, training steps only); 0 when the
   /// report comes from `imbal-dist evaluate`.
   public var imagesPerS: Double
 
   public init(
     split: String, evaluation: Evaluation, classNames: [String], checkpoint: String, epoch: Int,
-    tta: TestTimeAugmentation, imagesPerSecond: Double, shotGroups: ShotGroups? = nil
+    tta: TestTimeAugmentation, imagesPerSecond: Double, shotGroups: ShotGroups? = nil,
+    logitAdjustment: LogitAdjustmentReport? = nil
   ) {
     let metrics = evaluation.metrics
     self.split = split
@@ -63,6 +66,7 @@ public struct TestReport: Codable, Sendable, Equatable {
     confusionMatrix = evaluation.counts.matrix.counts
     imagesPerS = imagesPerSecond
     self.shotGroups = shotGroups
+    self.logitAdjustment = logitAdjustment
   }
 
   /// One line of JSON.
@@ -75,10 +79,16 @@ public struct TestReport: Codable, Sendable, Equatable {
     self = try RunJSON.decode(TestReport.self, from: path, what: "a test report")
   }
 
+  private var adjustmentNote: String {
+    guard let logitAdjustment else { return "" }
+    let chosen = logitAdjustment.chosenBy.map { " chosen by \($0)" } ?? ""
+    return ", logits adjusted with τ = \(logitAdjustment.tau)\(chosen)"
+  }
+
   /// Human-readable lines: the headline metrics, then the per-class table.
   public var summaryLines: [String] {
     var lines = [
-      "\(split) (\(checkpoint), epoch \(epoch)\(tta == .flip ? ", flip TTA" : ""))  accuracy \(fixed(accuracy, 4))  "
+      "\(split) (\(checkpoint), epoch \(epoch)\(tta == .flip ? ", flip TTA" : "")\(adjustmentNote))  accuracy \(fixed(accuracy, 4))  "
         + "macro-F1 \(fixed(macroF1, 4))  balanced accuracy \(fixed(balancedAccuracy, 4))  "
         + "weighted-F1 \(fixed(weightedF1, 4))  G-mean \(fixed(gmean, 4))"
         + (top5.map { "  top-5 \(fixed($0, 4))" } ?? "")

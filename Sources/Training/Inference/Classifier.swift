@@ -1,0 +1,53 @@
+import Loader
+import Model
+
+/// A trained classifier ready for new images: its network without decoder, classes, input
+/// shape, and the preparation and normalisation its training records went through — from a
+/// run's checkpoint or an exported file, never re-specified by hand.
+public struct Classifier {
+  public let network: Network
+  public let classNames: [String]
+  public let image: Manifest.Image
+  public let normalization: Normalization
+  public let preparation: ImagePreparation
+  /// The training split's images per class, the prior of logit adjustment (absent in exports
+  /// of earlier builds).
+  public let trainCounts: [Int]?
+  /// What turns the network's outputs into softmax scores: 1 for logits, LDAM's s for a
+  /// cosine classifier's cosines.
+  public let scoreScale: Double
+  /// The run's selection metric (macro-F1 for an export): what `--logit-adjust auto` maximises.
+  public let selectBy: SelectionMetric
+  /// The packed dataset it was trained on, when known (a run's).
+  public let dataset: DatasetDirectory?
+
+  /// `best` or `last` of `run`; `dataset` overrides the directory recorded in hparams.json.
+  public init(run: RunDirectory, checkpoint: String, dataset override: String?) throws {
+    let trained = try TrainedRun(run: run, checkpoint: checkpoint, dataset: override, decoder: false)
+    let manifest = trained.dataset.manifest
+    let config = trained.hyperParameters.configuration
+    network = trained.network
+    classNames = manifest.classNames
+    image = manifest.image
+    normalization = manifest.normalization
+    preparation = ImagePreparation(recorded: manifest.preparation, image: manifest.image)
+    trainCounts = manifest.splits.train.classCounts
+    scoreScale = config.loss.needsCosineClassifier ? Double(LossOptions.ldamScale) : 1
+    selectBy = config.output.selectBy
+    dataset = trained.dataset
+  }
+
+  /// A file written by `imbal-dist export` (safetensors).
+  public init(exported path: String) throws {
+    let exported = try ExportedClassifier(contentsOf: path)
+    network = exported.network
+    classNames = exported.classNames
+    image = exported.image
+    normalization = exported.normalization
+    preparation = exported.preparation
+    trainCounts = exported.trainClassCounts
+    scoreScale = exported.metadata["cosine_classifier"] == "true" ? Double(LossOptions.ldamScale) : 1
+    selectBy = .macroF1
+    dataset = nil
+  }
+}

@@ -1,0 +1,37 @@
+import ArgumentParser
+import Training
+
+/// The options `evaluate` and `predict` share: which trained model (a run's checkpoint or an
+/// exported file), and what is done to its scores (test-time augmentation, logit adjustment).
+struct TrainedModelArguments: ParsableArguments {
+  @Option(name: .customLong("run"), help: "The run directory (holding hparams.json and the checkpoints).")
+  var runPath: String?
+
+  @Option(help: "The checkpoint of --run: best or last.")
+  var checkpoint = "best"
+
+  @Option(help: "An exported classifier (safetensors from `imbal-dist export`) instead of --run.")
+  var model: String?
+
+  @Option(help: "Test-time augmentation: none, or flip (average with the mirror image).")
+  var tta: TestTimeAugmentation = .none
+
+  @Option(
+    name: .customLong("logit-adjust"),
+    help: ArgumentHelp(
+      "Post-hoc logit adjustment (Menon et al. 2021): subtract τ·log(training class prior) from the logits before predicting. A τ from 0 to 10, or auto: τ from 0 to 3 in steps of 0.25, the best on the run's validation split by its --select-by metric.",
+      valueName: "τ|auto"))
+  var logitAdjust: String?
+
+  var logitAdjustment: LogitAdjustmentChoice? { logitAdjust.flatMap(LogitAdjustmentChoice.init(argument:)) }
+
+  func validate() throws {
+    guard (runPath == nil) != (model == nil) else { throw ValidationError("give either --run or --model") }
+    guard ["best", "last"].contains(checkpoint) else {
+      throw ValidationError("--checkpoint must be best or last")
+    }
+    if let logitAdjust, LogitAdjustmentChoice(argument: logitAdjust) == nil {
+      throw ValidationError("--logit-adjust must be auto or a τ from 0 to 10, not \(logitAdjust)")
+    }
+  }
+}
