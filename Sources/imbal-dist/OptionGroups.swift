@@ -102,6 +102,21 @@ struct OptimizationArguments: ConfigurationArguments {
       "Epochs of linear learning-rate warm-up before the cosine decay.", default: defaults.warmupEpochs))
   var warmupEpochs: Int?
 
+  @Option(
+    name: .customLong("restart-epochs"),
+    help: ArgumentHelp(
+      "Further cosine cycles after --epochs, their epochs separated by commas: each a warm restart from --lr without warm-up (SGDR). (default: none)",
+      valueName: "E1,E2,…"),
+    transform: { text in
+      let epochs = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+      guard !epochs.contains(nil) else {
+        throw ValidationError(
+          "--restart-epochs takes whole numbers of epochs separated by commas, not \(text)")
+      }
+      return epochs.map { $0! }
+    })
+  var restartEpochs: [Int]?
+
   func apply(to configuration: inout TrainingConfiguration) {
     set(&configuration.optimization.epochs, epochs)
     set(&configuration.optimization.globalBatch, batchSize)
@@ -109,6 +124,7 @@ struct OptimizationArguments: ConfigurationArguments {
     set(&configuration.optimization.momentum, momentum)
     set(&configuration.optimization.weightDecay, weightDecay)
     set(&configuration.optimization.warmupEpochs, warmupEpochs)
+    if let restartEpochs { configuration.optimization.restartEpochs = restartEpochs }
   }
 }
 

@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
 
   @Option(
     help:
-      "Continue the run in this directory from its last checkpoint, with the options recorded in its hparams.json (other options but --stop-after-epoch and --data, for a dataset that moved, are ignored)."
+      "Continue the run in this directory from its last checkpoint, with the options recorded in its hparams.json. Other options are ignored but --stop-after-epoch, --data (for a dataset that moved) and --epochs N: more epochs than the run has extend it by a warm restart of the cosine schedule over the added epochs (recorded as --restart-epochs)."
   )
   var resume: String?
 
@@ -98,6 +98,9 @@ struct Train: ParsableCommand {
       // The run's own dataset (or where it moved): the same manifest id.
       configuration.data.directory = try recorded.trainedDataset(override: data.data, run: resume).path
       configuration.output.stopAfterEpoch = output.stopAfterEpoch
+      if let epochs = optimization.epochs {
+        try configuration.optimization.extend(to: epochs, run: resume)
+      }
       return configuration
     }
     var base = TrainingConfiguration()

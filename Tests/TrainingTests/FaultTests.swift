@@ -167,6 +167,51 @@ final class FaultTests: XCTestCase {
     }
   }
 
+  /// `--resume RUN --epochs N` on a finished run adds a warm restart of the cosine schedule:
+  /// the same checkpoints and logs as a run planned with `--restart-epochs` from its start.
+  func testExtendingAFinishedRunEqualsARunPlannedWithTheRestart() throws {
+    let (extended, planned) = (path("extended"), path("planned"))
+    XCTAssertEqual(try CommandRunner.single(job(extended)).status, 0)
+    let extend = try CommandRunner.single(["train", "--resume", extended, "--epochs", "4"])
+    XCTAssertEqual(extend.status, 0, extend.standardError)
+    XCTAssertTrue(extend.standardOutput.contains("epoch 4/4"), extend.standardOutput)
+    XCTAssertEqual(try CommandRunner.single(job(planned, ["--restart-epochs", "2"])).status, 0)
+    for file in ["last.safetensors", "last.state.safetensors", "best.safetensors"] {
+      XCTAssertTrue(try CommandRunner.sameCheckpoint("\(planned)/\(file)", "\(extended)/\(file)"), file)
+    }
+    let rows = { (run: String) in
+      CommandRunner.withoutThroughput(try String(contentsOfFile: run + "/train.csv", encoding: .utf8))
+    }
+    XCTAssertEqual(try rows(extended), try rows(planned))
+    XCTAssertEqual(try rows(extended).count, 1 + 4)
+    // The logged rate is the epoch's last step's: 16 steps per epoch; the first cycle warms up
+    // for 16 steps then decays over 16, the restart decays from 0.05 over 32 (SGDR).
+    let rates = try rows(extended).dropFirst().map { Double($0.split(separator: ",")[7])! }
+    let cosine = { (done: Double, of: Double) in 0.5 * 0.05 * (1 + cos(Double.pi * done / of)) }
+    for (rate, expected) in zip(rates, [0.05, cosine(15, 16), cosine(15, 32), cosine(31, 32)]) {
+      XCTAssertEqual(rate, expected, accuracy: 1e-9)
+    }
+    let hparams = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(extended)/hparams.json")))
+        as? [String: Any])
+    let configuration = try XCTUnwrap(hparams["configuration"] as? [String: Any])
+    XCTAssertEqual(configuration["restart_epochs"] as? [Int], [2])
+    XCTAssertEqual(configuration["epochs"] as? Int, 2)
+    XCTAssertEqual((hparams["rank_history"] as? [[String: Any]])?.last?["from_epoch"] as? Int, 2)
+    // Fewer epochs than the run has is refused; as many resumes as it is (nothing to train).
+    let fewer = try CommandRunner.single(["train", "--resume", extended, "--epochs", "3"])
+    XCTAssertEqual(fewer.status, 1)
+    XCTAssertEqual(
+      fewer.standardError,
+      "imbal-dist: error: --epochs 3 with --resume extends a run; \(extended) has 4 epochs: give more, or leave --epochs out\n"
+    )
+    let bad = try CommandRunner.single(job(path("bad"), ["--restart-epochs", "2,x"]))
+    XCTAssertEqual(bad.status, 64)
+    XCTAssertTrue(
+      bad.standardError.contains(
+        "--restart-epochs takes whole numbers of epochs separated by commas, not 2,x"), bad.standardError)
+  }
+
   func testDebugModePrintsEveryStepAndNamesTheLayerOfABadGradient() throws {
     // No --epoch-size: in debug mode an epoch is --debug-samples images.
     let debug: [String] = [

@@ -20,6 +20,7 @@ extension TrainingConfiguration: Codable {
     case lr, momentum
     case weightDecay = "weight-decay"
     case warmupEpochs = "warmup-epochs"
+    case restartEpochs = "restart-epochs"
     case sampler
     case undersampleThreshold = "undersample-threshold"
     case stage1Epochs = "stage1-epochs"
@@ -85,6 +86,7 @@ extension TrainingConfiguration: Codable {
     try r.value(.momentum, &optimization.momentum)
     try r.value(.weightDecay, &optimization.weightDecay)
     try r.value(.warmupEpochs, &optimization.warmupEpochs)
+    try r.value(.restartEpochs, &optimization.restartEpochs)
     try r.choice(.sampler, &sampler.kind)
     try r.optional(.undersampleThreshold, &sampler.undersampleThreshold)
     try r.value(.stage1Epochs, &sampler.stage1Epochs)
@@ -154,6 +156,7 @@ extension TrainingConfiguration: Codable {
     try c.encode(optimization.momentum, forKey: .momentum)
     try c.encode(optimization.weightDecay, forKey: .weightDecay)
     try c.encode(optimization.warmupEpochs, forKey: .warmupEpochs)
+    try c.encode(optimization.restartEpochs, forKey: .restartEpochs)
     try c.encode(sampler.kind, forKey: .sampler)
     try c.encodeIfPresent(sampler.undersampleThreshold, forKey: .undersampleThreshold)
     try c.encode(sampler.stage1Epochs, forKey: .stage1Epochs)

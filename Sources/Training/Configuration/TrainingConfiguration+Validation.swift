@@ -60,6 +60,10 @@ extension TrainingConfiguration {
     try check(o.momentum >= 0 && o.momentum < 1, "--momentum must be in [0, 1) (got \(o.momentum))")
     try check(o.weightDecay >= 0, "--weight-decay must be non-negative (got \(o.weightDecay))")
     try check(o.warmupEpochs >= 0, "--warmup-epochs must be non-negative")
+    try check(
+      o.restartEpochs.allSatisfy { $0 >= 1 },
+      "--restart-epochs must list epochs of at least 1 (got \(o.restartEpochs.map(String.init).joined(separator: ",")))"
+    )
   }
 
   private func validateImbalance(_ check: (Bool, @autoclosure () -> String) throws -> Void) throws {

@@ -40,7 +40,25 @@ public struct OptimizationOptions: Sendable, Equatable {
   public var momentum = 0.9
   public var weightDecay = 5e-4
   public var warmupEpochs = 1
+  /// Epochs of each further cosine cycle after `epochs`, each a warm restart from the peak rate
+  /// without warm-up (SGDR, Loshchilov & Hutter 2017); `train --resume RUN --epochs N` appends
+  /// one to extend a finished run.
+  public var restartEpochs: [Int] = []
   public init() {}
+
+  /// Every epoch of the classifier's schedule: the first cycle's and the restarts'.
+  public var scheduledEpochs: Int { epochs + restartEpochs.reduce(0, +) }
+
+  /// A resumed run's schedule extended to `total` classifier epochs by one more cosine cycle
+  /// (nothing when it has them already); fewer than it has is an error naming `run`.
+  public mutating func extend(to total: Int, run: String) throws {
+    guard total >= scheduledEpochs else {
+      throw ConfigurationError.invalid(
+        "--epochs \(total) with --resume extends a run; \(run) has \(scheduledEpochs) epochs: give more, or leave --epochs out"
+      )
+    }
+    if total > scheduledEpochs { restartEpochs.append(total - scheduledEpochs) }
+  }
 }
 
 /// What is trained on, and the seed of every random choice.
@@ -122,6 +140,6 @@ extension TrainingConfiguration {
 
   /// Epochs of the whole run: the autoencoder's and the classifier's in `separate` mode.
   public var totalEpochs: Int {
-    model.mode == .separate ? model.autoencoderEpochs + optimization.epochs : optimization.epochs
+    (model.mode == .separate ? model.autoencoderEpochs : 0) + optimization.scheduledEpochs
   }
 }

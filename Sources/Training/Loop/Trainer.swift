@@ -82,8 +82,9 @@ public final class Trainer {
         let summary = EpochSummary(
           epoch: epoch, phase: phase, step: session.stepsDone, totals: totals, seconds: seconds,
           images: (session.stepsDone - stepsBefore) * session.plan.globalBatch,
-          learningRate: session.schedule(of: phase, config).learningRate(
-            step: session.stepsDone - 1 - (phase.firstEpoch - 1) * session.plan.stepsPerEpoch))
+          learningRate: session.learningRate(
+            of: phase, step: session.stepsDone - 1 - (phase.firstEpoch - 1) * session.plan.stepsPerEpoch,
+            config))
         try record(summary, session, recorder: recorder, validation: validation)
       }
       // The other ranks wait here while rank 0 evaluates; a stop signal on any rank stops all.
@@ -111,7 +112,6 @@ public final class Trainer {
     let plan = session.plan
     session.stream.startEpoch(epoch - 1, firstStep: session.state.stepInEpoch)
     session.trainingStep.begin(phase)
-    let schedule = session.schedule(of: phase, configuration)
     let phaseFirstStep = (phase.firstEpoch - 1) * plan.stepsPerEpoch
     // An autoencoder phase has no classification objective: one iteration on the MSE alone.
     let objectives: [ClassificationLoss?] =
@@ -129,7 +129,9 @@ public final class Trainer {
       let position = StepPosition(epoch: epoch, stepInEpoch: s + 1, step: session.stepsDone + 1)
       try session.trainingStep(
         input: session.input, labels: session.labels, objectives: objectives,
-        learningRate: schedule.learningRate(step: session.stepsDone - phaseFirstStep), at: position,
+        learningRate: session.learningRate(
+          of: phase, step: session.stepsDone - phaseFirstStep, configuration),
+        at: position,
         totals: &totals)
       session.stepsDone += 1
       if let every = configuration.debugging.checkReplicasEvery, session.stepsDone % every == 0 {

@@ -26,14 +26,16 @@ public enum TrainingMode: String, CaseIterable, Codable, Sendable {
 struct TrainingPhase: Equatable {
   enum Kind: String { case joint, autoencoder, classifier }
   let kind: Kind
-  /// The first epoch of the phase (1-based, counted over the whole run) and its length.
+  /// The first epoch of the phase (1-based, counted over the whole run).
   let firstEpoch: Int
-  let epochs: Int
+  /// The epochs of each cosine cycle of its learning rate (one, unless restarts follow).
+  let cycles: [Int]
   /// Whether the steps optimise the classification loss and/or the reconstruction MSE.
   let classifies: Bool
   let reconstructs: Bool
   let frozen: Set<ModelPart>
 
+  var epochs: Int { cycles.reduce(0, +) }
   var lastEpoch: Int { firstEpoch + epochs - 1 }
   /// The outputs a training step computes (an autoencoder step also computes the logits, so
   /// that the training log shows what the still-untrained classifier predicts).
@@ -41,31 +43,21 @@ struct TrainingPhase: Equatable {
 
   /// The phases of a run.
   static func phases(of config: TrainingConfiguration) -> [TrainingPhase] {
+    let cycles = [config.optimization.epochs] + config.optimization.restartEpochs
     switch config.model.mode {
-    case .classification:
+    case .classification, .endToEnd:
       return [
         .init(
-          kind: .joint, firstEpoch: 1, epochs: config.optimization.epochs, classifies: true,
-          reconstructs: false,
-          frozen: [])
-      ]
-    case .endToEnd:
-      return [
-        .init(
-          kind: .joint, firstEpoch: 1, epochs: config.optimization.epochs, classifies: true,
-          reconstructs: true, frozen: []
-        )
+          kind: .joint, firstEpoch: 1, cycles: cycles, classifies: true,
+          reconstructs: config.model.mode == .endToEnd, frozen: [])
       ]
     case .separate:
       return [
         .init(
-          kind: .autoencoder, firstEpoch: 1, epochs: config.model.autoencoderEpochs, classifies: false,
-          reconstructs: true,
-          frozen: [.classifier]),
+          kind: .autoencoder, firstEpoch: 1, cycles: [config.model.autoencoderEpochs], classifies: false,
+          reconstructs: true, frozen: [.classifier]),
         .init(
-          kind: .classifier, firstEpoch: config.model.autoencoderEpochs + 1,
-          epochs: config.optimization.epochs,
-          classifies: true,
+          kind: .classifier, firstEpoch: config.model.autoencoderEpochs + 1, cycles: cycles, classifies: true,
           reconstructs: false, frozen: [.encoder, .decoder]),
       ]
     }

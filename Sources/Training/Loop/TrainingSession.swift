@@ -176,11 +176,21 @@ final class TrainingSession {
     }
   }
 
-  /// The cosine schedule of `phase`, over its steps.
-  func schedule(of phase: TrainingPhase, _ config: TrainingConfiguration) -> CosineSchedule {
-    CosineSchedule(
-      base: config.optimization.learningRate, totalSteps: phase.epochs * plan.stepsPerEpoch,
-      warmupSteps: config.optimization.warmupEpochs * plan.stepsPerEpoch)
+  /// The learning rate of step `step` (0-based, counted from the phase's start): a cosine
+  /// schedule per cycle of the phase, the first after the warm-up, every later one a warm
+  /// restart from the peak (SGDR).
+  func learningRate(of phase: TrainingPhase, step: Int, _ config: TrainingConfiguration) -> Double {
+    var start = 0
+    for (index, epochs) in phase.cycles.enumerated() {
+      let steps = epochs * plan.stepsPerEpoch
+      if step < start + steps || index == phase.cycles.count - 1 {
+        let warmup = index == 0 ? config.optimization.warmupEpochs * plan.stepsPerEpoch : 0
+        return CosineSchedule(base: config.optimization.learningRate, totalSteps: steps, warmupSteps: warmup)
+          .learningRate(step: step - start)
+      }
+      start += steps
+    }
+    preconditionFailure("a phase has at least one cycle")
   }
 }
 

@@ -57,9 +57,11 @@ public struct HyperParameters: Codable, Equatable, Sendable {
     self.versions = versions
   }
 
-  /// Records a resume on `ranks` ranks after `epochs` epochs and `steps` steps.
-  public mutating func resumed(ranks: Int, afterEpoch epochs: Int, step steps: Int) {
+  /// Records a resume on `ranks` ranks after `epochs` epochs and `steps` steps, with the
+  /// schedule's restarts as the resume extended them.
+  public mutating func resumed(ranks: Int, afterEpoch epochs: Int, step steps: Int, restartEpochs: [Int]) {
     self.ranks = ranks
+    configuration.optimization.restartEpochs = restartEpochs
     rankHistory = (rankHistory ?? []) + [RankCount(ranks: ranks, fromEpoch: epochs, fromStep: steps)]
   }
 

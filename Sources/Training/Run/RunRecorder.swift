@@ -19,7 +19,9 @@ final class RunRecorder {
     var recorded = hyperParameters
     if let state {
       recorded = try HyperParameters(run: run)
-      recorded.resumed(ranks: hyperParameters.ranks, afterEpoch: state.epochsDone, step: state.stepsDone)
+      recorded.resumed(
+        ranks: hyperParameters.ranks, afterEpoch: state.epochsDone, step: state.stepsDone,
+        restartEpochs: hyperParameters.configuration.optimization.restartEpochs)
       trainLog = try MetricsLog(path: run.trainLog, keepingEpochsUpTo: state.epochsDone)
       validLog = try MetricsLog(path: run.validLog, keepingEpochsUpTo: state.epochsDone)
     } else {
