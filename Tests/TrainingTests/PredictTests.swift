@@ -22,14 +22,15 @@ final class PredictTests: XCTestCase {
       "train", "--data", data, "--epochs", "1", "--epoch-size", "512", "--out", run, "--tsne-points", "0",
     ])
     XCTAssertEqual(train.status, 0, train.standardError)
-    for options in [[], ["--tta", "flip"], ["--logit-adjust", "1.5"]] {
-      let evaluate = try CommandRunner.single(["evaluate", "--run", run, "--split", "val"] + options)
+    // The whole test split as it is; the validation split with each option of the scores.
+    for (split, options) in [("test", []), ("val", ["--tta", "flip"]), ("val", ["--logit-adjust", "1.5"])] {
+      let evaluate = try CommandRunner.single(["evaluate", "--run", run, "--split", split] + options)
       XCTAssertEqual(evaluate.status, 0, evaluate.standardError)
       let report = try XCTUnwrap(
         JSONSerialization.jsonObject(with: Data(evaluate.lines.last!.utf8)) as? [String: Any])
       let names = try XCTUnwrap(report["per_class"] as? [[String: Any]]).map { $0["name"] as! String }
       let predict = try CommandRunner.single(
-        ["predict", "--run", run, data, "--split", "val", "--top-k", "1"] + options)
+        ["predict", "--run", run, data, "--split", split, "--top-k", "1"] + options)
       XCTAssertEqual(predict.status, 0, predict.standardError)
       XCTAssertEqual(predict.lines.first, "image,label,class_1,probability_1")
       var confusion = [[Int]](repeating: [Int](repeating: 0, count: 10), count: 10)
@@ -37,8 +38,8 @@ final class PredictTests: XCTestCase {
         let fields = line.split(separator: ",").map(String.init)
         confusion[names.firstIndex(of: fields[1])!][names.firstIndex(of: fields[2])!] += 1
       }
-      XCTAssertEqual(confusion, report["confusion_matrix"] as? [[Int]], "\(options)")
-      XCTAssertEqual(predict.lines.count, 1 + 1000)
+      XCTAssertEqual(confusion, report["confusion_matrix"] as? [[Int]], "\(split) \(options)")
+      XCTAssertEqual(predict.lines.count, 1 + (split == "test" ? 10_000 : 1000))
     }
     // On 2 ranks each classifies half; rank 0 writes every line in split order.
     let single = try CommandRunner.single(["predict", "--run", run, data, "--split", "val", "--top-k", "3"])
