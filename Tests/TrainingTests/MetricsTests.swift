@@ -77,6 +77,39 @@ final class MetricsTests: XCTestCase {
     XCTAssertNil(Evaluation(small).top5Accuracy)
   }
 
+  /// The sparse matrix holds exactly the dense one's cells: sums, diagonal, entries in order,
+  /// the largest off-diagonal cells, merging two ranks' and the flattened round trip (whose
+  /// malformed forms are refused rather than trapping).
+  func testTheSparseConfusionMatrixIsTheDenseOne() throws {
+    let dense = [[5, 1, 0], [2, 3, 0], [1, 1, 0]]
+    let matrix = ConfusionMatrix(counts: dense)
+    XCTAssertEqual(matrix.counts, dense)
+    XCTAssertEqual(matrix.support, [6, 5, 2])
+    XCTAssertEqual(matrix.predicted, [8, 5, 0])
+    XCTAssertEqual(matrix.diagonal, [5, 3, 0])
+    XCTAssertEqual([matrix.total, matrix.correct], [13, 8])
+    XCTAssertEqual(matrix[1, 0], 2)
+    XCTAssertEqual(
+      matrix.entries.map { [$0.truth, $0.prediction, $0.count] },
+      [[0, 0, 5], [0, 1, 1], [1, 0, 2], [1, 1, 3], [2, 0, 1], [2, 1, 1]])
+    XCTAssertEqual(
+      matrix.topConfusions(3).map { [$0.truth, $0.prediction, $0.count] },
+      [[1, 0, 2], [0, 1, 1], [2, 0, 1]])
+    var merged = ConfusionMatrix(counts: [[5, 1, 0], [0, 0, 0], [0, 0, 0]])
+    merged.merge(ConfusionMatrix(counts: [[0, 0, 0], [2, 3, 0], [1, 1, 0]]))
+    XCTAssertEqual(merged, matrix)
+
+    var counts = PredictionCounts(classes: 3)
+    counts.add(logits: [3, 1, 0, 0, 2, 1], labels: [0, 2], count: 2)
+    XCTAssertEqual(counts.flattened, [2, counts.crossEntropySum, 0, 0, 1, 2, 1, 1])
+    XCTAssertEqual(PredictionCounts(flattened: counts.flattened, classes: 3), counts)
+    for bad: [Double] in [
+      [0], [0, 0, 1, 1], [0, 0, 3, 0, 1], [0, 0, 0, 0, -1], [0, 0, 0, 0.5, 1], [0, 0, .nan, 0, 1],
+    ] {
+      XCTAssertNil(PredictionCounts(flattened: bad, classes: 3), "\(bad)")
+    }
+  }
+
   func testSelectionPrefersHigherScoresExceptForLoss() {
     XCTAssertTrue(SelectionMetric.macroF1.improves(0.5, on: nil))
     XCTAssertTrue(SelectionMetric.macroF1.improves(0.6, on: 0.5))

@@ -63,10 +63,19 @@ final class ReportTests: XCTestCase {
     // A whole run directory's report.
     let run = try makeRunDirectory(classNames: names, matrix: matrix)
     let written = try RunReport.build(run)
-    XCTAssertEqual(written.count, 6)  // loss, macro-F1, confusion matrix, recall bars, t-SNE, report.html
-    for path in written {
+    // loss, macro-F1, confusion matrix, recall bars, t-SNE, report.html, per_class.csv
+    XCTAssertEqual(written.count, 7)
+    for path in written where !path.hasSuffix(".csv") {
       try assertWellFormed(String(decoding: FileManager.default.contents(atPath: path)!, as: UTF8.self))
     }
+    // Names with commas or quotes are quoted as RFC 4180 says.
+    XCTAssertEqual(
+      try String(contentsOfFile: run.perClassTable, encoding: .utf8).split(separator: "\n").map {
+        $0.split(separator: ",").prefix(5).joined(separator: ",")
+      },
+      [
+        "class,name,train,val,test", "0,T-shirt/top,100,5,6", "1,\"a<b & \"\"c\"\"\",10,5,5", "2,it's,1,5,2",
+      ])
     let page = String(decoding: FileManager.default.contents(atPath: run.report)!, as: UTF8.self)
     for expected in [
       "macro-F1", "Class distribution", "Hyper-parameters", "<svg", "it&apos;s",

@@ -76,7 +76,7 @@ public struct TrainingState: Equatable, Sendable {
     }
     if stepInEpoch > 0 {
       metadata["step_in_epoch"] = "\(stepInEpoch)"
-      metadata["epoch_totals"] = epochTotals.map { "\($0)" }.joined(separator: ",")
+      metadata["epoch_totals_sparse"] = epochTotals.map { "\($0)" }.joined(separator: ",")
     }
     return SafeTensors(
       entries: ModelCheckpoint.entries(of: velocity, layout: layout, prefix: "momentum."), metadata: metadata)
@@ -101,7 +101,13 @@ public struct TrainingState: Equatable, Sendable {
           "its counters cannot be true (epochs_done \(epochs), steps_done \(steps), step_in_epoch \(stepInEpoch), best_epoch \(bestEpoch.map(String.init) ?? "none"))"
       )
     }
-    epochTotals = (file.metadata["epoch_totals"] ?? "").split(separator: ",").compactMap { Double($0) }
+    func numbers(_ key: String) -> [Double] {
+      (file.metadata[key] ?? "").split(separator: ",").compactMap { Double($0) }
+    }
+    // Builds before the sparse confusion matrix wrote the K×K table as `epoch_totals`.
+    epochTotals =
+      file.metadata["epoch_totals_sparse"] != nil
+      ? numbers("epoch_totals_sparse") : EpochTotals.flattened(fromDense: numbers("epoch_totals")) ?? []
     try ModelCheckpoint.fill(velocity, layout: layout, from: file, path: path, prefix: "momentum.")
   }
 }

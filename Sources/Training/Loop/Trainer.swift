@@ -153,7 +153,7 @@ public final class Trainer {
       }
     }
     progress.finishEpoch()
-    return try session.parallel.sum(totals)
+    return try session.parallel.gatherOnRankZero(totals)
   }
 
   /// A stop signal mid-epoch: every rank stops after the same step, and rank 0 saves `last.*`
@@ -163,7 +163,7 @@ public final class Trainer {
   )
     throws
   {
-    let summed = try session.parallel.sum(totals)
+    let summed = try session.parallel.gatherOnRankZero(totals)
     try session.parallel.averageBatchNormBuffers(of: session.network)
     if let recorder = session.recorder {
       var partial = session.state

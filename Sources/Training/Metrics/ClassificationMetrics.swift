@@ -27,8 +27,8 @@ public struct ClassificationMetrics: Sendable, Equatable {
     let support = matrix.support
     let predicted = matrix.predicted
     func ratio(_ a: Int, _ b: Int) -> Double { b == 0 ? 0 : Double(a) / Double(b) }
-    let precision = (0..<matrix.classes).map { ratio(matrix.counts[$0][$0], predicted[$0]) }
-    let recall = (0..<matrix.classes).map { ratio(matrix.counts[$0][$0], support[$0]) }
+    let precision = (0..<matrix.classes).map { ratio(matrix.diagonal[$0], predicted[$0]) }
+    let recall = (0..<matrix.classes).map { ratio(matrix.diagonal[$0], support[$0]) }
     let f1 = zip(precision, recall).map { p, r in p + r == 0 ? 0 : 2 * p * r / (p + r) }
     let presentRecalls = (0..<matrix.classes).filter { support[$0] > 0 }.map { recall[$0] }
     self.precision = precision

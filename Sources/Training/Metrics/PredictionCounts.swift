@@ -38,18 +38,34 @@ public struct PredictionCounts: Sendable, Equatable {
     }
   }
 
-  /// The counts as one flat array (matrix row by row, top-5, cross-entropy) for an allreduce.
+  /// The counts as one flat array: top-5, cross-entropy, then each cell that occurs as
+  /// (truth, prediction, count); its length grows with the cells, not with K².
   public var flattened: [Double] {
-    matrix.counts.flatMap { $0.map(Double.init) } + [Double(top5Correct), crossEntropySum]
+    [Double(top5Correct), crossEntropySum]
+      + matrix.entries.flatMap { [Double($0.truth), Double($0.prediction), Double($0.count)] }
   }
 
-  /// The inverse of `flattened`.
-  public init(flattened values: [Double], classes: Int) {
-    precondition(values.count == classes * classes + 2, "wrong number of values for \(classes) classes")
-    matrix = ConfusionMatrix(
-      counts: (0..<classes).map { t in (0..<classes).map { Int(values[t * classes + $0].rounded()) } })
-    top5Correct = Int(values[classes * classes].rounded())
-    crossEntropySum = values[classes * classes + 1]
+  /// The inverse of `flattened`; `nil` for values that no counts flatten to.
+  public init?(flattened values: some Collection<Double>, classes: Int) {
+    let values = Array(values)
+    guard values.count >= 2, (values.count - 2) % 3 == 0 else { return nil }
+    self.init(classes: classes)
+    top5Correct = Int(values[0].rounded())
+    crossEntropySum = values[1]
+    for cell in stride(from: 2, to: values.count, by: 3) {
+      let (truth, prediction, count) = (values[cell], values[cell + 1], values[cell + 2])
+      guard [truth, prediction, count].allSatisfy({ $0.isFinite && $0 >= 0 && $0 == $0.rounded() }),
+        Int(truth) < classes, Int(prediction) < classes
+      else { return nil }
+      matrix.add(truth: Int(truth), prediction: Int(prediction), count: Int(count))
+    }
+  }
+
+  /// Adds another rank's counts.
+  public mutating func merge(_ other: PredictionCounts) {
+    matrix.merge(other.matrix)
+    top5Correct += other.top5Correct
+    crossEntropySum += other.crossEntropySum
   }
 }
 

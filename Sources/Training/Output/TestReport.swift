@@ -30,7 +30,11 @@ public struct TestReport: Codable, Sendable, Equatable {
   /// Recall per class (also in `perClass`; kept flat for one-line consumers).
   public var recall: [Double]
   public var perClass: [ClassRow]
-  public var confusionMatrix: [[Int]]
+  /// The confusion matrix `[truth][prediction]`, up to `denseLimit` classes.
+  public var confusionMatrix: [[Int]]?
+  /// Above `denseLimit` classes, the cells that occur as `[truth, prediction, count]`, by true
+  /// class then prediction: exact, and as long as the cells that occur, not K².
+  public var confusionMatrixSparse: [[Int]]?
   /// Many-, medium- and few-shot accuracy (absent in reports of older builds).
   public var shotGroups: ShotGroups?
   /// The post-hoc logit adjustment behind these predictions (`evaluate --logit-adjust`).
@@ -63,10 +67,30 @@ public struct TestReport: Codable, Sendable, Equatable {
         f1: metrics.f1[$0],
         support: metrics.support[$0])
     }
-    confusionMatrix = evaluation.counts.matrix.counts
+    let matrix = evaluation.counts.matrix
+    if matrix.classes <= Self.denseLimit {
+      confusionMatrix = matrix.counts
+    } else {
+      confusionMatrixSparse = matrix.entries.map { [$0.truth, $0.prediction, $0.count] }
+    }
     imagesPerS = imagesPerSecond
     self.shotGroups = shotGroups
     self.logitAdjustment = logitAdjustment
+  }
+
+  /// The most classes whose confusion matrix test.json writes as a K×K table.
+  public static let denseLimit = 100
+
+  /// The confusion matrix, from whichever form the report holds.
+  public var confusion: ConfusionMatrix {
+    if let confusionMatrix { return ConfusionMatrix(counts: confusionMatrix) }
+    var matrix = ConfusionMatrix(classes: perClass.count)
+    let classes = 0..<perClass.count
+    for cell in confusionMatrixSparse ?? []
+    where cell.count == 3 && classes.contains(cell[0]) && classes.contains(cell[1]) && cell[2] >= 0 {
+      matrix.add(truth: cell[0], prediction: cell[1], count: cell[2])
+    }
+    return matrix
   }
 
   /// One line of JSON.
@@ -98,10 +122,18 @@ public struct TestReport: Codable, Sendable, Equatable {
     lines.append(
       "  \("class".padding(toLength: width, withPad: " ", startingAt: 0))  precision  recall  f1      support"
     )
-    for row in perClass {
+    let shown =
+      perClass.count > RunReport.manyClasses
+      ? Array(perClass.sorted { ($0.recall, $0.name) < ($1.recall, $1.name) }.prefix(10)) : perClass
+    for row in shown {
       lines.append(
         "  \(row.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(fixed(row.precision, 4))     "
           + "\(fixed(row.recall, 4))  \(fixed(row.f1, 4))  \(row.support)")
+    }
+    if shown.count < perClass.count {
+      lines.append(
+        "  (the 10 classes of lowest recall of \(perClass.count); the JSON line and the run's per_class.csv list all)"
+      )
     }
     return lines
   }

@@ -106,11 +106,23 @@ public final class DataParallel {
 
   // MARK: Between epochs
 
-  /// The epoch's totals summed over the ranks.
-  func sum(_ totals: EpochTotals) throws -> EpochTotals {
+  /// The epoch's totals summed over the ranks, on rank 0, which records them; the other ranks
+  /// get their own back. Gathered (each rank's padded to the longest) rather than allreduced:
+  /// the confusion matrix travels as its cells that occur, not as K² numbers.
+  func gatherOnRankZero(_ totals: EpochTotals) throws -> EpochTotals {
+    guard size > 1 else { return totals }
     var values = totals.flattened
-    try communicator.allreduceSum(&values)
-    return EpochTotals(flattened: values, classes: totals.predictions.classes)!
+    var lengths = [Double](repeating: 0, count: size)
+    lengths[rank] = Double(values.count)
+    try communicator.allreduceSum(&lengths)
+    values += [Double](repeating: .nan, count: Int(lengths.max()!) - values.count)
+    guard let parts = try communicator.gather(values, root: 0) else { return totals }
+    let classes = totals.predictions.classes
+    var sum = EpochTotals(classes: classes)
+    for part in parts {
+      sum.merge(EpochTotals(flattened: Array(part.prefix { !$0.isNaN }), classes: classes)!)
+    }
+    return sum
   }
 
   /// Batch norm's running statistics averaged over the ranks (each rank's follow its own share

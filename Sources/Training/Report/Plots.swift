@@ -58,7 +58,7 @@ public enum Plots {
     let support = matrix.support
     for t in 0..<k {
       for p in 0..<k {
-        let count = matrix.counts[t][p]
+        let count = matrix[t, p]
         let share = support[t] == 0 ? 0 : Double(count) / Double(support[t])
         let shade = Int((1 - share) * 235) + 20
         svg.rect(
@@ -89,9 +89,11 @@ public enum Plots {
     let order = (0..<k).sorted {
       trainCounts[$0] > trainCounts[$1] || (trainCounts[$0] == trainCounts[$1] && $0 < $1)
     }
-    let bar = max(16.0, min(48.0, 560.0 / Double(max(k, 1))))
+    // Past `manyClasses` the bars share 800 px without labels (each still names itself on hover).
+    let labelled = k <= RunReport.manyClasses
+    let bar = labelled ? max(16.0, min(48.0, 560.0 / Double(max(k, 1)))) : 800 / Double(k)
     let (left, top, chartHeight) = (50.0, 40.0, 200.0)
-    let labelWidth = 8.0 * Double(classNames.map(\.count).max() ?? 4) + 20
+    let labelWidth = labelled ? 8.0 * Double(classNames.map(\.count).max() ?? 4) + 20 : 0
     var svg = SVG(width: left + bar * Double(k) + 20, height: top + chartHeight + 30 + labelWidth)
     svg.text("test recall per class, by training count (most frequent first)", x: 10, y: 22, size: 14)
     for k in 0...4 {
@@ -103,10 +105,12 @@ public enum Plots {
     for (slot, c) in order.enumerated() {
       let x = left + Double(slot) * bar
       let height = chartHeight * min(max(recall[c], 0), 1)
+      let gap = labelled ? 2.0 : 0
       svg.rect(
-        x: x + 2, y: top + chartHeight - height, width: bar - 4, height: height, fill: classColor(c),
+        x: x + gap, y: top + chartHeight - height, width: bar - 2 * gap, height: height, fill: classColor(c),
         title:
           "\(classNames[c]): recall \(String(format: "%.4f", recall[c])), \(trainCounts[c]) training images")
+      guard labelled else { continue }
       svg.text("\(trainCounts[c])", x: x + bar / 2, y: top + chartHeight + 14, size: 10, anchor: "middle")
       svg.text(classNames[c], x: x + bar / 2, y: top + chartHeight + 26, size: 11, anchor: "end", rotate: -60)
     }
@@ -133,7 +137,7 @@ public enum Plots {
         y: 30 + margin + (1 - scale(point.y, yLow, yHigh)) * (size - 2 * margin), radius: 2.5,
         fill: classColor(Int(label)), opacity: 0.8)
     }
-    for (c, name) in classNames.enumerated() {
+    for (c, name) in classNames.enumerated() where classNames.count <= RunReport.manyClasses {
       svg.circle(x: size + 8, y: 44 + Double(c) * 18, radius: 5, fill: classColor(c))
       svg.text(name, x: size + 18, y: 48 + Double(c) * 18, size: 11)
     }

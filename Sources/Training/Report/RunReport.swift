@@ -3,8 +3,13 @@ import Model
 
 /// `report.html` and the SVG plots of a run, rebuilt from the files of its directory alone
 /// (hparams.json, train.csv, valid.csv, test.json, tsne.csv): one XHTML page with the
-/// hyper-parameters, the metric tables, the plots inline and the class distribution.
+/// hyper-parameters, the metric tables, the plots inline and the class distribution. Past
+/// `manyClasses` classes the page summarises instead of listing (the top confusions instead of
+/// the heat map, the classes of lowest recall), and `per_class.csv` holds every class.
 public enum RunReport {
+  /// The most classes the page shows one by one (a K×K heat map, every class's row).
+  public static let manyClasses = 50
+
   /// Writes every plot the run's files allow, then `report.html`; returns the files written.
   @discardableResult
   public static func build(_ run: RunDirectory) throws -> [String] {
@@ -35,11 +40,11 @@ public enum RunReport {
         ))
     }
     if let test {
-      plots.append(
-        (
-          RunPlot.confusionMatrix.rawValue,
-          Plots.confusionMatrix(ConfusionMatrix(counts: test.confusionMatrix), classNames: names)
-        ))
+      try writeAtomically(Data(perClassCSV(test, hparams.dataset).utf8), to: run.perClassTable)
+      if names.count <= manyClasses {
+        plots.append(
+          (RunPlot.confusionMatrix.rawValue, Plots.confusionMatrix(test.confusion, classNames: names)))
+      }
       plots.append(
         (
           RunPlot.recallByClass.rawValue,
@@ -61,7 +66,24 @@ public enum RunReport {
     }
     let page = html(run: run, hparams: hparams, valid: valid, test: test, plots: plots)
     try writeAtomically(Data(page.utf8), to: run.report)
-    return written + [run.report]
+    return written + [run.report] + (test == nil ? [] : [run.perClassTable])
+  }
+
+  /// `per_class.csv`: every class's index, name, images per split, test precision, recall,
+  /// F1 and shot group, one row each, to sort in a spreadsheet or pandas.
+  static func perClassCSV(_ test: TestReport, _ dataset: HyperParameters.Dataset) -> String {
+    func group(_ c: Int) -> String {
+      guard let groups = test.shotGroups else { return "" }
+      return groups.many.classes.contains(c) ? "many" : groups.few.classes.contains(c) ? "few" : "medium"
+    }
+    let rows = test.perClass.enumerated().map { c, row in
+      [
+        "\(c)", PredictionFormat.csvField(row.name), "\(dataset.trainCounts[c])", "\(dataset.valCounts[c])",
+        "\(dataset.testCounts[c])", "\(row.precision)", "\(row.recall)", "\(row.f1)", group(c),
+      ].joined(separator: ",")
+    }
+    return (["class,name,train,val,test,precision,recall,f1,shot_group"] + rows).joined(separator: "\n")
+      + "\n"
   }
 
   /// `tsne.csv`: `x,y,label` per test image.
@@ -144,10 +166,34 @@ public enum RunReport {
         + (test.tta == .flip ? ", averaging each image with its mirror image" : "") + ".</p>",
       "<table><tr>" + headline.map { "<th>\(xmlEscaped($0.0))</th>" }.joined() + "</tr>",
       "<tr>" + headline.map { "<td>\(fixed($0.1, 4))</td>" }.joined() + "</tr></table>",
-    ] + shotGroupsTable(test.shotGroups, names: test.perClass.map(\.name)) + [
+    ] + shotGroupsTable(test.shotGroups, names: test.perClass.map(\.name)) + classRows(test)
+  }
+
+  /// Every class's test metrics, or past `manyClasses` the top confusions and the 20 classes of
+  /// lowest recall (the rest in per_class.csv).
+  private static func classRows(_ test: TestReport) -> [String] {
+    var rows = test.perClass
+    var lines: [String] = []
+    if rows.count > manyClasses {
+      let names = test.perClass.map(\.name)
+      lines += [
+        "<h3>Top confusions</h3>",
+        "<table><tr><th class=\"l\">true class</th><th class=\"l\">predicted as</th><th>images</th><th>share of the class</th></tr>",
+      ]
+      lines += test.confusion.topConfusions(20).map { cell in
+        "<tr><td class=\"l\">\(xmlEscaped(names[cell.truth]))</td><td class=\"l\">\(xmlEscaped(names[cell.prediction]))</td>"
+          + "<td>\(cell.count)</td><td>\(fixed(Double(cell.count) / Double(max(test.perClass[cell.truth].support, 1)), 4))</td></tr>"
+      }
+      lines += [
+        "</table>",
+        "<h3>The 20 classes of lowest recall</h3><p>All \(rows.count) classes: <a href=\"per_class.csv\">per_class.csv</a>.</p>",
+      ]
+      rows = Array(rows.sorted { ($0.recall, $0.name) < ($1.recall, $1.name) }.prefix(20))
+    }
+    return lines + [
       "<table><tr><th class=\"l\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
     ]
-      + test.perClass.map { row in
+      + rows.map { row in
         "<tr><td class=\"l\">\(xmlEscaped(row.name))</td><td>\(fixed(row.precision, 4))</td><td>\(fixed(row.recall, 4))</td>"
           + "<td>\(fixed(row.f1, 4))</td><td>\(row.support)</td></tr>"
       } + ["</table>"]
@@ -166,11 +212,19 @@ public enum RunReport {
     ]
       + rows.map { name, range, group in
         "<tr><td class=\"l\">\(name)</td><td>\(range)</td><td>\(group.accuracy.map { fixed($0, 4) } ?? "–")</td>"
-          + "<td class=\"l\">\(xmlEscaped(group.classes.map { names[$0] }.joined(separator: ", ")))</td></tr>"
+          + "<td class=\"l\">\(xmlEscaped(listed(group.classes.map { names[$0] })))</td></tr>"
       } + ["</table>"]
   }
 
-  /// Images per class in each split, and the training split's imbalance ratio.
+  /// Up to 20 names, then how many more.
+  private static func listed(_ names: [String]) -> String {
+    names.count <= 20
+      ? names.joined(separator: ", ")
+      : names.prefix(20).joined(separator: ", ") + ", … (\(names.count) classes)"
+  }
+
+  /// Images per class in each split (past `manyClasses`, the 10 largest and 10 smallest
+  /// training classes), and the training split's imbalance ratio.
   private static func classSection(_ dataset: HyperParameters.Dataset) -> [String] {
     let trainTotal = max(dataset.trainCounts.reduce(0, +), 1)
     let largest = dataset.trainCounts.max() ?? 0
@@ -179,14 +233,27 @@ public enum RunReport {
       "<h2>Class distribution</h2>",
       "<table><tr><th class=\"l\">class</th><th>train</th><th>share</th><th>val</th><th>test</th></tr>",
     ]
-      + dataset.classNames.enumerated().map { c, name in
-        "<tr><td class=\"l\">\(xmlEscaped(name))</td><td>\(dataset.trainCounts[c])</td>"
+      + shownClasses(dataset).map { c in
+        let name = dataset.classNames[c]
+        return
+          "<tr><td class=\"l\">\(xmlEscaped(name))</td><td>\(dataset.trainCounts[c])</td>"
           + "<td>\(fixed(100 * Double(dataset.trainCounts[c]) / Double(trainTotal), 2))%</td>"
           + "<td>\(dataset.valCounts[c])</td><td>\(dataset.testCounts[c])</td></tr>"
       } + [
         "</table>",
-        "<p>Imbalance ratio of the training split: \(smallest == 0 ? "n/a" : fixed(Double(largest) / Double(smallest), 1)).</p>",
+        "<p>Imbalance ratio of the training split: \(smallest == 0 ? "n/a" : fixed(Double(largest) / Double(smallest), 1))"
+          + (dataset.classNames.count > manyClasses
+            ? "; the 10 largest and 10 smallest of its \(dataset.classNames.count) classes are shown, all are in <a href=\"per_class.csv\">per_class.csv</a>"
+            : "") + ".</p>",
       ]
+  }
+
+  /// The classes the distribution table lists: all, or the 10 largest and 10 smallest.
+  private static func shownClasses(_ dataset: HyperParameters.Dataset) -> [Int] {
+    let all = Array(dataset.classNames.indices)
+    guard all.count > manyClasses else { return all }
+    let bySize = all.sorted { (dataset.trainCounts[$0], $1) > (dataset.trainCounts[$1], $0) }
+    return Array(bySize.prefix(10)) + Array(bySize.suffix(10))
   }
 
   /// `hparams.json` as sorted `a.b.c = value` pairs, for the table.

@@ -21,6 +21,8 @@ public struct RunDirectory: Sendable {
   public var trainLog: String { file("train.csv") }
   public var validLog: String { file("valid.csv") }
   public var testResult: String { file("test.json") }
+  /// Every class's test metrics, from the report (`per_class.csv`).
+  public var perClassTable: String { file("per_class.csv") }
   public var lastCheckpoint: String { file("last.safetensors") }
   public var lastState: String { file("last.state.safetensors") }
   public var bestCheckpoint: String { file("best.safetensors") }
