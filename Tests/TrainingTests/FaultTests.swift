@@ -1,4 +1,5 @@
 import Foundation
+import Training
 import XCTest
 
 /// Running it for real (issue 8): failures end the whole job quickly with one message naming
@@ -210,6 +211,44 @@ final class FaultTests: XCTestCase {
     XCTAssertTrue(
       bad.standardError.contains(
         "--restart-epochs takes whole numbers of epochs separated by commas, not 2,x"), bad.standardError)
+  }
+
+  /// A run stopped mid-epoch by an earlier build stored the epoch's totals as a dense K×K table
+  /// (`epoch_totals`); it resumes exactly as one stored sparse (`epoch_totals_sparse`).
+  func testAMidEpochStateOfEarlierBuildsResumesAsTheSparseOne() throws {
+    let sparse = path("sparse")
+    let running = try CommandRunner.launch(job(sparse))
+    XCTAssertTrue(running.waitForOutput(containing: "step 5/16"), running.standardOutput)
+    kill(running.process.processIdentifier, SIGTERM)
+    XCTAssertEqual(try running.finish(timeout: 60).status, 75)
+    let dense = path("dense")
+    try FileManager.default.copyItem(atPath: sparse, toPath: dense)
+    let statePath = "\(dense)/last.state.safetensors"
+    var state = try SafeTensors(contentsOf: statePath)
+    let values = try XCTUnwrap(state.metadata.removeValue(forKey: "epoch_totals_sparse")).split(
+      separator: ","
+    )
+    .map { Double($0)! }
+    XCTAssertGreaterThan(values.count, 6, "a mid-epoch state holds the epoch's cells")
+    var table = [Double](repeating: 0, count: 100)
+    for cell in stride(from: 6, to: values.count, by: 3) {
+      table[Int(values[cell]) * 10 + Int(values[cell + 1])] = values[cell + 2]
+    }
+    let old = [values[0], values[1]] + table + [values[4], values[5], values[2], values[3]]
+    state.metadata["epoch_totals"] = old.map { "\($0)" }.joined(separator: ",")
+    try state.encoded().write(to: URL(fileURLWithPath: statePath))
+    for run in [sparse, dense] {
+      let resumed = try CommandRunner.single(["train", "--resume", run])
+      XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    }
+    let rows = { (run: String) in
+      CommandRunner.withoutThroughput(try String(contentsOfFile: run + "/train.csv", encoding: .utf8))
+    }
+    XCTAssertEqual(try rows(dense), try rows(sparse))
+    // A copy of the same run: the same identity, so the files are equal as a whole.
+    XCTAssertEqual(
+      try SafeTensors(contentsOf: "\(dense)/last.safetensors"),
+      try SafeTensors(contentsOf: "\(sparse)/last.safetensors"))
   }
 
   func testDebugModePrintsEveryStepAndNamesTheLayerOfABadGradient() throws {
