@@ -115,12 +115,12 @@ public final class DataParallel {
     var lengths = [Double](repeating: 0, count: size)
     lengths[rank] = Double(values.count)
     try communicator.allreduceSum(&lengths)
-    values += [Double](repeating: .nan, count: Int(lengths.max()!) - values.count)
+    values += [Double](repeating: 0, count: Int(lengths.max()!) - values.count)
     guard let parts = try communicator.gather(values, root: 0) else { return totals }
     let classes = totals.predictions.classes
     var sum = EpochTotals(classes: classes)
-    for part in parts {
-      sum.merge(EpochTotals(flattened: Array(part.prefix { !$0.isNaN }), classes: classes)!)
+    for (part, length) in zip(parts, lengths) {
+      sum.merge(EpochTotals(flattened: Array(part.prefix(Int(length))), classes: classes)!)
     }
     return sum
   }
