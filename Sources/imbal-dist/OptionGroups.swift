@@ -369,6 +369,7 @@ extension FaultInjection: ExpressibleByArgument {
 }
 
 extension AugmentPreset: ExpressibleByArgument {}
+extension Mixing.Kind: ExpressibleByArgument {}
 
 /// The options of `AugmentationOptions`: the training split's augmentation.
 struct AugmentationArguments: ConfigurationArguments {
@@ -410,6 +411,31 @@ struct AugmentationArguments: ConfigurationArguments {
     help: "LOW,HIGH aspect ratio (width/height) of the random-resized crop. (default: 0.75,1.3333)")
   var resizedCropRatio: ValueRange?
 
+  @Option(
+    help: help(
+      "Mixed-sample augmentation: none, mixup (blend two images and their labels), cutmix (paste a box of one into the other) or remix (mixup whose label goes to the minority class when the pair's class counts differ by --remix-kappa or more).",
+      default: Mixing().kind.rawValue))
+  var mix: Mixing.Kind?
+
+  @Option(
+    name: .customLong("mix-alpha"),
+    help: help("α of the Beta(α, α) mixing weight.", default: "\(Mixing().alpha)"))
+  var mixAlpha: Double?
+
+  @Option(
+    name: .customLong("remix-kappa"),
+    help: help(
+      "Remix's κ: the class-count ratio from which a pair's label goes to the minority.",
+      default: "\(Mixing().remixKappa)"))
+  var remixKappa: Double?
+
+  @Option(
+    name: .customLong("remix-tau"),
+    help: help(
+      "Remix's τ: when the majority image's pixel share is below τ, the minority class takes the whole label.",
+      default: "\(Mixing().remixTau)"))
+  var remixTau: Double?
+
   func apply(to configuration: inout TrainingConfiguration) {
     set(&configuration.augmentation.preset, augment)
     if let cropPadding { configuration.augmentation.cropPadding = cropPadding }
@@ -420,6 +446,10 @@ struct AugmentationArguments: ConfigurationArguments {
     if let saturation { configuration.augmentation.saturation = saturation }
     if let resizedCropScale { configuration.augmentation.resizedCropScale = resizedCropScale }
     if let resizedCropRatio { configuration.augmentation.resizedCropRatio = resizedCropRatio }
+    set(&configuration.augmentation.mixing.kind, mix)
+    set(&configuration.augmentation.mixing.alpha, mixAlpha)
+    set(&configuration.augmentation.mixing.remixKappa, remixKappa)
+    set(&configuration.augmentation.mixing.remixTau, remixTau)
   }
 }
 

@@ -43,10 +43,12 @@ final class StreamingLoaderTests: XCTestCase {
     return augmentation
   }
 
-  /// Every step of epochs 0 and 1 over all ranks: each image's pixels followed by its label,
-  /// sorted (ranks own different shards, so they hold a step's images in another order).
+  /// Every step of epochs 0 and 1 over all ranks: each image's pixels followed by its label
+  /// (and with mixing its partner's label and its own label's weight), sorted (ranks own
+  /// different shards, so they hold a step's images in another order).
   private func batches(
-    ranks: Int, threads: Int, augmentation: Augmentation, shard: (Int) throws -> RecordStore
+    ranks: Int, threads: Int, augmentation: Augmentation, mixing: Mixing = Mixing(),
+    shard: (Int) throws -> RecordStore
   ) throws -> [[[Float]]] {
     let stores = try (0..<shardCount).map(shard)
     let scheme = SamplingScheme(
@@ -58,7 +60,7 @@ final class StreamingLoaderTests: XCTestCase {
         shards: ShardAssignment.owned(byRank: rank, of: ranks, shards: shardCount).map { ($0, stores[$0]) },
         scheme: scheme, plan: plan, seed: 11,
         normalization: Normalization(mean: [0.5, 0.4, 0.3], std: [0.25, 0.2, 0.3]),
-        augmentation: augmentation,
+        augmentation: augmentation, mixing: mixing,
         loaderThreads: threads)
     }
     var all: [[[Float]]] = []
@@ -70,7 +72,12 @@ final class StreamingLoaderTests: XCTestCase {
           var pixels = [Float](repeating: .nan, count: stream.localBatch * size)
           var labels = [Int32](repeating: -1, count: stream.localBatch)
           try stream.batch(step: step, pixels: &pixels, labels: &labels)
-          return labels.indices.map { Array(pixels[($0 * size)..<(($0 + 1) * size)]) + [Float(labels[$0])] }
+          let pairing = stream.pairing(step: step)
+          XCTAssertEqual(pairing == nil, !mixing.mixes)
+          return labels.indices.map { i in
+            Array(pixels[(i * size)..<((i + 1) * size)]) + [Float(labels[i])]
+              + (pairing.map { [Float($0.partners[i]), $0.weights[i]] } ?? [])
+          }
         }
         all.append(step.sorted { $0.lexicographicallyPrecedes($1) })
       }
@@ -108,6 +115,29 @@ final class StreamingLoaderTests: XCTestCase {
         try batches(ranks: 2, threads: 1, augmentation: augmentation) {
           try self.store(png[$0], encoding: .png, budget: &none)
         }, reference, "PNG records")
+    }
+  }
+
+  /// Mixed batches (mixup, CutMix, Remix on augmented images) are the same bit for bit — pixels,
+  /// partners and label weights — on 1, 2 and 4 ranks and any number of loader threads, and they
+  /// differ from the unmixed batches.
+  func testMixedBatchesDoNotDependOnRanksOrThreads() throws {
+    let shards = shardImages
+    let unmixed = try batches(ranks: 1, threads: 0, augmentation: standard) {
+      RecordStore(images: shards[$0])
+    }
+    for kind in [Mixing.Kind.mixup, .cutmix, .remix] {
+      let mixing = Mixing(kind: kind, alpha: 0.4)
+      let reference = try batches(ranks: 1, threads: 0, augmentation: standard, mixing: mixing) {
+        RecordStore(images: shards[$0])
+      }
+      for (ranks, threads) in [(2, 1), (4, 0), (4, 3)] {
+        XCTAssertEqual(
+          try batches(ranks: ranks, threads: threads, augmentation: standard, mixing: mixing) {
+            RecordStore(images: shards[$0])
+          }, reference, "\(kind): \(ranks) ranks, \(threads) threads")
+      }
+      XCTAssertNotEqual(reference.map { $0.map { Array($0.dropLast(2)) } }, unmixed, "\(kind) mixed nothing")
     }
   }
 

@@ -19,28 +19,30 @@ final class LossTests: XCTestCase {
   /// log(n_c / N) for counts [100, 50, 10, 5].
   var logPrior: [Float] { [100, 50, 10, 5].map { Float(log(Double($0) / 165)) } }
 
-  private func sum(_ loss: ClassificationLoss, logits values: [Float]? = nil) -> Double {
+  /// Mixed targets: image 0 is 0.7 class 0 and 0.3 class 3, image 1 is 0.2 class 2 and 0.8 class 1.
+  let mixed = Targets(labels: [0, 2], partners: [3, 1], weights: [0.7, 0.2])
+
+  private func sum(_ loss: ClassificationLoss, logits values: [Float]? = nil, targets: Targets? = nil)
+    -> Double
+  {
     let shape = Shape(batch: 2, channels: 4)
-    let gradient = Tensor(shape: shape)
-    return labels.withUnsafeBufferPointer {
-      loss.lossAndGradient(
-        logits: Tensor(shape: shape, values: values ?? logits), labels: $0, scale: 1, gradient: gradient)
-    }
+    return loss.lossAndGradient(
+      logits: Tensor(shape: shape, values: values ?? logits), targets: targets ?? Targets(labels: labels),
+      scale: 1, gradient: Tensor(shape: shape), scratch: Tensor(shape: shape))
   }
 
   /// Central differences of `Σ ℓ` against the analytic gradient, normwise relative error.
   private func checkGradient(
-    _ loss: ClassificationLoss, logits values: [Float]? = nil, epsilon: Float = 1e-2,
+    _ loss: ClassificationLoss, logits values: [Float]? = nil, targets: Targets? = nil, epsilon: Float = 1e-2,
     file: StaticString = #filePath,
     line: UInt = #line
   ) {
     let base = values ?? logits
     let shape = Shape(batch: 2, channels: 4)
     let gradient = Tensor(shape: shape)
-    _ = labels.withUnsafeBufferPointer {
-      loss.lossAndGradient(
-        logits: Tensor(shape: shape, values: base), labels: $0, scale: 1, gradient: gradient)
-    }
+    _ = loss.lossAndGradient(
+      logits: Tensor(shape: shape, values: base), targets: targets ?? Targets(labels: labels), scale: 1,
+      gradient: gradient, scratch: Tensor(shape: shape))
     let analytic = gradient.toArray()
     var difference = 0.0
     var norm = 0.0
@@ -49,7 +51,9 @@ final class LossTests: XCTestCase {
       var minus = base
       plus[i] += epsilon
       minus[i] -= epsilon
-      let numeric = (sum(loss, logits: plus) - sum(loss, logits: minus)) / Double(2 * epsilon)
+      let numeric =
+        (sum(loss, logits: plus, targets: targets) - sum(loss, logits: minus, targets: targets))
+        / Double(2 * epsilon)
       difference += (numeric - Double(analytic[i])) * (numeric - Double(analytic[i]))
       norm += numeric * numeric
     }
@@ -158,6 +162,49 @@ final class LossTests: XCTestCase {
     XCTAssertEqual(
       sum(CrossEntropyLoss(logitOffsets: logPrior.map { 0.5 * $0 })), 3.8935828789648474, accuracy: 1e-5)
     checkGradient(CrossEntropyLoss(logitOffsets: logPrior))
+  }
+
+  /// Two-class targets of mixup/CutMix/Remix, `Σ_i λ_i ℓ(z_i, a_i) + (1 − λ_i) ℓ(z_i, b_i)`, for
+  /// every loss: numpy (float64) evaluates each loss's formula at both classes and mixes the
+  /// per-image values, e.g. `(lam * ce(z, a) + (1 - lam) * ce(z, b)).sum()`; the weighted mean's
+  /// normaliser is `(lam * w[a] + (1 - lam) * w[b]).sum()`. Each is also gradient-checked.
+  func testMixedTargetsForEveryLoss() {
+    let cases: [(String, ClassificationLoss, [Float]?, Double)] = [
+      ("ce", CrossEntropyLoss(), nil, 2.7659574859427796),
+      (
+        "weighted-ce", CrossEntropyLoss(classWeights: balanced, normalizeByWeights: true), nil,
+        4.669944227058627
+      ),
+      ("focal", FocalLoss(gamma: 2), nil, 1.6611315663527078),
+      ("focal α", FocalLoss(gamma: 0.5, classWeights: balanced), nil, 3.954418199953235),
+      ("cb-sigmoid", SigmoidFocalLoss(gamma: 0, classWeights: effective), nil, 3.79277082985802),
+      ("cb-focal", SigmoidFocalLoss(gamma: 2, classWeights: effective), nil, 1.4765105055996923),
+      (
+        "ldam-drw",
+        CrossEntropyLoss(
+          classWeights: effective, normalizeByWeights: true, targetMargins: ldamMargins, scale: 30),
+        logits.map { $0 * 0.3 }, 14.52874008116121
+      ),
+      ("balanced-softmax", CrossEntropyLoss(logitOffsets: logPrior), nil, 2.6644939628909565),
+      ("cce", ComplementCrossEntropyLoss(gamma: 1), nil, 2.197578983938201),
+      ("cot complement", ComplementEntropyLoss(), nil, -0.42628387650343363),
+    ]
+    for (name, loss, values, expected) in cases {
+      XCTAssertEqual(
+        sum(loss, logits: values, targets: mixed), expected, accuracy: 2e-5 * max(1, abs(expected)), name)
+      checkGradient(loss, logits: values, targets: mixed, epsilon: values == nil ? 1e-2 : 1e-3)
+    }
+    XCTAssertEqual(
+      CrossEntropyLoss(classWeights: balanced, normalizeByWeights: true).normalizer(targets: mixed), 4.24875,
+      accuracy: 1e-6)
+    XCTAssertEqual(
+      CrossEntropyLoss(classWeights: effective, normalizeByWeights: true).normalizer(targets: mixed),
+      1.248940684844019, accuracy: 1e-6)
+    XCTAssertEqual(CrossEntropyLoss().normalizer(targets: mixed), 2)
+    XCTAssertEqual(mixed.dominantLabels, [0, 1])
+    // λ = 1 for every image is the plain loss, whatever the partner.
+    let whole = Targets(labels: labels, partners: [3, 1], weights: [1, 1])
+    XCTAssertEqual(sum(FocalLoss(gamma: 2), targets: whole), sum(FocalLoss(gamma: 2)), accuracy: 1e-6)
   }
 
   /// Large logits must not overflow: maxima are subtracted and softplus is computed stably.

@@ -43,6 +43,8 @@ final class ConfigurationTests: XCTestCase {
     configuration.data.loaderMemory = 64
     configuration.augmentation.resizedCropScale = ValueRange(0.08, 1)
     configuration.augmentation.resizedCropRatio = ValueRange(0.5, 2)
+    configuration.augmentation.mixing = Mixing(kind: .remix, alpha: 0.4)
+    configuration.augmentation.mixing.remixKappa = 2
     let encoded = try JSONEncoder().encode(configuration)
     let keys = try XCTUnwrap(JSONSerialization.jsonObject(with: encoded) as? [String: Any])
     // Written in snake_case, as every JSON file of a run.
@@ -106,6 +108,30 @@ final class ConfigurationTests: XCTestCase {
     }
     XCTAssertNil(ValueRange(parsing: "0.5"))
     XCTAssertEqual(ValueRange(parsing: "0.08, 1"), ValueRange(0.08, 1))
+  }
+
+  /// `--mix` and its parameters, read from a file and checked; a batch too small to pair images
+  /// within every training shard's share is refused before training.
+  func testMixingOptions() throws {
+    let mixing = try decode(#"{"mix": "cutmix", "mix-alpha": 0.2, "remix-tau": 0.25}"#).augmentation.mixing
+    XCTAssertEqual(mixing.kind, .cutmix)
+    XCTAssertEqual(mixing.alpha, 0.2)
+    XCTAssertEqual(mixing.remixTau, 0.25)
+    XCTAssertEqual(mixing.remixKappa, 3)
+    XCTAssertTrue(
+      error(#"{"mix": "manifold"}"#).hasPrefix(
+        #"option "mix" cannot be "manifold"; it takes one of none, mixup, cutmix, remix"#))
+    for (json, message) in [
+      (#"{"mix-alpha": 0}"#, "--mix-alpha must be positive (got 0.0)"),
+      (#"{"remix-kappa": 0.5}"#, "--remix-kappa must be at least 1 (got 0.5)"),
+      (#"{"remix-tau": 2}"#, "--remix-tau must be in [0, 1] (got 2.0)"),
+    ] {
+      XCTAssertThrowsError(try decode(json).validate()) { XCTAssertEqual("\($0)", message) }
+    }
+    XCTAssertEqual(
+      PlanError.tooFewToMix(globalBatch: 6, shards: 4).description,
+      "--mix pairs images within each training shard's share of a step, and a global batch of 6 over 4 shards gives some shard fewer than 2: use --batch-size 8 or more"
+    )
   }
 
   func testValidationNamesTheCommandLineOption() throws {

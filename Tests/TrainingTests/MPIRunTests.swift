@@ -113,16 +113,25 @@ final class MPIRunTests: XCTestCase {
   }
 
   /// The same for losses whose step differs: PyTorch's weighted mean (the global Σ w_y comes from
-  /// an extra allreduce), LDAM with DRW on a cosine classifier, and COT's two updates per step.
+  /// an extra allreduce), LDAM with DRW on a cosine classifier, COT's two updates per step, and
+  /// mixed images with two-class targets (mixup under the weighted mean, whose normaliser
+  /// `Σ λ w_a + (1 − λ) w_b` is summed over the ranks; CutMix with focal; Remix, also on 4 ranks).
   func testWeightedCosineAndTwoUpdateLossesAreRankInvariant() throws {
     let data = try packed(shards: 4)
     let prefix = directory.appendingPathComponent("loss").path
-    let configurations: [(String, [String])] = [
-      ("weighted", ["--loss", "weighted-ce", "--class-weights", "balanced", "--sampler", "uniform"]),
-      ("ldam", ["--loss", "ldam", "--drw-epoch", "1", "--sampler", "uniform"]),
-      ("cot", ["--loss", "cot", "--sampler", "oversample"]),
+    let configurations: [(String, [String], [Int])] = [
+      ("weighted", ["--loss", "weighted-ce", "--class-weights", "balanced", "--sampler", "uniform"], [2]),
+      ("ldam", ["--loss", "ldam", "--drw-epoch", "1", "--sampler", "uniform"], [2]),
+      ("cot", ["--loss", "cot", "--sampler", "oversample"], [2]),
+      (
+        "mixup",
+        ["--mix", "mixup", "--loss", "weighted-ce", "--class-weights", "balanced", "--sampler", "uniform"],
+        [2]
+      ),
+      ("cutmix", ["--mix", "cutmix", "--loss", "focal", "--augment", "standard"], [2]),
+      ("remix", ["--mix", "remix", "--mix-alpha", "0.5", "--sampler", "uniform"], [2, 4]),
     ]
-    for (name, options) in configurations {
+    for (name, options, rankCounts) in configurations {
       let common =
         [
           "train", "--data", data, "--batch-size", "64", "--seed", "3", "--warmup-epochs", "0", "--max-steps",
@@ -131,13 +140,22 @@ final class MPIRunTests: XCTestCase {
         + options
       let one = try CommandRunner.single(common + ["--dump-parameters", "\(prefix)-\(name)-1"])
       XCTAssertEqual(one.status, 0, one.standardError)
-      let two = try CommandRunner.mpirun(ranks: 2, common + ["--dump-parameters", "\(prefix)-\(name)-2"])
-      XCTAssertEqual(two.status, 0, two.standardError)
       let single = try parameters("loss-\(name)-1", rank: 0)
-      let replicas = try (0..<2).map { try parameters("loss-\(name)-2", rank: $0) }
-      XCTAssertTrue(replicas[0] == replicas[1], "\(name): replicas differ")
-      XCTAssertLessThan(relativeDifference(single, replicas[0]), 1e-4, name)
+      for ranks in rankCounts {
+        let run = try CommandRunner.mpirun(
+          ranks: ranks, common + ["--dump-parameters", "\(prefix)-\(name)-\(ranks)"])
+        XCTAssertEqual(run.status, 0, run.standardError)
+        let replicas = try (0..<ranks).map { try parameters("loss-\(name)-\(ranks)", rank: $0) }
+        XCTAssertTrue(replicas.allSatisfy { $0 == replicas[0] }, "\(name), \(ranks) ranks: replicas differ")
+        XCTAssertLessThan(relativeDifference(single, replicas[0]), 1e-4, "\(name), \(ranks) ranks")
+      }
     }
+    // 6 images over 4 shards leaves two shards one image each: nothing to pair them with.
+    let unpaired = try CommandRunner.single(["train", "--data", data, "--batch-size", "6", "--mix", "mixup"])
+    XCTAssertEqual(unpaired.status, 1)
+    XCTAssertTrue(
+      unpaired.standardError.contains("gives some shard fewer than 2: use --batch-size 8 or more"),
+      unpaired.standardError)
   }
 
   /// One short epoch (32 steps) under real mpirun with 3 ranks (oversubscribed on 2 cores),

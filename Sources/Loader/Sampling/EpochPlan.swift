@@ -4,6 +4,7 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
   case batchTooSmall(globalBatch: Int, ranks: Int)
   case epochTooShort(epochSize: Int, globalBatch: Int)
   case quotaTooSmall(globalBatch: Int)
+  case tooFewToMix(globalBatch: Int, shards: Int)
 
   public var description: String {
     switch self {
@@ -18,6 +19,9 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
     case .quotaTooSmall(let globalBatch):
       return "the under-over quotas give some shard less than one batch of \(globalBatch) per epoch: "
         + "raise --undersample-threshold or lower --batch-size"
+    case .tooFewToMix(let globalBatch, let shards):
+      return "--mix pairs images within each training shard's share of a step, and a global batch of "
+        + "\(globalBatch) over \(shards) shards gives some shard fewer than 2: use --batch-size \(2 * shards) or more"
     }
   }
 }

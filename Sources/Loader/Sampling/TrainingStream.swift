@@ -1,12 +1,13 @@
 /// What one rank feeds its model: the training shards it owns, each with its sampler, cut into
 /// the steps of an `EpochPlan`, each drawn image read, augmented by `augmentation` and
-/// normalised, on `loaderThreads` background threads (0: on the caller's thread). Knows
-/// nothing of MPI: it is handed its shards.
+/// normalised, each shard's share then mixed by `mixing`, on `loaderThreads` background threads
+/// (0: on the caller's thread). Knows nothing of MPI: it is handed its shards.
 public final class TrainingStream {
   public let plan: EpochPlan
   public let scheme: SamplingScheme
   public let normalization: Normalization
   public let augmentation: Augmentation
+  public let mixing: Mixing
   public let localBatch: Int
   public let loaderThreads: Int
   private let seed: UInt64
@@ -26,13 +27,14 @@ public final class TrainingStream {
   /// the manifest's global and per-shard class counts.
   public init(
     shards: [(index: Int, store: RecordStore)], scheme: SamplingScheme, plan: EpochPlan, seed: UInt64,
-    normalization: Normalization, augmentation: Augmentation = Augmentation(), loaderThreads: Int = 0,
-    prefetchDepth: Int? = nil
+    normalization: Normalization, augmentation: Augmentation = Augmentation(), mixing: Mixing = Mixing(),
+    loaderThreads: Int = 0, prefetchDepth: Int? = nil
   ) {
     self.plan = plan
     self.scheme = scheme
     self.normalization = normalization
     self.augmentation = augmentation
+    self.mixing = mixing
     self.seed = seed
     self.loaderThreads = loaderThreads
     pools = shards.map { shard in
@@ -43,7 +45,8 @@ public final class TrainingStream {
     localBatch = shards.reduce(0) { $0 + plan.share(ofShard: $1.index) }
     let imageSize = shards.first?.store.imageSize ?? 0
     // One worker per thread, and the last for the caller's thread.
-    workers = (0...loaderThreads).map { _ in LoaderWorker(imageSize: imageSize) }
+    let mixed = mixing.mixes ? imageSize * (shards.map { plan.share(ofShard: $0.index) }.max() ?? 0) : 0
+    workers = (0...loaderThreads).map { _ in LoaderWorker(imageSize: imageSize, mixedFloats: mixed) }
     prefetcher =
       loaderThreads > 0
       ? BatchPrefetcher(
@@ -71,7 +74,7 @@ public final class TrainingStream {
     }
     let recipe = BatchRecipe(
       pools: pools, draws: draws, plan: plan, epoch: epoch, seed: seed, augmentation: augmentation,
-      normalization: normalization)
+      mixing: mixing, normalization: normalization)
     self.recipe = recipe
     let workers = LoaderWorkers(workers)
     prefetcher?.begin(first: firstStep, end: plan.stepsPerEpoch) { step, pixels, labels, worker in
@@ -83,6 +86,29 @@ public final class TrainingStream {
   public var epochLabels: [Int32] {
     guard let recipe else { return [] }
     return zip(pools, recipe.draws).flatMap { pool, draws in draws.map { pool.store.labels[$0] } }
+  }
+
+  /// What `batch` mixed each image of step `step` with: the partner's class and the weight of
+  /// the image's own class (`nil` without mixing). The weights follow the classes' GLOBAL
+  /// training counts, as Remix's rule asks.
+  public func pairing(step: Int) -> (partners: [Int32], weights: [Float])? {
+    guard let recipe, mixing.mixes, let store = pools.first?.store else { return nil }
+    let draw = mixing.draw(
+      seed: seed, epoch: recipe.epoch, step: step, height: store.height, width: store.width)
+    var (partners, weights) = ([Int32](), [Float]())
+    for (pool, draws) in zip(pools, recipe.draws) {
+      let share = plan.share(ofShard: pool.shard)
+      let labels = draws[(step * share)..<((step + 1) * share)].map { pool.store.labels[$0] }
+      let partner = mixing.partners(
+        seed: seed, epoch: recipe.epoch, step: step, shard: pool.shard, count: share)
+      for (label, j) in zip(labels, partner) {
+        partners.append(labels[j])
+        weights.append(
+          mixing.labelWeight(
+            draw, counts: (scheme.globalCounts[Int(label)], scheme.globalCounts[Int(labels[j])])))
+      }
+    }
+    return (partners, weights)
   }
 
   /// Fills `localBatch` images of step `step`: each owned shard's share, in shard order. Steps
@@ -117,10 +143,13 @@ final class LoaderWorker {
   let reader = RecordReader()
   var decoded: [UInt8]
   var augmented: [UInt8]
+  /// The originals of a shard's share while they are mixed.
+  var mixed: [Float]
 
-  init(imageSize: Int) {
+  init(imageSize: Int, mixedFloats: Int) {
     decoded = [UInt8](repeating: 0, count: imageSize)
     augmented = [UInt8](repeating: 0, count: imageSize)
+    mixed = [Float](repeating: 0, count: mixedFloats)
   }
 }
 
@@ -139,6 +168,7 @@ struct BatchRecipe: Sendable {
   let epoch: Int
   let seed: UInt64
   let augmentation: Augmentation
+  let mixing: Mixing
   let normalization: Normalization
 
   func fill(
@@ -147,12 +177,31 @@ struct BatchRecipe: Sendable {
     var slot = 0
     for (pool, draws) in zip(pools, draws) {
       let share = plan.share(ofShard: pool.shard)
+      let first = slot
       for draw in (step * share)..<((step + 1) * share) {
         let index = draws[draw]
         try image(index, of: pool, draw: draw, worker: worker, into: pixels + slot * pool.store.imageSize)
         labels[slot] = pool.store.labels[index]
         slot += 1
       }
+      if mixing.mixes {
+        mix(pixels + first * pool.store.imageSize, share, of: pool, step: step, worker: worker)
+      }
+    }
+  }
+
+  /// Mixes one shard's share of step `step` (`count` images at `images`).
+  private func mix(
+    _ images: UnsafeMutablePointer<Float>, _ count: Int, of pool: TrainingStream.Pool, step: Int,
+    worker: LoaderWorker
+  ) {
+    let store = pool.store
+    let draw = mixing.draw(seed: seed, epoch: epoch, step: step, height: store.height, width: store.width)
+    let partners = mixing.partners(seed: seed, epoch: epoch, step: step, shard: pool.shard, count: count)
+    worker.mixed.withUnsafeMutableBufferPointer {
+      mixing.mix(
+        images, count: count, channels: store.channels, height: store.height, width: store.width,
+        partners: partners, draw: draw, scratch: $0.baseAddress!)
     }
   }
 

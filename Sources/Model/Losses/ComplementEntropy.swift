@@ -40,13 +40,16 @@ public struct ComplementEntropyLoss: ClassificationLoss {
   public init() {}
 
   public func lossAndGradient(
-    logits: Tensor, labels: UnsafeBufferPointer<Int32>, scale: Float, gradient: Tensor
+    logits: Tensor, labels: UnsafeBufferPointer<Int32>, imageWeights: UnsafeBufferPointer<Float>?,
+    scale: Float, gradient: Tensor
   )
     -> Double
   {
-    sumOverImages(logits: logits, labels: labels, gradient: gradient) { z, g, y, classes in
+    sumOverImages(
+      logits: logits, labels: labels, imageWeights: imageWeights, scale: scale, gradient: gradient
+    ) { z, g, y, classes, s in
       let normalisation = 1 / Float(classes)
-      let f = ComplementTerm.value(z, target: y, classes: classes, factor: scale * normalisation, gradient: g)
+      let f = ComplementTerm.value(z, target: y, classes: classes, factor: s * normalisation, gradient: g)
       return Double(f * normalisation)
     }
   }
@@ -62,20 +65,23 @@ public struct ComplementCrossEntropyLoss: ClassificationLoss {
   public init(gamma: Float) { self.gamma = gamma }
 
   public func lossAndGradient(
-    logits: Tensor, labels: UnsafeBufferPointer<Int32>, scale: Float, gradient: Tensor
+    logits: Tensor, labels: UnsafeBufferPointer<Int32>, imageWeights: UnsafeBufferPointer<Float>?,
+    scale: Float, gradient: Tensor
   )
     -> Double
   {
     let weight = gamma / Float(logits.shape.perImage - 1)
     var complement = [Float](repeating: 0, count: logits.shape.perImage)
-    return sumOverImages(logits: logits, labels: labels, gradient: gradient) { z, g, y, classes in
+    return sumOverImages(
+      logits: logits, labels: labels, imageWeights: imageWeights, scale: scale, gradient: gradient
+    ) { z, g, y, classes, s in
       let f = complement.withUnsafeMutableBufferPointer {
         ComplementTerm.value(
-          z, target: y, classes: classes, factor: scale * weight, gradient: $0.baseAddress!)
+          z, target: y, classes: classes, factor: s * weight, gradient: $0.baseAddress!)
       }
       let logSumExp = Softmax.probabilities(z, into: g, count: classes)
-      for k in 0..<classes { g[k] = scale * g[k] + complement[k] }
-      g[y] -= scale
+      for k in 0..<classes { g[k] = s * g[k] + complement[k] }
+      g[y] -= s
       return Double(logSumExp - z[y] + weight * f)
     }
   }

@@ -31,17 +31,20 @@ public struct CrossEntropyLoss: ClassificationLoss {
   public var normalizingWeights: [Float]? { normalizeByWeights ? classWeights : nil }
 
   public func lossAndGradient(
-    logits: Tensor, labels: UnsafeBufferPointer<Int32>, scale gradientScale: Float, gradient: Tensor
+    logits: Tensor, labels: UnsafeBufferPointer<Int32>, imageWeights: UnsafeBufferPointer<Float>?,
+    scale gradientScale: Float, gradient: Tensor
   ) -> Double {
     var adjusted = [Float](repeating: 0, count: logits.shape.perImage)
-    return sumOverImages(logits: logits, labels: labels, gradient: gradient) { z, g, y, classes in
+    return sumOverImages(
+      logits: logits, labels: labels, imageWeights: imageWeights, scale: gradientScale, gradient: gradient
+    ) { z, g, y, classes, s in
       for k in 0..<classes { adjusted[k] = scale * (z[k] + (logitOffsets?[k] ?? 0)) }
       adjusted[y] -= scale * (targetMargins?[y] ?? 0)
       let logSumExp = adjusted.withUnsafeBufferPointer {
         Softmax.probabilities($0.baseAddress!, into: g, count: classes)
       }
       let weight = classWeights?[y] ?? 1
-      let factor = gradientScale * weight * scale
+      let factor = s * weight * scale
       for k in 0..<classes { g[k] *= factor }
       g[y] -= factor
       return Double(weight * (logSumExp - adjusted[y]))

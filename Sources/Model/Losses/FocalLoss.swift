@@ -23,11 +23,14 @@ public struct FocalLoss: ClassificationLoss {
   public var normalizingWeights: [Float]? { classWeights }
 
   public func lossAndGradient(
-    logits: Tensor, labels: UnsafeBufferPointer<Int32>, scale: Float, gradient: Tensor
+    logits: Tensor, labels: UnsafeBufferPointer<Int32>, imageWeights: UnsafeBufferPointer<Float>?,
+    scale: Float, gradient: Tensor
   )
     -> Double
   {
-    sumOverImages(logits: logits, labels: labels, gradient: gradient) { z, p, y, classes in
+    sumOverImages(
+      logits: logits, labels: labels, imageWeights: imageWeights, scale: scale, gradient: gradient
+    ) { z, p, y, classes, s in
       let logSumExp = Softmax.probabilities(z, into: p, count: classes)
       let logPy = z[y] - logSumExp
       let py = p[y]
@@ -35,7 +38,7 @@ public struct FocalLoss: ClassificationLoss {
       let weight = classWeights?[y] ?? 1
       // (1 − p_y)^{γ−1} · p_y · log p_y → 0 as p_y → 1 for γ > 0; guard the 0 · ∞ at p_y = 1.
       let first: Float = (gamma == 0 || rest == 0) ? 0 : gamma * py * powf(rest, gamma - 1) * logPy
-      let factor = scale * weight * (first - powf(rest, gamma))
+      let factor = s * weight * (first - powf(rest, gamma))
       for k in 0..<classes { p[k] = -factor * p[k] }
       p[y] += factor
       return Double(-weight * powf(rest, gamma) * logPy)

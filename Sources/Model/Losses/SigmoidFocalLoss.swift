@@ -23,11 +23,14 @@ public struct SigmoidFocalLoss: ClassificationLoss {
   }
 
   public func lossAndGradient(
-    logits: Tensor, labels: UnsafeBufferPointer<Int32>, scale: Float, gradient: Tensor
+    logits: Tensor, labels: UnsafeBufferPointer<Int32>, imageWeights: UnsafeBufferPointer<Float>?,
+    scale: Float, gradient: Tensor
   )
     -> Double
   {
-    sumOverImages(logits: logits, labels: labels, gradient: gradient) { z, g, y, classes in
+    sumOverImages(
+      logits: logits, labels: labels, imageWeights: imageWeights, scale: scale, gradient: gradient
+    ) { z, g, y, classes, s in
       let weight = classWeights[y]
       var sum: Float = 0
       for k in 0..<classes {
@@ -37,7 +40,7 @@ public struct SigmoidFocalLoss: ClassificationLoss {
         let miss = sigmoid(-u)  // 1 − p_t
         let modulator = gamma == 0 ? 1 : powf(miss, gamma)
         sum += modulator * softplus
-        g[k] = -scale * weight * sign * (gamma * sigmoid(u) * modulator * softplus + modulator * miss)
+        g[k] = -s * weight * sign * (gamma * sigmoid(u) * modulator * softplus + modulator * miss)
       }
       return Double(weight * sum)
     }

@@ -41,18 +41,15 @@ public struct StepBenchmark {
     )
     // A fixed batch: the loader is timed apart.
     let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
-    var labels = [Int32](repeating: 0, count: stream.localBatch)
     stream.startEpoch(0)
-    try labels.withUnsafeMutableBufferPointer {
-      try stream.batch(step: 0, pixels: input.pointer, labels: $0.baseAddress!)
-    }
+    let targets = try stream.batch(step: 0, into: input)
     var totals = EpochTotals(classes: manifest.classNames.count)
     let objectives: [ClassificationLoss?] = phase.classifies ? [CrossEntropyLoss()] : [nil]
     func takeSteps(_ count: Int) throws -> Double {
       let started = ContinuousClock.now
       for index in 0..<count {
         try step(
-          input: input, labels: labels, objectives: objectives, learningRate: 0.01,
+          input: input, targets: targets, objectives: objectives, learningRate: 0.01,
           at: StepPosition(epoch: 1, stepInEpoch: index + 1, step: index + 1), totals: &totals)
       }
       return seconds(since: started) / Double(count)
@@ -75,7 +72,7 @@ public struct StepBenchmark {
     let blocking = try timeBlockingAllreduce(network, parallel)
     let dataWait = try dataWaitFraction(stream, input: input) { index in
       try step(
-        input: input, labels: labels, objectives: objectives, learningRate: 0.01,
+        input: input, targets: targets, objectives: objectives, learningRate: 0.01,
         at: StepPosition(epoch: 1, stepInEpoch: index + 1, step: index + 1), totals: &totals)
     }
     let mine = [

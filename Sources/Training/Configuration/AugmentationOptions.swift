@@ -23,6 +23,8 @@ public struct AugmentationOptions: Sendable, Equatable {
   /// A random-resized crop's area share and aspect ratio; it replaces the padded crop.
   public var resizedCropScale: ValueRange?
   public var resizedCropRatio: ValueRange?
+  /// Mixed-sample augmentation of each batch (mixup, CutMix, Remix).
+  public var mixing = Mixing()
   public init() {}
 
   /// The augmentation of `height`×`width` images.

@@ -36,6 +36,10 @@ extension TrainingConfiguration: Codable {
     case flip, cutout, brightness, contrast, saturation
     case resizedCropScale = "resized-crop-scale"
     case resizedCropRatio = "resized-crop-ratio"
+    case mix
+    case mixAlpha = "mix-alpha"
+    case remixKappa = "remix-kappa"
+    case remixTau = "remix-tau"
     case imbalanceRatio = "imbalance-ratio"
     case epochSize = "epoch-size"
     case seed
@@ -117,6 +121,10 @@ extension TrainingConfiguration: Codable {
     try r.optional(.resizedCropRatio, &augmentation.resizedCropRatio)
     try r.optional(.contrast, &augmentation.contrast)
     try r.optional(.saturation, &augmentation.saturation)
+    try r.choice(.mix, &augmentation.mixing.kind)
+    try r.value(.mixAlpha, &augmentation.mixing.alpha)
+    try r.value(.remixKappa, &augmentation.mixing.remixKappa)
+    try r.value(.remixTau, &augmentation.mixing.remixTau)
     try r.optional(.out, &output.directory)
     try r.value(.evalEvery, &output.evalEvery)
     try r.choice(.selectBy, &output.selectBy)
@@ -182,6 +190,10 @@ extension TrainingConfiguration: Codable {
     try c.encodeIfPresent(augmentation.saturation, forKey: .saturation)
     try c.encodeIfPresent(augmentation.resizedCropScale, forKey: .resizedCropScale)
     try c.encodeIfPresent(augmentation.resizedCropRatio, forKey: .resizedCropRatio)
+    try c.encode(augmentation.mixing.kind, forKey: .mix)
+    try c.encode(augmentation.mixing.alpha, forKey: .mixAlpha)
+    try c.encode(augmentation.mixing.remixKappa, forKey: .remixKappa)
+    try c.encode(augmentation.mixing.remixTau, forKey: .remixTau)
     try c.encodeIfPresent(output.directory, forKey: .out)
     try c.encode(output.evalEvery, forKey: .evalEvery)
     try c.encode(output.selectBy, forKey: .selectBy)

@@ -31,6 +31,14 @@ extension TrainingConfiguration {
         try check(value >= 0 && value.isFinite, "--\(name) must be non-negative (got \(value))")
       }
     }
+    let mixing = a.mixing
+    try check(
+      mixing.alpha > 0 && mixing.alpha.isFinite, "--mix-alpha must be positive (got \(mixing.alpha))")
+    try check(
+      mixing.remixKappa >= 1 && mixing.remixKappa.isFinite,
+      "--remix-kappa must be at least 1 (got \(mixing.remixKappa))")
+    try check(
+      mixing.remixTau >= 0 && mixing.remixTau <= 1, "--remix-tau must be in [0, 1] (got \(mixing.remixTau))")
     try check(
       data.imbalanceRatio >= 1 && data.imbalanceRatio.isFinite,
       "--imbalance-ratio must be at least 1 (got \(data.imbalanceRatio))")

@@ -7,6 +7,8 @@ import Model
 /// benchmark times exactly what training computes.
 final class IterationLosses {
   private let logitsGradient: Tensor
+  /// The second class's gradient of mixed targets.
+  private let partnerGradient: Tensor
   private let pixelTarget: Tensor?
   private let reconstructionGradient: Tensor?
   private let normalization: Normalization
@@ -14,6 +16,7 @@ final class IterationLosses {
 
   init(network: Network, localBatch: Int, classes: Int, normalization: Normalization, globalBatch: Int) {
     logitsGradient = Tensor(shape: Shape(batch: localBatch, channels: classes))
+    partnerGradient = Tensor(shape: logitsGradient.shape)
     let images = network.inputShape.with(batch: localBatch)
     pixelTarget = network.hasDecoder ? Tensor(shape: images) : nil
     reconstructionGradient = network.hasDecoder ? Tensor(shape: images) : nil
@@ -35,17 +38,15 @@ final class IterationLosses {
   /// with a `reconstructionWeight`, that weight × the mean squared error over the global
   /// batch's pixels.
   func compute(
-    network: Network, input: Tensor, labels: [Int32], objective: ClassificationLoss?,
+    network: Network, input: Tensor, targets: Targets, objective: ClassificationLoss?,
     globalNormalizer: Double,
     reconstructionWeight: Double?
   ) -> Contribution {
     var result = Contribution()
     if let objective {
-      result.loss = labels.withUnsafeBufferPointer {
-        objective.lossAndGradient(
-          logits: network.output(.logits), labels: $0, scale: Float(1 / globalNormalizer),
-          gradient: logitsGradient)
-      }
+      result.loss = objective.lossAndGradient(
+        logits: network.output(.logits), targets: targets, scale: Float(1 / globalNormalizer),
+        gradient: logitsGradient, scratch: partnerGradient)
       result.outputGradients.append((.logits, logitsGradient))
     }
     if let weight = reconstructionWeight, let pixelTarget, let reconstructionGradient {

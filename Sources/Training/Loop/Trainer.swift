@@ -128,7 +128,7 @@ public final class Trainer {
       try session.loadBatch(step: s)
       let position = StepPosition(epoch: epoch, stepInEpoch: s + 1, step: session.stepsDone + 1)
       try session.trainingStep(
-        input: session.input, labels: session.labels, objectives: objectives,
+        input: session.input, targets: session.targets, objectives: objectives,
         learningRate: session.learningRate(
           of: phase, step: session.stepsDone - phaseFirstStep, configuration),
         at: position,
@@ -196,6 +196,8 @@ public final class Trainer {
         + "lr \(config.optimization.learningRate), seed \(config.data.seed)"
         + (config.augmentation.preset == .none ? "" : ", augment \(config.augmentation.preset.rawValue)")
         + (config.augmentation.resizedCropScale.map { ", resized crop \($0)" } ?? "")
+        + (config.augmentation.mixing.mixes
+          ? ", mix \(config.augmentation.mixing.kind.rawValue) α \(config.augmentation.mixing.alpha)" : "")
         + ", loader \(session.stream.loaderThreads) thread(s), \(config.data.loaderMemory) MB")
     let state = session.state
     if resume {

@@ -21,9 +21,9 @@ final class TrainingSession {
   let recorder: RunRecorder?
   /// Rank 0's hold on the run directory while it records.
   let lock: RunLock?
-  /// This rank's share of the batch, planned once.
+  /// This rank's share of the batch, planned once, and what its images are trained towards.
   let input: Tensor
-  var labels: [Int32]
+  var targets: Targets
   var state: TrainingState
   /// Optimizer steps done over the whole run.
   var stepsDone: Int
@@ -81,7 +81,7 @@ final class TrainingSession {
     stepsDone = state.stepsDone
     lastStep = min(config.debugging.maxSteps ?? Int.max, config.totalEpochs * plan.stepsPerEpoch)
     input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
-    labels = [Int32](repeating: 0, count: stream.localBatch)
+    targets = Targets(labels: [])
     var hooks: [StepHook] = []
     if let fault = FaultHook(config.debugging.fault, rank: rank) { hooks.append(fault) }
     if config.debugging.enabled { hooks.append(DebugHook(console: console, rank: rank)) }
@@ -169,11 +169,9 @@ final class TrainingSession {
     return config.debugging.enabled ? images.prefix(config.debugging.samples) : images
   }
 
-  /// Fills `input` and `labels` with this rank's share of step `step` of the current epoch.
+  /// Fills `input` and `targets` with this rank's share of step `step` of the current epoch.
   func loadBatch(step: Int) throws {
-    try labels.withUnsafeMutableBufferPointer {
-      try stream.batch(step: step, pixels: input.pointer, labels: $0.baseAddress!)
-    }
+    targets = try stream.batch(step: step, into: input)
   }
 
   /// The learning rate of step `step` (0-based, counted from the phase's start): a cosine
@@ -195,6 +193,17 @@ final class TrainingSession {
 }
 
 extension TrainingStream {
+  /// Step `step`'s batch (the next in order) into `input`, and what its images are trained
+  /// towards: their classes, or for mixed images the pairs of classes and weights.
+  func batch(step: Int, into input: Tensor) throws -> Targets {
+    var labels = [Int32](repeating: 0, count: localBatch)
+    try labels.withUnsafeMutableBufferPointer {
+      try batch(step: step, pixels: input.pointer, labels: $0.baseAddress!)
+    }
+    let pairing = pairing(step: step)
+    return Targets(labels: labels, partners: pairing?.partners, weights: pairing?.weights)
+  }
+
   /// This rank's stream of training batches: the sampling scheme from the GLOBAL class
   /// counts, the epoch plan, and the shards this rank owns, opened with as many records in
   /// memory as `budget` bytes allow after the prefetch queue (the budget is reduced by both).
@@ -212,6 +221,10 @@ extension TrainingStream {
         ?? (config.debugging.enabled ? config.debugging.samples : scheme.defaultEpochSize),
       globalBatch: config.optimization.globalBatch,
       shards: train.shards.count, ranks: ranks, drawLimits: scheme.drawLimits)
+    let mixing = config.augmentation.mixing
+    if mixing.mixes, let fewest = (0..<plan.shards).map(plan.share(ofShard:)).min(), fewest < 2 {
+      throw PlanError.tooFewToMix(globalBatch: plan.globalBatch, shards: plan.shards)
+    }
     let owned = ShardAssignment.owned(byRank: rank, of: ranks, shards: plan.shards)
     let image = dataset.manifest.image
     let threads = config.data.loaderThreads ?? LoaderThreads.defaultCount(ranks: ranks)
@@ -226,7 +239,7 @@ extension TrainingStream {
       shards: shards, scheme: scheme, plan: plan, seed: config.data.seed,
       normalization: dataset.manifest.normalization,
       augmentation: config.augmentation.resolved(height: image.height, width: image.width),
-      loaderThreads: threads)
+      mixing: mixing, loaderThreads: threads)
     return (stream, plan)
   }
 }

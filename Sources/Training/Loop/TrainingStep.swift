@@ -43,10 +43,10 @@ final class TrainingStep {
     sync = parallel.gradientSync(for: network, overlapped: !hooks.contains { $0.readsLocalGradients })
   }
 
-  /// One step on this rank's share of the batch; the first objective's loss, predictions and
-  /// reconstruction error are added to `totals`.
+  /// One step on this rank's share of the batch; the first objective's loss, predictions (of
+  /// each image's dominant class) and reconstruction error are added to `totals`.
   func callAsFunction(
-    input: Tensor, labels: [Int32], objectives: [ClassificationLoss?], learningRate: Double,
+    input: Tensor, targets: Targets, objectives: [ClassificationLoss?], learningRate: Double,
     at position: StepPosition, totals: inout EpochTotals
   ) throws {
     for hook in hooks { try hook.beforeForward(position, input: input) }
@@ -56,8 +56,8 @@ final class TrainingStep {
       network.zeroGradients()
       network.forward(input, outputs: outputs)
       let result = try lossesOf(
-        objective, reconstructs: outputs.contains(.reconstruction), input, labels, position)
-      if index == 0 { add(result, labels: labels, to: &totals) }
+        objective, reconstructs: outputs.contains(.reconstruction), input, targets, position)
+      if index == 0 { add(result, labels: targets.dominantLabels, to: &totals) }
       try backward(input, result.contribution.outputGradients, position)
       optimizer.step(
         parameters: network.parameters, gradients: network.gradients, learningRate: Float(learningRate),
@@ -80,16 +80,16 @@ final class TrainingStep {
   /// The iteration's losses on the last forward, each rank's gradient scaled by the global
   /// normaliser: the batch size, or for a weighted mean `Σ w_y` over the ranks.
   private func lossesOf(
-    _ objective: ClassificationLoss?, reconstructs: Bool, _ input: Tensor, _ labels: [Int32],
+    _ objective: ClassificationLoss?, reconstructs: Bool, _ input: Tensor, _ targets: Targets,
     _ position: StepPosition
   ) throws -> Losses {
-    var normalizer = (local: Double(labels.count), global: Double(globalBatch))
+    var normalizer = (local: Double(targets.labels.count), global: Double(globalBatch))
     if let objective {
-      normalizer.local = labels.withUnsafeBufferPointer { objective.normalizer(labels: $0) }
+      normalizer.local = objective.normalizer(targets: targets)
       if objective.normalizingWeights != nil { normalizer.global = try parallel.sum(normalizer.local) }
     }
     let contribution = losses.compute(
-      network: network, input: input, labels: labels, objective: objective,
+      network: network, input: input, targets: targets, objective: objective,
       globalNormalizer: normalizer.global,
       reconstructionWeight: reconstructs ? (phase.classifies ? reconstructionWeight : 1) : nil)
     guard contribution.loss.isFinite else {
