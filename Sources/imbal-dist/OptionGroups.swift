@@ -117,6 +117,13 @@ struct OptimizationArguments: ConfigurationArguments {
     })
   var restartEpochs: [Int]?
 
+  @Option(
+    name: .customLong("crt-epochs"),
+    help: help(
+      "Classifier re-training (cRT, Kang et al. 2020) after the joint epochs: the classifier re-initialised and trained alone for this many epochs, with class-balanced sampling, on the frozen encoder.",
+      default: "\(OptimizationOptions().classifierRetrainingEpochs)"))
+  var crtEpochs: Int?
+
   func apply(to configuration: inout TrainingConfiguration) {
     set(&configuration.optimization.epochs, epochs)
     set(&configuration.optimization.globalBatch, batchSize)
@@ -125,6 +132,7 @@ struct OptimizationArguments: ConfigurationArguments {
     set(&configuration.optimization.weightDecay, weightDecay)
     set(&configuration.optimization.warmupEpochs, warmupEpochs)
     if let restartEpochs { configuration.optimization.restartEpochs = restartEpochs }
+    set(&configuration.optimization.classifierRetrainingEpochs, crtEpochs)
   }
 }
 

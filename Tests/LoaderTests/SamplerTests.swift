@@ -26,13 +26,14 @@ final class SamplerTests: XCTestCase {
   private func streams(
     of images: LabeledImages, ranks: Int, sampler: SamplerOptions, batch: Int = 128, shards: Int = 12,
     seed: UInt64 = 42, epochSize: Int? = nil,
-    normalization: Normalization = Normalization(mean: [0], std: [1])
+    normalization: Normalization = Normalization(mean: [0], std: [1]), balancedFromEpoch: Int? = nil
   ) throws -> [TrainingStream] {
     let parts = StratifiedPartitioning.indices(
       labels: images.labels, classes: images.classCount, partitions: shards)
     let shardImages = parts.map { images.subset($0) }
     let scheme = SamplingScheme(
-      options: sampler, globalCounts: images.classCounts, shardCounts: shardImages.map(\.classCounts))
+      options: sampler, globalCounts: images.classCounts, shardCounts: shardImages.map(\.classCounts),
+      balancedFromEpoch: balancedFromEpoch)
     let plan = try EpochPlan(
       epochSize: epochSize ?? scheme.defaultEpochSize, globalBatch: batch, shards: shards, ranks: ranks,
       drawLimits: scheme.drawLimits)
@@ -154,6 +155,26 @@ final class SamplerTests: XCTestCase {
     let natural = unionCounts(all, epoch: 2)
     XCTAssertLessThan(Double(balanced.max()!) / Double(balanced.min()!), 1.5, "\(balanced)")
     XCTAssertGreaterThan(Double(natural.max()!) / Double(natural.min()!), 50, "\(natural)")
+  }
+
+  /// cRT's stage: from `balancedFromEpoch` on, every sampler draws class-balanced batches (the
+  /// union over 1 or 3 ranks), and before it draws as its kind says.
+  func testClassifierRetrainingEpochsAreClassBalancedWhateverTheSampler() throws {
+    for (kind, ranks) in [(SamplerKind.uniform, 1), (.sqrt, 3), (.underOver, 2)] {
+      let all = try streams(
+        of: training, ranks: ranks, sampler: options(kind, threshold: 200), balancedFromEpoch: 2)
+      let before = unionCounts(all, epoch: 1)
+      let after = unionCounts(all, epoch: 2)
+      let plain = try streams(of: training, ranks: ranks, sampler: options(kind, threshold: 200))[0].scheme
+      XCTAssertEqual(all[0].scheme.rule(epoch: 1, shard: 0), plain.rule(epoch: 1, shard: 0))
+      XCTAssertEqual(
+        all[0].scheme.rule(epoch: 2, shard: 0),
+        .weighted(classWeights: training.classCounts.map { 1 / Double($0) }))
+      XCTAssertLessThan(Double(after.max()!) / Double(after.min()!), 1.5, "\(kind): \(after)")
+      if kind != .underOver {
+        XCTAssertGreaterThan(Double(before.max()!) / Double(before.min()!), 5, "\(kind): \(before)")
+      }
+    }
   }
 
   func testStepsAndBatchesAreEqualOnEveryRankFor1To4Ranks() throws {

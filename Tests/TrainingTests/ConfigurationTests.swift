@@ -134,6 +134,31 @@ final class ConfigurationTests: XCTestCase {
     )
   }
 
+  /// `--crt-epochs` adds epochs after the joint ones; such a run cannot be extended, and
+  /// `separate` mode (whose classifier already trains alone) refuses it.
+  func testClassifierRetrainingOptions() throws {
+    var configuration = try decode(#"{"crt-epochs": 3, "epochs": 5}"#)
+    XCTAssertEqual(configuration.optimization.classifierRetrainingEpochs, 3)
+    XCTAssertEqual(configuration.totalEpochs, 8)
+    XCTAssertThrowsError(try configuration.optimization.extend(to: 7, run: "runs/a")) {
+      XCTAssertEqual(
+        "\($0)",
+        "--epochs with --resume extends the joint epochs, but runs/a re-trains its classifier after them (--crt-epochs); train a new run instead"
+      )
+    }
+    configuration.model.architecture = .unet
+    configuration.model.mode = .separate
+    XCTAssertThrowsError(try configuration.validate()) {
+      XCTAssertEqual(
+        "\($0)",
+        "--crt-epochs re-trains the classifier of a jointly trained model; --mode separate already trains it alone"
+      )
+    }
+    XCTAssertThrowsError(try decode(#"{"crt-epochs": -1}"#).validate()) {
+      XCTAssertEqual("\($0)", "--crt-epochs must be non-negative (got -1)")
+    }
+  }
+
   func testValidationNamesTheCommandLineOption() throws {
     var configuration = TrainingConfiguration()
     configuration.optimization.epochs = 0

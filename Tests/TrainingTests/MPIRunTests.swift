@@ -130,6 +130,8 @@ final class MPIRunTests: XCTestCase {
       ),
       ("cutmix", ["--mix", "cutmix", "--loss", "focal", "--augment", "standard"], [2]),
       ("remix", ["--mix", "remix", "--mix-alpha", "0.5", "--sampler", "uniform"], [2, 4]),
+      // Steps 3 and 4 re-train the re-initialised classifier with class-balanced batches.
+      ("crt", ["--epochs", "1", "--crt-epochs", "1", "--epoch-size", "128", "--sampler", "uniform"], [2]),
     ]
     for (name, options, rankCounts) in configurations {
       let common =

@@ -25,6 +25,26 @@ final class TrainingModeTests: XCTestCase {
     return Dictionary(uniqueKeysWithValues: safetensors.entries.map { ($0.name, $0.values) })
   }
 
+  /// Checks that the tensors `trains` names differ from `before` and all others are
+  /// bit-identical to it; returns how many were frozen and how many trained.
+  private func compare(
+    _ after: [String: [Float]], _ before: [String: [Float]], file: StaticString = #filePath,
+    line: UInt = #line,
+    trains: (String) -> Bool
+  ) -> (frozen: Int, trained: Int) {
+    var counts = (frozen: 0, trained: 0)
+    for (name, values) in after {
+      if trains(name) {
+        XCTAssertNotEqual(values, before[name], "\(name) did not train", file: file, line: line)
+        counts.trained += 1
+      } else {
+        XCTAssertEqual(values, before[name], "\(name) changed while frozen", file: file, line: line)
+        counts.frozen += 1
+      }
+    }
+    return counts
+  }
+
   private func csvRows(_ file: String) throws -> [[String]] {
     try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").dropFirst().map {
       $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
@@ -63,16 +83,8 @@ final class TrainingModeTests: XCTestCase {
     XCTAssertTrue(resumed.standardOutput.contains("epoch 2/2 (classifier)"), resumed.standardOutput)
     let final = try tensors(run + "/last.safetensors")
     XCTAssertEqual(Set(final.keys), Set(afterAutoencoder.keys))
-    var frozen = 0
-    var trained = 0
-    for (name, values) in final {
-      if name.hasPrefix("encoder") || name.hasPrefix("decoder") {
-        XCTAssertEqual(values, afterAutoencoder[name], "\(name) changed while frozen")
-        frozen += 1
-      } else {
-        XCTAssertNotEqual(values, afterAutoencoder[name], "\(name) did not train")
-        trained += 1
-      }
+    let (frozen, trained) = compare(final, afterAutoencoder) {
+      !$0.hasPrefix("encoder") && !$0.hasPrefix("decoder")
     }
     XCTAssertEqual(trained, 4)
     XCTAssertGreaterThan(frozen, 30)
@@ -83,6 +95,59 @@ final class TrainingModeTests: XCTestCase {
     XCTAssertNotNil(Double(train[0][MetricsRow.columns.firstIndex(of: "recon_mse")!]))
     XCTAssertEqual(train[1][MetricsRow.columns.firstIndex(of: "recon_mse")!], "")
     XCTAssertEqual(try csvRows(run + "/valid.csv").map { $0[0] }, ["2"])
+  }
+
+  /// `--crt-epochs` (cRT, Kang et al. 2020): after the joint epoch, the classifier is
+  /// re-initialised and trained alone while every encoder tensor — batch norm's running
+  /// statistics included — stays bit for bit as the joint epoch left it; stopping at the
+  /// boundary and resuming gives the uninterrupted run's tensors exactly; at a learning rate of
+  /// 1e-7 the re-trained classifier is still the fresh initialisation (`initializeParameters(of:
+  /// .classifier)`), not the joint epoch's classifier.
+  func testClassifierRetrainingReinitialisesAndTrainsOnlyTheClassifier() throws {
+    let job = [
+      "train", "--data", data!, "--model", "small-cnn", "--epochs", "1", "--crt-epochs", "1", "--epoch-size",
+      "256",
+      "--batch-size", "64", "--tsne-points", "0", "--log-every", "0", "--seed", "4",
+      // Validation and test on 256 images each: the test is about the tensors.
+      "--debug", "--debug-samples", "256",
+    ]
+    let (stopped, whole) = (path("crt-stopped"), path("crt-whole"))
+    let first = try CommandRunner.single(job + ["--out", stopped, "--stop-after-epoch", "1"])
+    XCTAssertEqual(first.status, 0, first.standardError)
+    let joint = try tensors(stopped + "/last.safetensors")
+    let resumed = try CommandRunner.single(["train", "--resume", stopped])
+    XCTAssertEqual(resumed.status, 0, resumed.standardError)
+    XCTAssertTrue(resumed.standardOutput.contains("epoch 2/2 (cRT)"), resumed.standardOutput)
+    let final = try tensors(stopped + "/last.safetensors")
+    let (frozen, trained) = compare(final, joint) { $0.hasPrefix("fc.") }
+    XCTAssertEqual(trained, 2)
+    XCTAssertGreaterThan(frozen, 10)
+    let uninterrupted = try CommandRunner.single(job + ["--out", whole])
+    XCTAssertEqual(uninterrupted.status, 0, uninterrupted.standardError)
+    XCTAssertEqual(try tensors(whole + "/last.safetensors"), final, "resumed at the boundary ≠ uninterrupted")
+
+    let still = path("crt-still")
+    let slow = try CommandRunner.single(job + ["--out", still, "--lr", "1e-7"])
+    XCTAssertEqual(slow.status, 0, slow.standardError)
+    let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+    network.initializeParameters(seed: 4)
+    let initial = network.layout.entries.map {
+      ($0.name, Array(UnsafeBufferPointer(start: network.parameters.base + $0.offset, count: $0.count)))
+    }
+    network.initializeParameters(of: .classifier, seed: 4)
+    let retrained = try tensors(still + "/last.safetensors")
+    var compared = 0
+    for entry in network.layout.entries where entry.name.hasPrefix("fc.") && entry.name.hasSuffix("weight") {
+      let fresh = Array(
+        UnsafeBufferPointer(start: network.parameters.base + entry.offset, count: entry.count))
+      let first = try XCTUnwrap(initial.first { $0.0 == entry.name }?.1)
+      let values = try XCTUnwrap(retrained[entry.name])
+      XCTAssertLessThan(zip(values, fresh).map { abs($0 - $1) }.max()!, 1e-5, entry.name)
+      XCTAssertGreaterThan(
+        zip(values, first).map { abs($0 - $1) }.max()!, 1e-3, "\(entry.name) was not re-drawn")
+      compared += 1
+    }
+    XCTAssertEqual(compared, 1)
   }
 
   /// `end-to-end`: one shared loss; validation reports the reconstruction error, and the

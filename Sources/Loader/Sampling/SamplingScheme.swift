@@ -55,9 +55,15 @@ public struct SamplingScheme: Sendable {
   public let shardCounts: [[Int]]
   /// `under-over` only: per shard, per class, that shard's part of `T`.
   private let quotas: [[Int]]?
+  /// The 0-based epoch from which every shard draws class-balanced (as `oversample`), whatever
+  /// the sampler: a classifier's re-training stage (cRT).
+  public let balancedFromEpoch: Int?
 
-  public init(options: SamplerOptions, globalCounts: [Int], shardCounts: [[Int]]) {
+  public init(
+    options: SamplerOptions, globalCounts: [Int], shardCounts: [[Int]], balancedFromEpoch: Int? = nil
+  ) {
     self.options = options
+    self.balancedFromEpoch = balancedFromEpoch
     self.globalCounts = globalCounts
     self.shardCounts = shardCounts
     if options.kind == .underOver {
@@ -81,6 +87,9 @@ public struct SamplingScheme: Sendable {
 
   public func rule(epoch: Int, shard: Int) -> DrawRule {
     let counts = globalCounts.map(Double.init)
+    if let balanced = balancedFromEpoch, epoch >= balanced {
+      return .weighted(classWeights: counts.map { 1 / $0 })
+    }
     switch options.kind {
     case .uniform:
       return .shuffle

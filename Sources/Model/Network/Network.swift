@@ -149,18 +149,30 @@ public final class Network {
   /// Fills every parameter according to its layer's initialisation, from `seed`, and resets
   /// the buffers.
   public func initializeParameters(seed: UInt64) {
-    var rng = Xoshiro256(seed: seed, stream: [0x1A17])
+    initialize(parts: Set(ModelPart.allCases), stream: Xoshiro256(seed: seed, stream: [0x1A17]))
+    resetBuffers()
+  }
+
+  /// Fills the parameters of `part` alone afresh, from a stream of `seed` distinct from the
+  /// whole network's (a classifier re-trained on learned features, Kang et al. 2020).
+  public func initializeParameters(of part: ModelPart, seed: UInt64) {
+    initialize(parts: [part], stream: Xoshiro256(seed: seed, stream: [0x1A18, UInt64(part.rawValue)]))
+  }
+
+  private func initialize(parts: Set<ModelPart>, stream: Xoshiro256) {
+    var rng = stream
     var offset = 0
     for index in arenaOrder {
       guard case .layer(let layer) = nodes[index].operation else { continue }
       for spec in layer.parameterSpecs {
         let count = spec.shape.reduce(1, *)
-        spec.initialization.fill(
-          UnsafeMutableBufferPointer(start: parameters.base + offset, count: count), using: &rng)
+        if parts.contains(nodes[index].part) {
+          spec.initialization.fill(
+            UnsafeMutableBufferPointer(start: parameters.base + offset, count: count), using: &rng)
+        }
         offset += count
       }
     }
-    resetBuffers()
   }
 
   private func resetBuffers() {

@@ -21,6 +21,7 @@ extension TrainingConfiguration: Codable {
     case weightDecay = "weight-decay"
     case warmupEpochs = "warmup-epochs"
     case restartEpochs = "restart-epochs"
+    case crtEpochs = "crt-epochs"
     case sampler
     case undersampleThreshold = "undersample-threshold"
     case stage1Epochs = "stage1-epochs"
@@ -91,6 +92,7 @@ extension TrainingConfiguration: Codable {
     try r.value(.weightDecay, &optimization.weightDecay)
     try r.value(.warmupEpochs, &optimization.warmupEpochs)
     try r.value(.restartEpochs, &optimization.restartEpochs)
+    try r.value(.crtEpochs, &optimization.classifierRetrainingEpochs)
     try r.choice(.sampler, &sampler.kind)
     try r.optional(.undersampleThreshold, &sampler.undersampleThreshold)
     try r.value(.stage1Epochs, &sampler.stage1Epochs)
@@ -165,6 +167,7 @@ extension TrainingConfiguration: Codable {
     try c.encode(optimization.weightDecay, forKey: .weightDecay)
     try c.encode(optimization.warmupEpochs, forKey: .warmupEpochs)
     try c.encode(optimization.restartEpochs, forKey: .restartEpochs)
+    try c.encode(optimization.classifierRetrainingEpochs, forKey: .crtEpochs)
     try c.encode(sampler.kind, forKey: .sampler)
     try c.encodeIfPresent(sampler.undersampleThreshold, forKey: .undersampleThreshold)
     try c.encode(sampler.stage1Epochs, forKey: .stage1Epochs)

@@ -72,6 +72,13 @@ extension TrainingConfiguration {
       o.restartEpochs.allSatisfy { $0 >= 1 },
       "--restart-epochs must list epochs of at least 1 (got \(o.restartEpochs.map(String.init).joined(separator: ",")))"
     )
+    try check(
+      o.classifierRetrainingEpochs >= 0,
+      "--crt-epochs must be non-negative (got \(o.classifierRetrainingEpochs))")
+    try check(
+      o.classifierRetrainingEpochs == 0 || m.mode != .separate,
+      "--crt-epochs re-trains the classifier of a jointly trained model; --mode separate already trains it alone"
+    )
   }
 
   private func validateImbalance(_ check: (Bool, @autoclosure () -> String) throws -> Void) throws {

@@ -44,6 +44,10 @@ public struct OptimizationOptions: Sendable, Equatable {
   /// without warm-up (SGDR, Loshchilov & Hutter 2017); `train --resume RUN --epochs N` appends
   /// one to extend a finished run.
   public var restartEpochs: [Int] = []
+  /// Epochs of classifier re-training (cRT, Kang et al., ICLR 2020) after the joint epochs: the
+  /// classifier re-initialised and trained alone, with class-balanced sampling, on the frozen
+  /// encoder; 0: none.
+  public var classifierRetrainingEpochs = 0
   public init() {}
 
   /// Every epoch of the classifier's schedule: the first cycle's and the restarts'.
@@ -52,6 +56,11 @@ public struct OptimizationOptions: Sendable, Equatable {
   /// A resumed run's schedule extended to `total` classifier epochs by one more cosine cycle
   /// (nothing when it has them already); fewer than it has is an error naming `run`.
   public mutating func extend(to total: Int, run: String) throws {
+    guard classifierRetrainingEpochs == 0 else {
+      throw ConfigurationError.invalid(
+        "--epochs with --resume extends the joint epochs, but \(run) re-trains its classifier after them (--crt-epochs); train a new run instead"
+      )
+    }
     guard total >= scheduledEpochs else {
       throw ConfigurationError.invalid(
         "--epochs \(total) with --resume extends a run; \(run) has \(scheduledEpochs) epochs: give more, or leave --epochs out"
@@ -141,5 +150,6 @@ extension TrainingConfiguration {
   /// Epochs of the whole run: the autoencoder's and the classifier's in `separate` mode.
   public var totalEpochs: Int {
     (model.mode == .separate ? model.autoencoderEpochs : 0) + optimization.scheduledEpochs
+      + optimization.classifierRetrainingEpochs
   }
 }

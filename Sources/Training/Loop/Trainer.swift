@@ -111,6 +111,9 @@ public final class Trainer {
   ) throws -> EpochTotals? {
     let plan = session.plan
     session.stream.startEpoch(epoch - 1, firstStep: session.state.stepInEpoch)
+    if phase.kind == .crt && epoch == phase.firstEpoch && session.state.stepInEpoch == 0 {
+      try session.reinitializeClassifier(configuration)
+    }
     session.trainingStep.begin(phase)
     let phaseFirstStep = (phase.firstEpoch - 1) * plan.stepsPerEpoch
     // An autoencoder phase has no classification objective: one iteration on the MSE alone.

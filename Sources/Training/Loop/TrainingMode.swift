@@ -22,9 +22,14 @@ public enum TrainingMode: String, CaseIterable, Codable, Sendable {
 }
 
 /// A stretch of epochs with one set of trainable parts and one objective. `classification`
-/// and `end-to-end` runs are one phase; `separate` runs are two.
+/// and `end-to-end` runs are one phase; `separate` runs are two; `--crt-epochs` adds one.
 struct TrainingPhase: Equatable {
-  enum Kind: String { case joint, autoencoder, classifier }
+  /// `crt`: the classifier re-initialised at the phase's start and re-trained alone with
+  /// class-balanced sampling (Kang et al., ICLR 2020).
+  enum Kind: String {
+    case joint, autoencoder, classifier
+    case crt = "cRT"
+  }
   let kind: Kind
   /// The first epoch of the phase (1-based, counted over the whole run).
   let firstEpoch: Int
@@ -43,6 +48,19 @@ struct TrainingPhase: Equatable {
 
   /// The phases of a run.
   static func phases(of config: TrainingConfiguration) -> [TrainingPhase] {
+    let phases = trainingPhases(of: config)
+    let retraining = config.optimization.classifierRetrainingEpochs
+    guard retraining > 0, let last = phases.last else { return phases }
+    return phases + [
+      .init(
+        kind: .crt, firstEpoch: last.lastEpoch + 1, cycles: [retraining], classifies: true,
+        reconstructs: false,
+        frozen: [.encoder, .decoder])
+    ]
+  }
+
+  /// The phases that train the model from scratch.
+  private static func trainingPhases(of config: TrainingConfiguration) -> [TrainingPhase] {
     let cycles = [config.optimization.epochs] + config.optimization.restartEpochs
     switch config.model.mode {
     case .classification, .endToEnd:
@@ -61,6 +79,12 @@ struct TrainingPhase: Equatable {
           reconstructs: false, frozen: [.encoder, .decoder]),
       ]
     }
+  }
+
+  /// The 0-based epoch from which training draws class-balanced batches whatever the sampler
+  /// (cRT's re-training); `nil` when none does.
+  static func balancedSamplingEpoch(of config: TrainingConfiguration) -> Int? {
+    phases(of: config).first { $0.kind == .crt }.map { $0.firstEpoch - 1 }
   }
 
   /// The phase that epoch `epoch` belongs to.

@@ -100,12 +100,7 @@ final class TrainingSession {
   ) throws -> RunRecorder? {
     if parallel.rank == 0 {
       network.initializeParameters(seed: config.data.seed)
-      if let bias = config.loss.initialClassifierBias {
-        guard let classifierBias = network.classifierBias else {
-          throw TrainingError.noClassifierBias(loss: config.loss.kind.rawValue)
-        }
-        classifierBias.update(repeating: bias)
-      }
+      try setInitialClassifierBias(network, config)
       if resume { state = try loadLastCheckpoint(of: run, into: network, optimizer: optimizer) }
     }
     // The run directory is probed before any training, with as many bytes as the parameters,
@@ -119,6 +114,24 @@ final class TrainingSession {
       hyperParameters: HyperParameters(
         configuration: config, dataset: dataset, ranks: parallel.size, versions: libraryVersions()),
       resumedFrom: resume ? state : nil)
+  }
+
+  /// The loss's starting bias of the classifier, where it has one.
+  private static func setInitialClassifierBias(_ network: Network, _ config: TrainingConfiguration) throws {
+    guard let bias = config.loss.initialClassifierBias else { return }
+    guard let classifierBias = network.classifierBias else {
+      throw TrainingError.noClassifierBias(loss: config.loss.kind.rawValue)
+    }
+    classifierBias.update(repeating: bias)
+  }
+
+  /// cRT's start (Kang et al. 2020): the classifier initialised afresh — identically on every
+  /// rank, from the seed — with its momentum cleared, before it is re-trained alone.
+  func reinitializeClassifier(_ config: TrainingConfiguration) throws {
+    network.initializeParameters(of: .classifier, seed: config.data.seed)
+    try Self.setInitialClassifierBias(network, config)
+    let range = network.partRanges[.classifier] ?? 0..<0
+    optimizer.velocity.base.advanced(by: range.lowerBound).update(repeating: 0, count: range.count)
   }
 
   /// A resumed state's counters must be ones this run's plan reaches: steps done = epochs done ×
@@ -175,14 +188,15 @@ final class TrainingSession {
   }
 
   /// The learning rate of step `step` (0-based, counted from the phase's start): a cosine
-  /// schedule per cycle of the phase, the first after the warm-up, every later one a warm
-  /// restart from the peak (SGDR).
+  /// schedule per cycle of the phase, the first after the warm-up (none for cRT, whose
+  /// features are already trained), every later one a warm restart from the peak (SGDR).
   func learningRate(of phase: TrainingPhase, step: Int, _ config: TrainingConfiguration) -> Double {
     var start = 0
     for (index, epochs) in phase.cycles.enumerated() {
       let steps = epochs * plan.stepsPerEpoch
       if step < start + steps || index == phase.cycles.count - 1 {
-        let warmup = index == 0 ? config.optimization.warmupEpochs * plan.stepsPerEpoch : 0
+        let warmup =
+          index == 0 && phase.kind != .crt ? config.optimization.warmupEpochs * plan.stepsPerEpoch : 0
         return CosineSchedule(base: config.optimization.learningRate, totalSteps: steps, warmupSteps: warmup)
           .learningRate(step: step - start)
       }
@@ -215,7 +229,8 @@ extension TrainingStream {
   {
     let train = dataset.manifest.splits.train
     let scheme = SamplingScheme(
-      options: config.sampler, globalCounts: train.classCounts, shardCounts: train.shards.map(\.classCounts))
+      options: config.sampler, globalCounts: train.classCounts, shardCounts: train.shards.map(\.classCounts),
+      balancedFromEpoch: TrainingPhase.balancedSamplingEpoch(of: config))
     let plan = try EpochPlan(
       epochSize: config.data.epochSize
         ?? (config.debugging.enabled ? config.debugging.samples : scheme.defaultEpochSize),
