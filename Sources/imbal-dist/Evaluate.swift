@@ -34,11 +34,12 @@ struct Evaluate: ParsableCommand {
       let run = try TrainedRun(
         run: RunDirectory(path: trained.runPath!), checkpoint: trained.checkpoint, dataset: data)
       let dataset = run.dataset
-      let images = try splitRecords(of: dataset)
+      let images = try dataset.nonEmptyRecords(SplitName(rawValue: split)!, purpose: "to evaluate")
       let config = run.hyperParameters.configuration
       let (evaluator, adjustment) = try evaluator(
         network: run.network, dataset: dataset, normalization: dataset.manifest.normalization,
-        trainCounts: dataset.manifest.splits.train.classCounts, cosine: config.loss.needsCosineClassifier,
+        trainCounts: dataset.manifest.splits.train.classCounts,
+        scoreScale: config.loss.scoreScale,
         metric: config.output.selectBy)
       let evaluation = try evaluator.evaluate(
         network: run.network, images: images, normalization: dataset.manifest.normalization)
@@ -49,37 +50,26 @@ struct Evaluate: ParsableCommand {
         tta: trained.tta, imagesPerSecond: 0,
         shotGroups: config.output.shotGroups(
           evaluation, trainCounts: dataset.manifest.splits.train.classCounts),
-        logitAdjustment: adjustment)
+        adjustment: adjustment)
       for line in report.summaryLines { print(line) }
       print(report.json)
     }
   }
 
-  /// The split's records; none is an error, not metrics of nothing printed as zeros.
-  private func splitRecords(of dataset: DatasetDirectory, _ name: String? = nil) throws -> RecordStore {
-    let name = name ?? split
-    var budget = 0
-    let images = try dataset.records(SplitName(rawValue: name)!, budget: &budget)
-    guard images.count > 0 else {
-      throw DatasetError.emptySplit(
-        split: name, detail: "\(dataset.path) has no \(name) images to evaluate")
-    }
-    return images
-  }
-
-  /// The evaluator of `--tta` and `--logit-adjust` (τ chosen on `dataset`'s validation split
-  /// for `auto`), and what the report says of the adjustment.
+  /// The evaluator of `--tta` and the post-hoc adjustment (τ chosen on `dataset`'s validation
+  /// split for `auto`), and what the report says of the adjustment.
   private func evaluator(
     network: Network, dataset: DatasetDirectory, normalization: Normalization, trainCounts: [Int],
-    cosine: Bool, metric: SelectionMetric
-  ) throws -> (Evaluator, LogitAdjustmentReport?) {
+    scoreScale: Double, metric: SelectionMetric
+  ) throws -> (Evaluator, (method: ScoreAdjustment.Method, report: AdjustmentReport)?) {
     let plain = Evaluator(augmentation: trained.tta)
-    guard let choice = trained.logitAdjustment else { return (plain, nil) }
+    guard let (method, choice) = trained.adjustment else { return (plain, nil) }
     let (evaluator, report) = try plain.adjusted(
-      choice, network: network, validation: { try splitRecords(of: dataset, "val") },
-      normalization: normalization, trainCounts: trainCounts,
-      scale: cosine ? Double(LossOptions.ldamScale) : 1, metric: metric)
-    return (evaluator, report)
+      method, choice, network: network, trainCounts: trainCounts, scoreScale: scoreScale,
+      validation: { try dataset.nonEmptyRecords(.val, purpose: "to choose τ on") },
+      normalization: normalization,
+      metric: metric)
+    return (evaluator, (method, report))
   }
 
   private func evaluateExported(_ path: String) throws {
@@ -94,15 +84,16 @@ struct Evaluate: ParsableCommand {
     let trainCounts = classifier.trainClassCounts ?? manifest.splits.train.classCounts
     let (evaluator, adjustment) = try evaluator(
       network: classifier.network, dataset: dataset, normalization: classifier.normalization,
-      trainCounts: trainCounts, cosine: classifier.metadata["cosine_classifier"] == "true", metric: .macroF1)
+      trainCounts: trainCounts, scoreScale: classifier.scoreScale, metric: .macroF1)
     let evaluation = try evaluator.evaluate(
-      network: classifier.network, images: try splitRecords(of: dataset),
+      network: classifier.network,
+      images: try dataset.nonEmptyRecords(SplitName(rawValue: split)!, purpose: "to evaluate"),
       normalization: classifier.normalization)
     let report = TestReport(
       split: split, evaluation: evaluation, classNames: manifest.classNames, checkpoint: path,
       epoch: Int(classifier.metadata["epoch"] ?? "") ?? 0, tta: trained.tta, imagesPerSecond: 0,
       shotGroups: OutputOptions().shotGroups(evaluation, trainCounts: trainCounts),
-      logitAdjustment: adjustment)
+      adjustment: adjustment)
     for line in report.summaryLines { print(line) }
     print(report.json)
   }

@@ -70,7 +70,7 @@ struct Predict: ParsableCommand {
     job.topK = topK
     job.batchSize = batchSize
     job.tta = trained.tta
-    job.logitAdjust = trained.logitAdjustment
+    job.adjustment = trained.adjustment
     job.logits = logits
     job.skipUnreadable = skipUnreadable
     let prediction = job

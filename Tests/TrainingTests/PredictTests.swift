@@ -1,4 +1,5 @@
 import Foundation
+import Training
 import XCTest
 
 /// `imbal-dist predict`: on a packed split it predicts what `evaluate` counts, on 1 or 2 ranks;
@@ -23,7 +24,10 @@ final class PredictTests: XCTestCase {
     ])
     XCTAssertEqual(train.status, 0, train.standardError)
     // The whole test split as it is; the validation split with each option of the scores.
-    for (split, options) in [("test", []), ("val", ["--tta", "flip"]), ("val", ["--logit-adjust", "1.5"])] {
+    for (split, options) in [
+      ("test", []), ("val", ["--tta", "flip"]), ("val", ["--logit-adjust", "1.5"]),
+      ("val", ["--tau-norm", "0.8"]),
+    ] {
       let evaluate = try CommandRunner.single(["evaluate", "--run", run, "--split", split] + options)
       XCTAssertEqual(evaluate.status, 0, evaluate.standardError)
       let report = try XCTUnwrap(
@@ -39,6 +43,9 @@ final class PredictTests: XCTestCase {
         confusion[names.firstIndex(of: fields[1])!][names.firstIndex(of: fields[2])!] += 1
       }
       XCTAssertEqual(confusion, report["confusion_matrix"] as? [[Int]], "\(split) \(options)")
+      if options.first == "--tau-norm" {
+        XCTAssertEqual((report["tau_normalization"] as? [String: Any])?["tau"] as? Double, 0.8)
+      }
       XCTAssertEqual(predict.lines.count, 1 + (split == "test" ? 10_000 : 1000))
     }
     // On 2 ranks each classifies half; rank 0 writes every line in split order.
@@ -180,5 +187,20 @@ final class PredictTests: XCTestCase {
     let usage = try CommandRunner.single(["predict", "--run", run, data, "--logit-adjust", "much"])
     XCTAssertEqual(usage.status, 64)
     XCTAssertTrue(usage.standardError.contains("--logit-adjust must be auto or a τ from 0 to 10, not much"))
+    let both = try CommandRunner.single([
+      "predict", "--run", run, data, "--logit-adjust", "1", "--tau-norm", "1",
+    ])
+    XCTAssertEqual(both.status, 64)
+    XCTAssertTrue(both.standardError.contains("--logit-adjust and --tau-norm are two post-hoc corrections"))
+    // τ chosen on the validation split: the report says which and why.
+    let tauNorm = try CommandRunner.single(["evaluate", "--run", run, "--tau-norm", "auto"])
+    XCTAssertEqual(tauNorm.status, 0, tauNorm.standardError)
+    let report = try XCTUnwrap(
+      JSONSerialization.jsonObject(with: Data(tauNorm.lines.last!.utf8)) as? [String: Any])
+    let chosen = try XCTUnwrap(report["tau_normalization"] as? [String: Any])
+    XCTAssertEqual(chosen["chosen_by"] as? String, "macro-f1 on val")
+    XCTAssertTrue(
+      ScoreAdjustment.candidates(.tauNormalization).contains(try XCTUnwrap(chosen["tau"] as? Double)))
+    XCTAssertTrue(tauNorm.lines.first!.contains("classifier τ-normalised with τ = "), tauNorm.lines.first!)
   }
 }

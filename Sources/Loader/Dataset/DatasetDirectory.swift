@@ -54,6 +54,18 @@ public struct DatasetDirectory: Sendable {
       budget: &budget)
   }
 
+  /// Every record of `split` (read from its shards as needed); a split without images is an
+  /// error saying what they were wanted for (`purpose`, e.g. "to evaluate").
+  public func nonEmptyRecords(_ split: SplitName, purpose: String) throws -> RecordStore {
+    var budget = 0
+    let images = try records(split, budget: &budget)
+    guard images.count > 0 else {
+      throw DatasetError.emptySplit(
+        split: split.rawValue, detail: "\(path) has no \(split) images \(purpose)")
+    }
+    return images
+  }
+
   /// Checks every shard's header (no decompression) against the manifest.
   public func checkHeaders() throws {
     for split in SplitName.allCases {

@@ -193,6 +193,12 @@ public final class Network {
     return UnsafeMutableBufferPointer(start: parameters.base + entry.offset, count: entry.count)
   }
 
+  /// The classifier layer's weights (classes × features, row-major), where it has them.
+  public var classifierWeight: UnsafeMutableBufferPointer<Float>? {
+    guard let classifierNode else { return nil }
+    return parameter(named: "\(nodes[classifierNode].operation.name).weight")
+  }
+
   /// The classifier layer's bias (one value per class), where it has one.
   public var classifierBias: UnsafeMutableBufferPointer<Float>? {
     guard let classifierNode else { return nil }

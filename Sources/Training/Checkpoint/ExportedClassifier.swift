@@ -26,6 +26,8 @@ public struct ExportedClassifier {
   public let trainClassCounts: [Int]?
   /// How image files become its input (`pack`'s defaults in exports of earlier builds).
   public let preparation: ImagePreparation
+  /// The softmax scale of its outputs (`LossOptions.scoreScale`).
+  public var scoreScale: Double { LossOptions.scoreScale(cosine: metadata["cosine_classifier"] == "true") }
 
   /// Writes the classifier of `run`'s `best` or `last` checkpoint to `path` (atomically) as
   /// `format`, and returns what was written, for the user. The run's dataset manifest supplies

@@ -32,7 +32,7 @@ public struct Classifier {
     normalization = manifest.normalization
     preparation = ImagePreparation(recorded: manifest.preparation, image: manifest.image)
     trainCounts = manifest.splits.train.classCounts
-    scoreScale = config.loss.needsCosineClassifier ? Double(LossOptions.ldamScale) : 1
+    scoreScale = config.loss.scoreScale
     selectBy = config.output.selectBy
     dataset = trained.dataset
   }
@@ -46,7 +46,7 @@ public struct Classifier {
     normalization = exported.normalization
     preparation = exported.preparation
     trainCounts = exported.trainClassCounts
-    scoreScale = exported.metadata["cosine_classifier"] == "true" ? Double(LossOptions.ldamScale) : 1
+    scoreScale = exported.scoreScale
     selectBy = .macroF1
     dataset = nil
   }

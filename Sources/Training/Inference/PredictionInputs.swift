@@ -27,12 +27,7 @@ public enum PredictionInputs {
             "holds \(a.channels)×\(a.height)×\(a.width) images of \(manifest.classNames.count) classes; the model takes \(b.channels)×\(b.height)×\(b.width) images of \(classifier.classNames.count) classes (predict on its image files instead)"
         )
       }
-      var budget = 0
-      let store = try directory.records(split, budget: &budget)
-      guard store.count > 0 else {
-        throw DatasetError.emptySplit(split: split.rawValue, detail: "\(dataset) has no \(split) images")
-      }
-      return .records(store, split: split.rawValue)
+      return .records(try directory.nonEmptyRecords(split, purpose: "to predict"), split: split.rawValue)
     }
     var files: [String] = []
     for argument in arguments {
@@ -93,7 +88,6 @@ public enum PredictionError: Error, CustomStringConvertible, Equatable {
   case noImages([String])
   case shapeMismatch(dataset: String, detail: String)
   case outputExists(path: String)
-  case cannotAdjust(String)
 
   public var description: String {
     switch self {
@@ -105,8 +99,6 @@ public enum PredictionError: Error, CustomStringConvertible, Equatable {
       "\(dataset): \(detail)"
     case .outputExists(let path):
       "\(path) already exists; choose another --out or add --force to replace it"
-    case .cannotAdjust(let reason):
-      "--logit-adjust: \(reason)"
     }
   }
 }

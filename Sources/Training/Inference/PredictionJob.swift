@@ -28,7 +28,8 @@ public struct PredictionJob: Sendable {
   public var topK = 5
   public var batchSize = 128
   public var tta = TestTimeAugmentation.none
-  public var logitAdjust: LogitAdjustmentChoice?
+  /// A post-hoc adjustment of the scores (`--logit-adjust` or `--tau-norm`).
+  public var adjustment: (method: ScoreAdjustment.Method, choice: TauChoice)?
   public var logits = false
   public var skipUnreadable = false
 
@@ -79,32 +80,17 @@ public struct PredictionJob: Sendable {
           + (out.map { ": \($0)" } ?? "") + "\n").utf8))
   }
 
-  /// The evaluator of `--tta` and `--logit-adjust` (`auto` chooses τ on the run's validation
-  /// split, so it needs a run).
+  /// The evaluator of `--tta` and the post-hoc adjustment (`auto` chooses τ on the run's
+  /// validation split, so it needs a run).
   private func evaluator(for classifier: Classifier) throws -> Evaluator {
     let plain = Evaluator(batchSize: batchSize, augmentation: tta)
-    guard let logitAdjust else { return plain }
-    guard let trainCounts = classifier.trainCounts else {
-      throw PredictionError.cannotAdjust(
-        "the model carries no training class counts (exported by an earlier build); export it again")
-    }
-    if logitAdjust == .auto && classifier.dataset == nil {
-      throw PredictionError.cannotAdjust(
-        "--logit-adjust auto chooses τ on the run's validation split: give --run, or a τ (`imbal-dist evaluate --run RUN --logit-adjust auto` prints the one it chooses)"
-      )
-    }
+    guard let adjustment else { return plain }
     return try plain.adjusted(
-      logitAdjust, network: classifier.network,
-      validation: {
-        var budget = 0
-        let dataset = classifier.dataset!
-        let validation = try dataset.records(.val, budget: &budget)
-        guard validation.count > 0 else {
-          throw DatasetError.emptySplit(split: "val", detail: "\(dataset.path) has none to choose τ on")
-        }
-        return validation
-      }, normalization: classifier.normalization, trainCounts: trainCounts, scale: classifier.scoreScale,
-      metric: classifier.selectBy
+      adjustment.method, adjustment.choice, network: classifier.network, trainCounts: classifier.trainCounts,
+      scoreScale: classifier.scoreScale,
+      validation: classifier.dataset.map { dataset in
+        { try dataset.nonEmptyRecords(.val, purpose: "to choose τ on") }
+      }, normalization: classifier.normalization, metric: classifier.selectBy
     ).0
   }
 }

@@ -14,11 +14,11 @@ public enum TestTimeAugmentation: String, CaseIterable, Codable, Sendable {
 public struct Evaluator {
   public let batchSize: Int
   public let augmentation: TestTimeAugmentation
-  /// Post-hoc logit adjustment of the predictions (`evaluate --logit-adjust`).
-  public let adjustment: LogitAdjustment?
+  /// Post-hoc adjustment of the predictions (`evaluate --logit-adjust` or `--tau-norm`).
+  public let adjustment: ScoreAdjustment?
 
   public init(
-    batchSize: Int = 128, augmentation: TestTimeAugmentation = .none, adjustment: LogitAdjustment? = nil
+    batchSize: Int = 128, augmentation: TestTimeAugmentation = .none, adjustment: ScoreAdjustment? = nil
   ) {
     self.batchSize = batchSize
     self.augmentation = augmentation

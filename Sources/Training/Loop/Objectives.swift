@@ -43,6 +43,10 @@ public struct LossOptions: Codable, Sendable, Equatable {
   /// LDAM needs cosine logits (its reference model normalises the classifier).
   public var needsCosineClassifier: Bool { kind == .ldam }
 
+  /// What turns a classifier's outputs into softmax scores: LDAM's s for cosines, else 1.
+  public static func scoreScale(cosine: Bool) -> Double { cosine ? Double(ldamScale) : 1 }
+  public var scoreScale: Double { Self.scoreScale(cosine: needsCosineClassifier) }
+
   /// The initial bias of the classifier for one-vs-all sigmoid losses, `b = −log((1 − π)/π)`
   /// with `π = 0.1`, so that every class starts at probability 0.1 (Lin et al. 2017, used by
   /// Cui et al. 2019 for cb-sigmoid and cb-focal); `nil` keeps the layer's own initialisation.

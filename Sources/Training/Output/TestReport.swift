@@ -37,8 +37,9 @@ public struct TestReport: Codable, Sendable, Equatable {
   public var confusionMatrixSparse: [[Int]]?
   /// Many-, medium- and few-shot accuracy (absent in reports of older builds).
   public var shotGroups: ShotGroups?
-  /// The post-hoc logit adjustment behind these predictions (`evaluate --logit-adjust`).
-  public var logitAdjustment: LogitAdjustmentReport?
+  /// The post-hoc adjustment behind these predictions: `evaluate --logit-adjust` or `--tau-norm`.
+  public var logitAdjustment: AdjustmentReport?
+  public var tauNormalization: AdjustmentReport?
   /// Global training throughput over the run (all ranks, training steps only); 0 when the
   /// report comes from `imbal-dist evaluate`.
   public var imagesPerS: Double
@@ -46,7 +47,7 @@ public struct TestReport: Codable, Sendable, Equatable {
   public init(
     split: String, evaluation: Evaluation, classNames: [String], checkpoint: String, epoch: Int,
     tta: TestTimeAugmentation, imagesPerSecond: Double, shotGroups: ShotGroups? = nil,
-    logitAdjustment: LogitAdjustmentReport? = nil
+    adjustment: (method: ScoreAdjustment.Method, report: AdjustmentReport)? = nil
   ) {
     let metrics = evaluation.metrics
     self.split = split
@@ -75,7 +76,8 @@ public struct TestReport: Codable, Sendable, Equatable {
     }
     imagesPerS = imagesPerSecond
     self.shotGroups = shotGroups
-    self.logitAdjustment = logitAdjustment
+    logitAdjustment = adjustment?.method == .logitAdjustment ? adjustment?.report : nil
+    tauNormalization = adjustment?.method == .tauNormalization ? adjustment?.report : nil
   }
 
   /// The most classes whose confusion matrix test.json writes as a K×K table.
@@ -104,9 +106,12 @@ public struct TestReport: Codable, Sendable, Equatable {
   }
 
   private var adjustmentNote: String {
-    guard let logitAdjustment else { return "" }
-    let chosen = logitAdjustment.chosenBy.map { " chosen by \($0)" } ?? ""
-    return ", logits adjusted with τ = \(logitAdjustment.tau)\(chosen)"
+    let adjusted = [("logits adjusted", logitAdjustment), ("classifier τ-normalised", tauNormalization)]
+    guard let (what, report) = adjusted.first(where: { $0.1 != nil }).map({ ($0.0, $0.1!) }) else {
+      return ""
+    }
+    let chosen = report.chosenBy.map { " chosen by \($0)" } ?? ""
+    return ", \(what) with τ = \(report.tau)\(chosen)"
   }
 
   /// Human-readable lines: the headline metrics, then the per-class table.
