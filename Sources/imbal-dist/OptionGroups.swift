@@ -124,6 +124,33 @@ struct OptimizationArguments: ConfigurationArguments {
       default: "\(OptimizationOptions().classifierRetrainingEpochs)"))
   var crtEpochs: Int?
 
+  @Option(
+    name: .customLong("wb-epochs"),
+    help: help(
+      "Weight balancing's second stage (Alshammari et al. 2022) after the joint epochs: the classifier alone, fine-tuned for this many epochs on the frozen encoder with natural batches, the class-balanced softmax, --wb-lr, --wb-weight-decay and MaxNorm.",
+      default: "\(WeightBalancingOptions().epochs)"))
+  var wbEpochs: Int?
+
+  @Option(
+    name: .customLong("wb-lr"),
+    help: help(
+      "Peak learning rate of the weight-balancing stage.", default: "\(WeightBalancingOptions().learningRate)"
+    ))
+  var wbLearningRate: Double?
+
+  @Option(
+    name: .customLong("wb-weight-decay"),
+    help: help(
+      "Weight decay of the weight-balancing stage.", default: "\(WeightBalancingOptions().weightDecay)"))
+  var wbWeightDecay: Double?
+
+  @Option(
+    name: .customLong("wb-max-norm"),
+    help: help(
+      "MaxNorm's radius for each class's weight row, as a share from the smallest to the largest row norm at the stage's start.",
+      default: "\(WeightBalancingOptions().maxNorm)"))
+  var wbMaxNorm: Double?
+
   func apply(to configuration: inout TrainingConfiguration) {
     set(&configuration.optimization.epochs, epochs)
     set(&configuration.optimization.globalBatch, batchSize)
@@ -133,6 +160,10 @@ struct OptimizationArguments: ConfigurationArguments {
     set(&configuration.optimization.warmupEpochs, warmupEpochs)
     if let restartEpochs { configuration.optimization.restartEpochs = restartEpochs }
     set(&configuration.optimization.classifierRetrainingEpochs, crtEpochs)
+    set(&configuration.optimization.weightBalancing.epochs, wbEpochs)
+    set(&configuration.optimization.weightBalancing.learningRate, wbLearningRate)
+    set(&configuration.optimization.weightBalancing.weightDecay, wbWeightDecay)
+    set(&configuration.optimization.weightBalancing.maxNorm, wbMaxNorm)
   }
 }
 

@@ -26,14 +26,15 @@ final class SamplerTests: XCTestCase {
   private func streams(
     of images: LabeledImages, ranks: Int, sampler: SamplerOptions, batch: Int = 128, shards: Int = 12,
     seed: UInt64 = 42, epochSize: Int? = nil,
-    normalization: Normalization = Normalization(mean: [0], std: [1]), balancedFromEpoch: Int? = nil
+    normalization: Normalization = Normalization(mean: [0], std: [1]),
+    laterSampler: (fromEpoch: Int, kind: SamplerKind)? = nil
   ) throws -> [TrainingStream] {
     let parts = StratifiedPartitioning.indices(
       labels: images.labels, classes: images.classCount, partitions: shards)
     let shardImages = parts.map { images.subset($0) }
     let scheme = SamplingScheme(
       options: sampler, globalCounts: images.classCounts, shardCounts: shardImages.map(\.classCounts),
-      balancedFromEpoch: balancedFromEpoch)
+      laterSampler: laterSampler)
     let plan = try EpochPlan(
       epochSize: epochSize ?? scheme.defaultEpochSize, globalBatch: batch, shards: shards, ranks: ranks,
       drawLimits: scheme.drawLimits)
@@ -157,12 +158,19 @@ final class SamplerTests: XCTestCase {
     XCTAssertGreaterThan(Double(natural.max()!) / Double(natural.min()!), 50, "\(natural)")
   }
 
-  /// cRT's stage: from `balancedFromEpoch` on, every sampler draws class-balanced batches (the
-  /// union over 1 or 3 ranks), and before it draws as its kind says.
-  func testClassifierRetrainingEpochsAreClassBalancedWhateverTheSampler() throws {
+  /// cRT's stage: from its first epoch on, every sampler draws class-balanced batches (the
+  /// union over 1 or 3 ranks), and before it draws as its kind says; weight balancing's stage
+  /// draws the natural distribution after a balanced first stage.
+  func testClassifierStagesReplaceTheSampler() throws {
+    let natural = try streams(
+      of: training, ranks: 2, sampler: options(.oversample), laterSampler: (fromEpoch: 1, kind: .uniform))
+    XCTAssertEqual(natural[0].scheme.rule(epoch: 1, shard: 0), .shuffle)
+    let skew = unionCounts(natural, epoch: 1)
+    XCTAssertGreaterThan(Double(skew.max()!) / Double(skew.min()!), 50, "\(skew)")
     for (kind, ranks) in [(SamplerKind.uniform, 1), (.sqrt, 3), (.underOver, 2)] {
       let all = try streams(
-        of: training, ranks: ranks, sampler: options(kind, threshold: 200), balancedFromEpoch: 2)
+        of: training, ranks: ranks, sampler: options(kind, threshold: 200),
+        laterSampler: (fromEpoch: 2, kind: .oversample))
       let before = unionCounts(all, epoch: 1)
       let after = unionCounts(all, epoch: 2)
       let plain = try streams(of: training, ranks: ranks, sampler: options(kind, threshold: 200))[0].scheme

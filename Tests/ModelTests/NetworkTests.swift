@@ -104,4 +104,30 @@ final class NetworkTests: XCTestCase {
     XCTAssertEqual(a.parameters.bitHash(), b.parameters.bitHash())
     XCTAssertNotEqual(a.parameters.bitHash(), c.parameters.bitHash())
   }
+
+  /// The classifier's row norms and MaxNorm's projection, by hand: rows [3, 4, 0…] (norm 5) and
+  /// [0.6, 0.8, 0…] (norm 1) capped at radius 2 become [1.2, 1.6, 0…] (norm 2) and stay as they
+  /// are; the bias and every other parameter are untouched.
+  func testMaxNormScalesOnlyTheClassifierRowsAboveTheRadius() throws {
+    let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 2)
+    network.initializeParameters(seed: 1)
+    let weights = try XCTUnwrap(network.classifierWeight)
+    let features = weights.count / 2
+    weights.update(repeating: 0)
+    (weights[0], weights[1], weights[features], weights[features + 1]) = (3, 4, 0.6, 0.8)
+    let before = network.parameters.bitHash()
+    let bias = Array(try XCTUnwrap(network.classifierBias))
+    XCTAssertEqual(network.classifierRowNorms[0], 5, accuracy: 1e-6)
+    XCTAssertEqual(network.classifierRowNorms[1], 1, accuracy: 1e-6)
+    network.capClassifierRows(radius: 2)
+    XCTAssertEqual(weights[0], 1.2, accuracy: 1e-6)
+    XCTAssertEqual(weights[1], 1.6, accuracy: 1e-6)
+    XCTAssertEqual(weights[features], 0.6)
+    XCTAssertEqual(weights[features + 1], 0.8)
+    XCTAssertEqual(Array(try XCTUnwrap(network.classifierBias)), bias)
+    network.capClassifierRows(radius: 5)
+    XCTAssertNotEqual(network.parameters.bitHash(), before)
+    (weights[0], weights[1]) = (3, 4)
+    XCTAssertEqual(network.parameters.bitHash(), before, "only the capped row changed")
+  }
 }

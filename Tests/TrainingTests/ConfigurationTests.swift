@@ -143,7 +143,7 @@ final class ConfigurationTests: XCTestCase {
     XCTAssertThrowsError(try configuration.optimization.extend(to: 7, run: "runs/a")) {
       XCTAssertEqual(
         "\($0)",
-        "--epochs with --resume extends the joint epochs, but runs/a re-trains its classifier after them (--crt-epochs); train a new run instead"
+        "--epochs with --resume extends the joint epochs, but runs/a trains its classifier in a stage after them (--crt-epochs or --wb-epochs); train a new run instead"
       )
     }
     configuration.model.architecture = .unet
@@ -151,7 +151,7 @@ final class ConfigurationTests: XCTestCase {
     XCTAssertThrowsError(try configuration.validate()) {
       XCTAssertEqual(
         "\($0)",
-        "--crt-epochs re-trains the classifier of a jointly trained model; --mode separate already trains it alone"
+        "--crt-epochs trains the classifier of a jointly trained model in a second stage; --mode separate already trains it alone"
       )
     }
     XCTAssertThrowsError(try decode(#"{"crt-epochs": -1}"#).validate()) {

@@ -132,6 +132,8 @@ final class MPIRunTests: XCTestCase {
       ("remix", ["--mix", "remix", "--mix-alpha", "0.5", "--sampler", "uniform"], [2, 4]),
       // Steps 3 and 4 re-train the re-initialised classifier with class-balanced batches.
       ("crt", ["--epochs", "1", "--crt-epochs", "1", "--epoch-size", "128", "--sampler", "uniform"], [2]),
+      // Steps 3 and 4 fine-tune the classifier under MaxNorm with the class-balanced softmax.
+      ("wb", ["--epochs", "1", "--wb-epochs", "1", "--epoch-size", "128"], [2]),
     ]
     for (name, options, rankCounts) in configurations {
       let common =

@@ -51,18 +51,39 @@ final class ScoreAdjustmentTests: XCTestCase {
   /// NumPy's `(W @ x) / np.linalg.norm(W, axis=1) ** tau` is [2.2, 1, 2] at τ = 1 and
   /// [4.919349550499537, 1, 1.4142135623730951] at τ = ½; τ = 0 keeps W x (the bias dropped).
   func testTauNormalisationRescalesEachClassByItsWeightNorm() {
-    let weights: [Float] = [3, 4, 1, 0, 0, 0.5]
     for (tau, expected) in [
       (1.0, [2.2, 1, 2]), (0.5, [4.919349550499537, 1, 1.4142135623730951]), (0.0, [11, 1, 1]),
     ] {
-      let adjustment = ScoreAdjustment.tauNormalization(
-        tau: tau, weights: weights, bias: [0.5, -1, 2], classes: 3)
+      let adjustment = ScoreAdjustment.tauNormalization(tau: tau, rowNorms: [5, 1, 0.5], bias: [0.5, -1, 2])
       var logits: [Float] = [11.5, 0, 3]
       logits.withUnsafeMutableBufferPointer { adjustment.apply(to: $0.baseAddress!, images: 1) }
       for (value, reference) in zip(logits, expected) {
         XCTAssertEqual(Double(value), reference, accuracy: 1e-5, "τ = \(tau)")
       }
     }
+  }
+
+  /// On a real network: the adjusted logits equal the logits of the same network whose
+  /// classifier rows were divided by their norms to the power τ and whose bias was zeroed.
+  func testTauNormalisationEqualsNormalisingTheClassifier() throws {
+    let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
+    network.initializeParameters(seed: 3)
+    network.setTraining(false)
+    let input = Tensor(
+      shape: network.inputShape.with(batch: 4), values: (0..<(4 * 784)).map { Float($0 % 17) / 8 - 1 })
+    network.forward(input, outputs: [.logits])
+    var adjusted = network.output(.logits).toArray()
+    let adjustment = ScoreAdjustment.tauNormalization(
+      tau: 0.7, rowNorms: network.classifierRowNorms, bias: Array(try XCTUnwrap(network.classifierBias)))
+    adjusted.withUnsafeMutableBufferPointer { adjustment.apply(to: $0.baseAddress!, images: 4) }
+    let (weights, norms) = (try XCTUnwrap(network.classifierWeight), network.classifierRowNorms)
+    let features = weights.count / 10
+    for k in 0..<10 {
+      for i in (k * features)..<((k + 1) * features) { weights[i] /= Float(pow(norms[k], 0.7)) }
+    }
+    try XCTUnwrap(network.classifierBias).update(repeating: 0)
+    network.forward(input, outputs: [.logits])
+    for (a, b) in zip(adjusted, network.output(.logits).toArray()) { XCTAssertEqual(a, b, accuracy: 1e-4) }
   }
 
   /// A cosine classifier (LDAM) ignores its weight norms, so τ-normalisation is refused; so is

@@ -150,6 +150,59 @@ final class TrainingModeTests: XCTestCase {
     XCTAssertEqual(compared, 1)
   }
 
+  /// `--wb-epochs` (weight balancing's second stage, Alshammari et al. 2022): the encoder stays
+  /// bit for bit as the joint epoch left it; MaxNorm's radius is `min + 0.1·(max − min)` of the
+  /// joint classifier's row norms (recomputed here from the checkpoint), kept in the state, and
+  /// every final row is within it although most joint rows were longer, and without the cap
+  /// (`--wb-max-norm 1`) the stage ends with longer rows; a stage stopped in the middle and
+  /// resumed ends with the uninterrupted run's tensors exactly.
+  func testWeightBalancingCapsTheClassifierRowsAndResumesExactly() throws {
+    let job = [
+      "train", "--data", data!, "--model", "small-cnn", "--epochs", "1", "--wb-epochs", "2", "--epoch-size",
+      "256",
+      "--batch-size", "64", "--tsne-points", "0", "--log-every", "0", "--seed", "5", "--debug",
+      "--debug-samples",
+      "256",
+    ]
+    let (stopped, whole) = (path("wb-stopped"), path("wb-whole"))
+    let first = try CommandRunner.single(job + ["--out", stopped, "--stop-after-epoch", "1"])
+    XCTAssertEqual(first.status, 0, first.standardError)
+    let joint = try tensors(stopped + "/last.safetensors")
+    let middle = try CommandRunner.single(["train", "--resume", stopped, "--stop-after-epoch", "2"])
+    XCTAssertEqual(middle.status, 0, middle.standardError)
+    XCTAssertTrue(middle.standardOutput.contains("epoch 2/3 (WB)"), middle.standardOutput)
+    let norms = try rowNorms(XCTUnwrap(joint["fc.weight"]), rows: 10)
+    let radius = norms.min()! + 0.1 * (norms.max()! - norms.min()!)
+    let state = try SafeTensors(contentsOf: stopped + "/last.state.safetensors")
+    XCTAssertEqual(
+      try XCTUnwrap(state.metadata["max_norm_radius"].flatMap(Double.init)), radius, accuracy: 1e-9)
+    let last = try CommandRunner.single(["train", "--resume", stopped])
+    XCTAssertEqual(last.status, 0, last.standardError)
+    let final = try tensors(stopped + "/last.safetensors")
+    let (frozen, trained) = compare(final, joint) { $0.hasPrefix("fc.") }
+    XCTAssertEqual(trained, 2)
+    XCTAssertGreaterThan(frozen, 10)
+    let capped = try rowNorms(XCTUnwrap(final["fc.weight"]), rows: 10)
+    XCTAssertLessThanOrEqual(capped.max()!, radius * (1 + 1e-6))
+    XCTAssertGreaterThanOrEqual(norms.filter { $0 > radius }.count, 5, "the cap had no rows to pull in")
+    let free = try CommandRunner.single(job + ["--out", path("wb-free"), "--wb-max-norm", "1"])
+    XCTAssertEqual(free.status, 0, free.standardError)
+    let uncapped = try rowNorms(
+      XCTUnwrap(tensors(path("wb-free") + "/last.safetensors")["fc.weight"]), rows: 10)
+    XCTAssertGreaterThan(uncapped.max()!, radius * 1.1)
+    let uninterrupted = try CommandRunner.single(job + ["--out", whole])
+    XCTAssertEqual(uninterrupted.status, 0, uninterrupted.standardError)
+    XCTAssertEqual(
+      try tensors(whole + "/last.safetensors"), final, "stopped mid-stage and resumed ≠ uninterrupted")
+  }
+
+  private func rowNorms(_ weights: [Float], rows: Int) -> [Double] {
+    let width = weights.count / rows
+    return (0..<rows).map { r in
+      weights[(r * width)..<((r + 1) * width)].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+    }
+  }
+
   /// `end-to-end`: one shared loss; validation reports the reconstruction error, and the
   /// exported classifier (no decoder) gives the run's own test result.
   func testEndToEndRunExportsADeployableClassifier() throws {

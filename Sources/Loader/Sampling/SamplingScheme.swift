@@ -55,15 +55,17 @@ public struct SamplingScheme: Sendable {
   public let shardCounts: [[Int]]
   /// `under-over` only: per shard, per class, that shard's part of `T`.
   private let quotas: [[Int]]?
-  /// The 0-based epoch from which every shard draws class-balanced (as `oversample`), whatever
-  /// the sampler: a classifier's re-training stage (cRT).
-  public let balancedFromEpoch: Int?
+  /// The sampler of a classifier stage (cRT's `oversample`, weight balancing's `uniform`) and
+  /// the 0-based epoch from which it replaces `options.kind`.
+  public let laterSampler: (fromEpoch: Int, kind: SamplerKind)?
 
   public init(
-    options: SamplerOptions, globalCounts: [Int], shardCounts: [[Int]], balancedFromEpoch: Int? = nil
+    options: SamplerOptions, globalCounts: [Int], shardCounts: [[Int]],
+    laterSampler: (fromEpoch: Int, kind: SamplerKind)? = nil
   ) {
+    precondition(laterSampler.map { [.uniform, .oversample].contains($0.kind) } ?? true)
     self.options = options
-    self.balancedFromEpoch = balancedFromEpoch
+    self.laterSampler = laterSampler
     self.globalCounts = globalCounts
     self.shardCounts = shardCounts
     if options.kind == .underOver {
@@ -86,11 +88,15 @@ public struct SamplingScheme: Sendable {
   public var drawLimits: [Int]? { quotas?.map { $0.reduce(0, +) } }
 
   public func rule(epoch: Int, shard: Int) -> DrawRule {
-    let counts = globalCounts.map(Double.init)
-    if let balanced = balancedFromEpoch, epoch >= balanced {
-      return .weighted(classWeights: counts.map { 1 / $0 })
+    if let later = laterSampler, epoch >= later.fromEpoch {
+      return rule(of: later.kind, epoch: epoch, shard: shard)
     }
-    switch options.kind {
+    return rule(of: options.kind, epoch: epoch, shard: shard)
+  }
+
+  private func rule(of kind: SamplerKind, epoch: Int, shard: Int) -> DrawRule {
+    let counts = globalCounts.map(Double.init)
+    switch kind {
     case .uniform:
       return .shuffle
     case .oversample:

@@ -199,6 +199,27 @@ public final class Network {
     return parameter(named: "\(nodes[classifierNode].operation.name).weight")
   }
 
+  /// The L2 norm of each class's row of the classifier's weights (empty without a classifier).
+  public var classifierRowNorms: [Double] {
+    guard let weights = classifierWeight, let classes = shape(of: .logits)?.channels else { return [] }
+    let features = weights.count / classes
+    return (0..<classes).map { k in
+      weights[(k * features)..<((k + 1) * features)].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+    }
+  }
+
+  /// MaxNorm by projection (Srivastava et al. 2014; Alshammari et al. 2022's PGD step): every
+  /// class row of the classifier's weights longer than `radius` is scaled back onto the sphere.
+  public func capClassifierRows(radius: Double) {
+    guard let weights = classifierWeight else { return }
+    let norms = classifierRowNorms
+    let features = weights.count / norms.count
+    for (k, norm) in norms.enumerated() where norm > radius {
+      let scale = Float(radius / norm)
+      for i in (k * features)..<((k + 1) * features) { weights[i] *= scale }
+    }
+  }
+
   /// The classifier layer's bias (one value per class), where it has one.
   public var classifierBias: UnsafeMutableBufferPointer<Float>? {
     guard let classifierNode else { return nil }

@@ -5,7 +5,8 @@
 /// One loop over the flat arenas; the momentum buffer is a third arena of the same size.
 public final class SGD {
   public let momentum: Float
-  public let weightDecay: Float
+  /// λ; a phase of training may set its own.
+  public var weightDecay: Float
   public let velocity: Arena
 
   public init(parameterCount: Int, momentum: Float, weightDecay: Float) {

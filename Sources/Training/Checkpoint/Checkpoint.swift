@@ -60,6 +60,8 @@ public struct TrainingState: Equatable, Sendable {
   public var stepInEpoch = 0
   /// The unfinished epoch's loss and prediction totals so far.
   public var epochTotals: [Double] = []
+  /// Weight balancing's MaxNorm radius, fixed at its stage's start (`nil` before or without one).
+  public var maxNormRadius: Double?
 
   public init(epochsDone: Int, stepsDone: Int, bestEpoch: Int?, bestScore: Double?) {
     self.epochsDone = epochsDone
@@ -74,6 +76,7 @@ public struct TrainingState: Equatable, Sendable {
       metadata["best_epoch"] = "\(bestEpoch)"
       metadata["best_score"] = "\(bestScore)"
     }
+    if let maxNormRadius { metadata["max_norm_radius"] = "\(maxNormRadius)" }
     if stepInEpoch > 0 {
       metadata["step_in_epoch"] = "\(stepInEpoch)"
       metadata["epoch_totals_sparse"] = epochTotals.map { "\($0)" }.joined(separator: ",")
@@ -94,6 +97,7 @@ public struct TrainingState: Equatable, Sendable {
     bestEpoch = file.metadata["best_epoch"].flatMap(Int.init)
     bestScore = file.metadata["best_score"].flatMap(Double.init)
     stepInEpoch = file.metadata["step_in_epoch"].flatMap(Int.init) ?? 0
+    maxNormRadius = file.metadata["max_norm_radius"].flatMap(Double.init)
     guard epochs >= 0, steps >= 0, stepInEpoch >= 0, (bestEpoch ?? 1) >= 1, (bestEpoch ?? 0) <= epochs else {
       throw CheckpointError.malformed(
         path: path,

@@ -22,6 +22,10 @@ extension TrainingConfiguration: Codable {
     case warmupEpochs = "warmup-epochs"
     case restartEpochs = "restart-epochs"
     case crtEpochs = "crt-epochs"
+    case wbEpochs = "wb-epochs"
+    case wbLR = "wb-lr"
+    case wbWeightDecay = "wb-weight-decay"
+    case wbMaxNorm = "wb-max-norm"
     case sampler
     case undersampleThreshold = "undersample-threshold"
     case stage1Epochs = "stage1-epochs"
@@ -93,6 +97,10 @@ extension TrainingConfiguration: Codable {
     try r.value(.warmupEpochs, &optimization.warmupEpochs)
     try r.value(.restartEpochs, &optimization.restartEpochs)
     try r.value(.crtEpochs, &optimization.classifierRetrainingEpochs)
+    try r.value(.wbEpochs, &optimization.weightBalancing.epochs)
+    try r.value(.wbLR, &optimization.weightBalancing.learningRate)
+    try r.value(.wbWeightDecay, &optimization.weightBalancing.weightDecay)
+    try r.value(.wbMaxNorm, &optimization.weightBalancing.maxNorm)
     try r.choice(.sampler, &sampler.kind)
     try r.optional(.undersampleThreshold, &sampler.undersampleThreshold)
     try r.value(.stage1Epochs, &sampler.stage1Epochs)
@@ -168,6 +176,10 @@ extension TrainingConfiguration: Codable {
     try c.encode(optimization.warmupEpochs, forKey: .warmupEpochs)
     try c.encode(optimization.restartEpochs, forKey: .restartEpochs)
     try c.encode(optimization.classifierRetrainingEpochs, forKey: .crtEpochs)
+    try c.encode(optimization.weightBalancing.epochs, forKey: .wbEpochs)
+    try c.encode(optimization.weightBalancing.learningRate, forKey: .wbLR)
+    try c.encode(optimization.weightBalancing.weightDecay, forKey: .wbWeightDecay)
+    try c.encode(optimization.weightBalancing.maxNorm, forKey: .wbMaxNorm)
     try c.encode(sampler.kind, forKey: .sampler)
     try c.encodeIfPresent(sampler.undersampleThreshold, forKey: .undersampleThreshold)
     try c.encode(sampler.stage1Epochs, forKey: .stage1Epochs)

@@ -75,10 +75,24 @@ extension TrainingConfiguration {
     try check(
       o.classifierRetrainingEpochs >= 0,
       "--crt-epochs must be non-negative (got \(o.classifierRetrainingEpochs))")
+    let wb = o.weightBalancing
+    try check(wb.epochs >= 0, "--wb-epochs must be non-negative (got \(wb.epochs))")
     try check(
-      o.classifierRetrainingEpochs == 0 || m.mode != .separate,
-      "--crt-epochs re-trains the classifier of a jointly trained model; --mode separate already trains it alone"
-    )
+      wb.learningRate > 0 && wb.learningRate.isFinite, "--wb-lr must be positive (got \(wb.learningRate))")
+    try check(wb.weightDecay >= 0, "--wb-weight-decay must be non-negative (got \(wb.weightDecay))")
+    try check(wb.maxNorm >= 0 && wb.maxNorm <= 1, "--wb-max-norm must be in [0, 1] (got \(wb.maxNorm))")
+    try check(
+      o.classifierRetrainingEpochs == 0 || wb.epochs == 0,
+      "--crt-epochs and --wb-epochs are two second stages for the classifier: give one")
+    for (option, epochs) in [("--crt-epochs", o.classifierRetrainingEpochs), ("--wb-epochs", wb.epochs)] {
+      try check(
+        epochs == 0 || m.mode != .separate,
+        "\(option) trains the classifier of a jointly trained model in a second stage; --mode separate already trains it alone"
+      )
+    }
+    try check(
+      wb.epochs == 0 || !loss.needsCosineClassifier,
+      "--wb-epochs caps the classifier's weight norms, which LDAM's cosine classifier does not use")
   }
 
   private func validateImbalance(_ check: (Bool, @autoclosure () -> String) throws -> Void) throws {

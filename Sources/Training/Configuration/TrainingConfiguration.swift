@@ -48,6 +48,8 @@ public struct OptimizationOptions: Sendable, Equatable {
   /// classifier re-initialised and trained alone, with class-balanced sampling, on the frozen
   /// encoder; 0: none.
   public var classifierRetrainingEpochs = 0
+  /// Weight balancing's second stage after the joint epochs (`--wb-epochs`).
+  public var weightBalancing = WeightBalancingOptions()
   public init() {}
 
   /// Every epoch of the classifier's schedule: the first cycle's and the restarts'.
@@ -56,9 +58,9 @@ public struct OptimizationOptions: Sendable, Equatable {
   /// A resumed run's schedule extended to `total` classifier epochs by one more cosine cycle
   /// (nothing when it has them already); fewer than it has is an error naming `run`.
   public mutating func extend(to total: Int, run: String) throws {
-    guard classifierRetrainingEpochs == 0 else {
+    guard classifierRetrainingEpochs == 0 && weightBalancing.epochs == 0 else {
       throw ConfigurationError.invalid(
-        "--epochs with --resume extends the joint epochs, but \(run) re-trains its classifier after them (--crt-epochs); train a new run instead"
+        "--epochs with --resume extends the joint epochs, but \(run) trains its classifier in a stage after them (--crt-epochs or --wb-epochs); train a new run instead"
       )
     }
     guard total >= scheduledEpochs else {
@@ -68,6 +70,22 @@ public struct OptimizationOptions: Sendable, Equatable {
     }
     if total > scheduledEpochs { restartEpochs.append(total - scheduledEpochs) }
   }
+}
+
+/// The second stage of weight balancing (Alshammari et al., CVPR 2022): the classifier alone,
+/// fine-tuned on the frozen encoder with natural batches and the class-balanced softmax, under a
+/// large weight decay and MaxNorm (rows projected back into the ball after every step). The
+/// defaults are their CIFAR-100-LT demo's. Their first stage is an ordinary run with a tuned
+/// `--weight-decay`.
+public struct WeightBalancingOptions: Sendable, Equatable {
+  /// Epochs of the stage; 0: none.
+  public var epochs = 0
+  public var learningRate = 0.01
+  public var weightDecay = 0.1
+  /// MaxNorm's radius as a share from the smallest to the largest class-row norm at the stage's
+  /// start: `min + t·(max − min)`.
+  public var maxNorm = 0.1
+  public init() {}
 }
 
 /// What is trained on, and the seed of every random choice.
@@ -150,6 +168,6 @@ extension TrainingConfiguration {
   /// Epochs of the whole run: the autoencoder's and the classifier's in `separate` mode.
   public var totalEpochs: Int {
     (model.mode == .separate ? model.autoencoderEpochs : 0) + optimization.scheduledEpochs
-      + optimization.classifierRetrainingEpochs
+      + optimization.classifierRetrainingEpochs + optimization.weightBalancing.epochs
   }
 }

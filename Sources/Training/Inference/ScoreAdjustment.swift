@@ -38,21 +38,14 @@ public struct ScoreAdjustment: Sendable, Equatable {
       offsets: counts.map { Float(tau * log($0 / total) / scale) })
   }
 
-  /// τ-normalisation of a linear classifier with weight rows `weights` (classes × features,
-  /// row-major) and `bias` (zero when `nil`).
-  public static func tauNormalization(tau: Double, weights: [Float], bias: [Float]?, classes: Int)
-    -> ScoreAdjustment
-  {
-    precondition(tau >= 0 && classes > 0 && weights.count % classes == 0)
-    let features = weights.count / classes
-    let scales = (0..<classes).map { k in
-      let norm = weights[(k * features)..<((k + 1) * features)].reduce(0.0) { $0 + Double($1) * Double($1) }
-        .squareRoot()
-      return Float(pow(max(norm, .leastNormalMagnitude), -tau))
-    }
+  /// τ-normalisation of a linear classifier whose weight rows have norms `rowNorms` and whose
+  /// bias is `bias` (zero when `nil`).
+  public static func tauNormalization(tau: Double, rowNorms: [Double], bias: [Float]?) -> ScoreAdjustment {
+    precondition(tau >= 0 && !rowNorms.isEmpty && (bias?.count ?? rowNorms.count) == rowNorms.count)
+    let scales = rowNorms.map { Float(pow(max($0, .leastNormalMagnitude), -tau)) }
     return ScoreAdjustment(
       method: .tauNormalization, tau: tau, scales: scales,
-      offsets: (0..<classes).map { (bias?[$0] ?? 0) * scales[$0] })
+      offsets: scales.indices.map { (bias?[$0] ?? 0) * scales[$0] })
   }
 
   /// Adjusts `images` rows of scores in place.
@@ -193,10 +186,9 @@ extension Evaluator {
       return { .logitAdjustment(tau: $0, trainCounts: trainCounts, scale: scoreScale) }
     case .tauNormalization:
       guard scoreScale == 1 else { throw AdjustmentError.cosineClassifier }
-      guard let weights = network.classifierWeight else { throw AdjustmentError.noLinearClassifier }
-      let (rows, bias) = (Array(weights), network.classifierBias.map { Array($0) })
-      let classes = network.shape(of: .logits)!.channels
-      return { .tauNormalization(tau: $0, weights: rows, bias: bias, classes: classes) }
+      guard network.classifierWeight != nil else { throw AdjustmentError.noLinearClassifier }
+      let (norms, bias) = (network.classifierRowNorms, network.classifierBias.map { Array($0) })
+      return { .tauNormalization(tau: $0, rowNorms: norms, bias: bias) }
     }
   }
 }

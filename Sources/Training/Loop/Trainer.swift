@@ -111,14 +111,14 @@ public final class Trainer {
   ) throws -> EpochTotals? {
     let plan = session.plan
     session.stream.startEpoch(epoch - 1, firstStep: session.state.stepInEpoch)
-    if phase.kind == .crt && epoch == phase.firstEpoch && session.state.stepInEpoch == 0 {
-      try session.reinitializeClassifier(configuration)
+    if phase.isClassifierStage && epoch == phase.firstEpoch && session.state.stepInEpoch == 0 {
+      try session.beginClassifierStage(phase, configuration)
     }
-    session.trainingStep.begin(phase)
+    session.trainingStep.begin(phase, maxNormRadius: phase.maxNorm == nil ? nil : session.state.maxNormRadius)
     let phaseFirstStep = (phase.firstEpoch - 1) * plan.stepsPerEpoch
     // An autoencoder phase has no classification objective: one iteration on the MSE alone.
     let objectives: [ClassificationLoss?] =
-      phase.classifies ? session.objectives.losses(epoch: epoch - phase.firstEpoch + 1) : [nil]
+      phase.classifies ? session.objectives(of: phase).losses(epoch: epoch - phase.firstEpoch + 1) : [nil]
     // A run resumed mid-epoch starts late, rank 0 from the saved (global) totals.
     let firstStepInEpoch = session.state.stepInEpoch
     var totals = EpochTotals(classes: session.classes)

@@ -1,3 +1,4 @@
+import Loader
 import Model
 
 /// How the parts of a model are trained (`--mode`), after the seeds' three settings.
@@ -21,70 +22,92 @@ public enum TrainingMode: String, CaseIterable, Codable, Sendable {
   }
 }
 
-/// A stretch of epochs with one set of trainable parts and one objective. `classification`
-/// and `end-to-end` runs are one phase; `separate` runs are two; `--crt-epochs` adds one.
+/// A stretch of epochs with one set of trainable parts, one objective and one optimizer
+/// setting. `classification` and `end-to-end` runs are one phase; `separate` runs are two; a
+/// classifier stage (`--crt-epochs`, `--wb-epochs`) adds one.
 struct TrainingPhase: Equatable {
-  /// `crt`: the classifier re-initialised at the phase's start and re-trained alone with
-  /// class-balanced sampling (Kang et al., ICLR 2020).
+  /// `crt`: the classifier re-initialised and re-trained alone with class-balanced batches
+  /// (Kang et al., ICLR 2020). `wb`: weight balancing's second stage (Alshammari et al., CVPR
+  /// 2022): the classifier fine-tuned alone with natural batches, the class-balanced softmax,
+  /// its own learning rate and weight decay, and each class's weight row capped by MaxNorm.
   enum Kind: String {
     case joint, autoencoder, classifier
     case crt = "cRT"
+    case wb = "WB"
   }
-  let kind: Kind
+  var kind: Kind
   /// The first epoch of the phase (1-based, counted over the whole run).
   let firstEpoch: Int
   /// The epochs of each cosine cycle of its learning rate (one, unless restarts follow).
-  let cycles: [Int]
+  var cycles: [Int]
   /// Whether the steps optimise the classification loss and/or the reconstruction MSE.
   let classifies: Bool
   let reconstructs: Bool
   let frozen: Set<ModelPart>
+  /// The peak learning rate and SGD's weight decay in this phase.
+  var learningRate: Double
+  var weightDecay: Double
+  /// The sampler and loss of a classifier stage, replacing the run's; `nil`: the run's.
+  var sampler: SamplerKind? = nil
+  var loss: LossKind? = nil
+  /// MaxNorm's threshold as a share of the way from the smallest to the largest class-row norm
+  /// at the phase's start (Alshammari et al.'s `thresh`); `nil`: no cap.
+  var maxNorm: Double? = nil
 
   var epochs: Int { cycles.reduce(0, +) }
   var lastEpoch: Int { firstEpoch + epochs - 1 }
   /// The outputs a training step computes (an autoencoder step also computes the logits, so
   /// that the training log shows what the still-untrained classifier predicts).
   var outputs: [NetworkOutput] { reconstructs ? [.logits, .reconstruction] : [.logits] }
+  /// A stage on the trained encoder that starts the classifier's optimisation afresh.
+  var isClassifierStage: Bool { kind == .crt || kind == .wb }
 
   /// The phases of a run.
   static func phases(of config: TrainingConfiguration) -> [TrainingPhase] {
     let phases = trainingPhases(of: config)
-    let retraining = config.optimization.classifierRetrainingEpochs
-    guard retraining > 0, let last = phases.last else { return phases }
-    return phases + [
-      .init(
-        kind: .crt, firstEpoch: last.lastEpoch + 1, cycles: [retraining], classifies: true,
-        reconstructs: false,
-        frozen: [.encoder, .decoder])
-    ]
+    let o = config.optimization
+    guard let last = phases.last else { return phases }
+    var stage = TrainingPhase(
+      kind: .crt, firstEpoch: last.lastEpoch + 1, cycles: [o.classifierRetrainingEpochs], classifies: true,
+      reconstructs: false, frozen: [.encoder, .decoder], learningRate: o.learningRate,
+      weightDecay: o.weightDecay,
+      sampler: .oversample)
+    if o.classifierRetrainingEpochs > 0 { return phases + [stage] }
+    guard o.weightBalancing.epochs > 0 else { return phases }
+    let wb = o.weightBalancing
+    (stage.kind, stage.cycles, stage.learningRate, stage.weightDecay) = (
+      .wb, [wb.epochs], wb.learningRate, wb.weightDecay
+    )
+    (stage.sampler, stage.loss, stage.maxNorm) = (.uniform, .cbSoftmax, wb.maxNorm)
+    return phases + [stage]
   }
 
   /// The phases that train the model from scratch.
   private static func trainingPhases(of config: TrainingConfiguration) -> [TrainingPhase] {
     let cycles = [config.optimization.epochs] + config.optimization.restartEpochs
+    let (rate, decay) = (config.optimization.learningRate, config.optimization.weightDecay)
     switch config.model.mode {
     case .classification, .endToEnd:
       return [
         .init(
           kind: .joint, firstEpoch: 1, cycles: cycles, classifies: true,
-          reconstructs: config.model.mode == .endToEnd, frozen: [])
+          reconstructs: config.model.mode == .endToEnd, frozen: [], learningRate: rate, weightDecay: decay)
       ]
     case .separate:
       return [
         .init(
           kind: .autoencoder, firstEpoch: 1, cycles: [config.model.autoencoderEpochs], classifies: false,
-          reconstructs: true, frozen: [.classifier]),
+          reconstructs: true, frozen: [.classifier], learningRate: rate, weightDecay: decay),
         .init(
           kind: .classifier, firstEpoch: config.model.autoencoderEpochs + 1, cycles: cycles, classifies: true,
-          reconstructs: false, frozen: [.encoder, .decoder]),
+          reconstructs: false, frozen: [.encoder, .decoder], learningRate: rate, weightDecay: decay),
       ]
     }
   }
 
-  /// The 0-based epoch from which training draws class-balanced batches whatever the sampler
-  /// (cRT's re-training); `nil` when none does.
-  static func balancedSamplingEpoch(of config: TrainingConfiguration) -> Int? {
-    phases(of: config).first { $0.kind == .crt }.map { $0.firstEpoch - 1 }
+  /// The 0-based epoch from which a classifier stage's sampler replaces the run's, and that sampler.
+  static func laterSampler(of config: TrainingConfiguration) -> (fromEpoch: Int, kind: SamplerKind)? {
+    phases(of: config).first { $0.sampler != nil }.map { ($0.firstEpoch - 1, $0.sampler!) }
   }
 
   /// The phase that epoch `epoch` belongs to.

@@ -125,13 +125,31 @@ final class TrainingSession {
     classifierBias.update(repeating: bias)
   }
 
-  /// cRT's start (Kang et al. 2020): the classifier initialised afresh — identically on every
-  /// rank, from the seed — with its momentum cleared, before it is re-trained alone.
-  func reinitializeClassifier(_ config: TrainingConfiguration) throws {
-    network.initializeParameters(of: .classifier, seed: config.data.seed)
-    try Self.setInitialClassifierBias(network, config)
+  /// A classifier stage's start, identical on every rank: cRT (Kang et al. 2020) initialises
+  /// the classifier afresh from the seed; both stages clear its momentum (the papers start a new
+  /// optimizer); weight balancing fixes MaxNorm's radius from the row norms the first stage
+  /// left, `min + t·(max − min)` as Alshammari et al.'s code, and keeps it in the state so a
+  /// resumed stage caps at the same radius.
+  func beginClassifierStage(_ phase: TrainingPhase, _ config: TrainingConfiguration) throws {
+    if phase.kind == .crt {
+      network.initializeParameters(of: .classifier, seed: config.data.seed)
+      try Self.setInitialClassifierBias(network, config)
+    }
     let range = network.partRanges[.classifier] ?? 0..<0
     optimizer.velocity.base.advanced(by: range.lowerBound).update(repeating: 0, count: range.count)
+    if let share = phase.maxNorm, let smallest = network.classifierRowNorms.min(),
+      let largest = network.classifierRowNorms.max()
+    {
+      state.maxNormRadius = smallest + share * (largest - smallest)
+    }
+  }
+
+  /// What the iterations of `phase` optimise: the run's objectives, or a classifier stage's loss.
+  func objectives(of phase: TrainingPhase) -> Objectives {
+    guard let kind = phase.loss else { return objectives }
+    var options = objectives.options
+    options.kind = kind
+    return Objectives(options: options, classCounts: objectives.classCounts, epochs: objectives.epochs)
   }
 
   /// A resumed state's counters must be ones this run's plan reaches: steps done = epochs done ×
@@ -196,8 +214,8 @@ final class TrainingSession {
       let steps = epochs * plan.stepsPerEpoch
       if step < start + steps || index == phase.cycles.count - 1 {
         let warmup =
-          index == 0 && phase.kind != .crt ? config.optimization.warmupEpochs * plan.stepsPerEpoch : 0
-        return CosineSchedule(base: config.optimization.learningRate, totalSteps: steps, warmupSteps: warmup)
+          index == 0 && !phase.isClassifierStage ? config.optimization.warmupEpochs * plan.stepsPerEpoch : 0
+        return CosineSchedule(base: phase.learningRate, totalSteps: steps, warmupSteps: warmup)
           .learningRate(step: step - start)
       }
       start += steps
@@ -230,7 +248,7 @@ extension TrainingStream {
     let train = dataset.manifest.splits.train
     let scheme = SamplingScheme(
       options: config.sampler, globalCounts: train.classCounts, shardCounts: train.shards.map(\.classCounts),
-      balancedFromEpoch: TrainingPhase.balancedSamplingEpoch(of: config))
+      laterSampler: TrainingPhase.laterSampler(of: config))
     let plan = try EpochPlan(
       epochSize: config.data.epochSize
         ?? (config.debugging.enabled ? config.debugging.samples : scheme.defaultEpochSize),

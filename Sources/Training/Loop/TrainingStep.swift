@@ -16,6 +16,8 @@ final class TrainingStep {
   private let reconstructionWeight: Double
   private(set) var phase: TrainingPhase
   private(set) var sync: GradientSync
+  /// MaxNorm's radius for the classifier's rows after every update (weight balancing's stage).
+  private(set) var maxNormRadius: Double?
   /// The gradient sync's waits, summed over the steps since the last reset.
   var waits = GradientSync.Waits()
 
@@ -35,10 +37,13 @@ final class TrainingStep {
     begin(phase)
   }
 
-  /// Trains what `phase` trains from now on, with its gradient sync planned.
-  func begin(_ phase: TrainingPhase) {
+  /// Trains what `phase` trains from now on, with its weight decay and gradient sync, capping
+  /// the classifier's rows at `maxNormRadius` after every update when one is given.
+  func begin(_ phase: TrainingPhase, maxNormRadius: Double? = nil) {
     network.freeze(phase.frozen)
     network.setTraining(true)
+    optimizer.weightDecay = Float(phase.weightDecay)
+    self.maxNormRadius = maxNormRadius
     self.phase = phase
     sync = parallel.gradientSync(for: network, overlapped: !hooks.contains { $0.readsLocalGradients })
   }
@@ -62,6 +67,7 @@ final class TrainingStep {
       optimizer.step(
         parameters: network.parameters, gradients: network.gradients, learningRate: Float(learningRate),
         range: network.trainableRange)
+      if let maxNormRadius { network.capClassifierRows(radius: maxNormRadius) }
       if index == 0 {
         for hook in hooks {
           try hook.afterFirstUpdate(

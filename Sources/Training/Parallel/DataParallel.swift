@@ -48,6 +48,9 @@ public final class DataParallel {
     (state.epochsDone, state.stepsDone, state.stepInEpoch) = (
       Int(counters[0]), Int(counters[1]), Int(counters[2])
     )
+    var radius = [state.maxNormRadius ?? .nan]
+    try communicator.broadcast(&radius, root: 0)
+    state.maxNormRadius = radius[0].isNaN ? nil : radius[0]
   }
 
   /// The start-up contract: every rank's parameter and buffer tensors have rank 0's names and
