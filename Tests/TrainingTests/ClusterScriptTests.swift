@@ -7,7 +7,7 @@ final class ClusterScriptTests: XCTestCase {
     "cluster/run-local.sh", "cluster/slurm.sbatch", "cluster/pbs.sh", "cluster/job-common.sh",
     "cluster/slurm-test.sh",
     "scripts/mpirun-local", "scripts/fuzz", "scripts/netns-hosts", "scripts/netns-rsh",
-    "scripts/install-deps", "scripts/generate-onnx-swift",
+    "scripts/install-deps", "scripts/generate-onnx-swift", "scripts/long-tail-results",
     "scripts/python-venv", "scripts/imbalance-results", ".ci/run",
   ]
 
