@@ -125,6 +125,13 @@ struct OptimizationArguments: ConfigurationArguments {
   var crtEpochs: Int?
 
   @Option(
+    name: .customLong("lws-epochs"),
+    help: help(
+      "Learnable weight scaling (LWS, Kang et al. 2020) after the joint epochs: one scale per class on the frozen classifier, trained for this many epochs with class-balanced batches.",
+      default: "\(OptimizationOptions().weightScalingEpochs)"))
+  var lwsEpochs: Int?
+
+  @Option(
     name: .customLong("wb-epochs"),
     help: help(
       "Weight balancing's second stage (Alshammari et al. 2022) after the joint epochs: the classifier alone, fine-tuned for this many epochs on the frozen encoder with natural batches, the class-balanced softmax, --wb-lr, --wb-weight-decay and MaxNorm.",
@@ -160,6 +167,7 @@ struct OptimizationArguments: ConfigurationArguments {
     set(&configuration.optimization.warmupEpochs, warmupEpochs)
     if let restartEpochs { configuration.optimization.restartEpochs = restartEpochs }
     set(&configuration.optimization.classifierRetrainingEpochs, crtEpochs)
+    set(&configuration.optimization.weightScalingEpochs, lwsEpochs)
     set(&configuration.optimization.weightBalancing.epochs, wbEpochs)
     set(&configuration.optimization.weightBalancing.learningRate, wbLearningRate)
     set(&configuration.optimization.weightBalancing.weightDecay, wbWeightDecay)

@@ -143,7 +143,7 @@ final class ConfigurationTests: XCTestCase {
     XCTAssertThrowsError(try configuration.optimization.extend(to: 7, run: "runs/a")) {
       XCTAssertEqual(
         "\($0)",
-        "--epochs with --resume extends the joint epochs, but runs/a trains its classifier in a stage after them (--crt-epochs or --wb-epochs); train a new run instead"
+        "--epochs with --resume extends the joint epochs, but runs/a trains its classifier in a stage after them (--crt-epochs, --lws-epochs or --wb-epochs); train a new run instead"
       )
     }
     configuration.model.architecture = .unet

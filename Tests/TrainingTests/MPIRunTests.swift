@@ -134,6 +134,7 @@ final class MPIRunTests: XCTestCase {
       ("crt", ["--epochs", "1", "--crt-epochs", "1", "--epoch-size", "128", "--sampler", "uniform"], [2]),
       // Steps 3 and 4 fine-tune the classifier under MaxNorm with the class-balanced softmax.
       ("wb", ["--epochs", "1", "--wb-epochs", "1", "--epoch-size", "128"], [2]),
+      ("lws", ["--epochs", "1", "--lws-epochs", "1", "--epoch-size", "128"], [2]),
     ]
     for (name, options, rankCounts) in configurations {
       let common =

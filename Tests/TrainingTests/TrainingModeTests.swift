@@ -97,91 +97,78 @@ final class TrainingModeTests: XCTestCase {
     XCTAssertEqual(try csvRows(run + "/valid.csv").map { $0[0] }, ["2"])
   }
 
-  /// `--crt-epochs` (cRT, Kang et al. 2020): after the joint epoch, the classifier is
-  /// re-initialised and trained alone while every encoder tensor — batch norm's running
-  /// statistics included — stays bit for bit as the joint epoch left it; stopping at the
-  /// boundary and resuming gives the uninterrupted run's tensors exactly; at a learning rate of
-  /// 1e-7 the re-trained classifier is still the fresh initialisation (`initializeParameters(of:
+  /// A run of the joint epoch then a two-epoch (cRT: one) classifier `stage` (`--crt-epochs`,
+  /// `--wb-epochs`, `--lws-epochs` with `options`): stopped after the joint epoch, resumed —
+  /// in the middle of the stage too when it has two epochs — and checked: the stage's epochs
+  /// are labelled, every encoder tensor (batch norm's running statistics included) stays bit for
+  /// bit as the joint epoch left it, the classifier's two tensors moved, and an uninterrupted run
+  /// ends with exactly the same tensors. Validation and test use 256 images: the test is about
+  /// the tensors. Returns the joint and final tensors, the run's path and its command.
+  private func stagedRun(
+    _ option: String, epochs: Int, label: String, seed: Int, file: StaticString = #filePath,
+    line: UInt = #line
+  ) throws -> (joint: [String: [Float]], final: [String: [Float]], run: String, job: [String]) {
+    let job = [
+      "train", "--data", data!, "--model", "small-cnn", "--epochs", "1", option, "\(epochs)", "--epoch-size",
+      "256",
+      "--batch-size", "64", "--tsne-points", "0", "--log-every", "0", "--seed", "\(seed)", "--debug",
+      "--debug-samples", "256",
+    ]
+    let (stopped, whole) = (path("\(label)-stopped"), path("\(label)-whole"))
+    let first = try CommandRunner.single(job + ["--out", stopped, "--stop-after-epoch", "1"])
+    XCTAssertEqual(first.status, 0, first.standardError, file: file, line: line)
+    let joint = try tensors(stopped + "/last.safetensors")
+    for stop in epochs > 1 ? [["--stop-after-epoch", "2"], []] : [[]] {
+      let resumed = try CommandRunner.single(["train", "--resume", stopped] + stop)
+      XCTAssertEqual(resumed.status, 0, resumed.standardError, file: file, line: line)
+      XCTAssertTrue(
+        resumed.standardOutput.contains("/\(epochs + 1) (\(label))"), resumed.standardOutput,
+        file: file,
+        line: line)
+    }
+    let final = try tensors(stopped + "/last.safetensors")
+    let (frozen, trained) = compare(final, joint, file: file, line: line) { $0.hasPrefix("fc.") }
+    XCTAssertEqual(trained, 2, file: file, line: line)
+    XCTAssertGreaterThan(frozen, 10, file: file, line: line)
+    let uninterrupted = try CommandRunner.single(job + ["--out", whole])
+    XCTAssertEqual(uninterrupted.status, 0, uninterrupted.standardError, file: file, line: line)
+    XCTAssertEqual(
+      try tensors(whole + "/last.safetensors"), final, "stopped and resumed ≠ uninterrupted", file: file,
+      line: line)
+    return (joint, final, stopped, job)
+  }
+
+  /// cRT (Kang et al. 2020) as `stagedRun` checks it; and at a learning rate of 1e-7 the
+  /// re-trained classifier is still the fresh initialisation (`initializeParameters(of:
   /// .classifier)`), not the joint epoch's classifier.
   func testClassifierRetrainingReinitialisesAndTrainsOnlyTheClassifier() throws {
-    let job = [
-      "train", "--data", data!, "--model", "small-cnn", "--epochs", "1", "--crt-epochs", "1", "--epoch-size",
-      "256",
-      "--batch-size", "64", "--tsne-points", "0", "--log-every", "0", "--seed", "4",
-      // Validation and test on 256 images each: the test is about the tensors.
-      "--debug", "--debug-samples", "256",
-    ]
-    let (stopped, whole) = (path("crt-stopped"), path("crt-whole"))
-    let first = try CommandRunner.single(job + ["--out", stopped, "--stop-after-epoch", "1"])
-    XCTAssertEqual(first.status, 0, first.standardError)
-    let joint = try tensors(stopped + "/last.safetensors")
-    let resumed = try CommandRunner.single(["train", "--resume", stopped])
-    XCTAssertEqual(resumed.status, 0, resumed.standardError)
-    XCTAssertTrue(resumed.standardOutput.contains("epoch 2/2 (cRT)"), resumed.standardOutput)
-    let final = try tensors(stopped + "/last.safetensors")
-    let (frozen, trained) = compare(final, joint) { $0.hasPrefix("fc.") }
-    XCTAssertEqual(trained, 2)
-    XCTAssertGreaterThan(frozen, 10)
-    let uninterrupted = try CommandRunner.single(job + ["--out", whole])
-    XCTAssertEqual(uninterrupted.status, 0, uninterrupted.standardError)
-    XCTAssertEqual(try tensors(whole + "/last.safetensors"), final, "resumed at the boundary ≠ uninterrupted")
-
+    let (_, _, _, job) = try stagedRun("--crt-epochs", epochs: 1, label: "cRT", seed: 4)
     let still = path("crt-still")
     let slow = try CommandRunner.single(job + ["--out", still, "--lr", "1e-7"])
     XCTAssertEqual(slow.status, 0, slow.standardError)
     let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 28, width: 28, classes: 10)
     network.initializeParameters(seed: 4)
-    let initial = network.layout.entries.map {
-      ($0.name, Array(UnsafeBufferPointer(start: network.parameters.base + $0.offset, count: $0.count)))
-    }
+    let initial = Array(try XCTUnwrap(network.classifierWeight))
     network.initializeParameters(of: .classifier, seed: 4)
-    let retrained = try tensors(still + "/last.safetensors")
-    var compared = 0
-    for entry in network.layout.entries where entry.name.hasPrefix("fc.") && entry.name.hasSuffix("weight") {
-      let fresh = Array(
-        UnsafeBufferPointer(start: network.parameters.base + entry.offset, count: entry.count))
-      let first = try XCTUnwrap(initial.first { $0.0 == entry.name }?.1)
-      let values = try XCTUnwrap(retrained[entry.name])
-      XCTAssertLessThan(zip(values, fresh).map { abs($0 - $1) }.max()!, 1e-5, entry.name)
-      XCTAssertGreaterThan(
-        zip(values, first).map { abs($0 - $1) }.max()!, 1e-3, "\(entry.name) was not re-drawn")
-      compared += 1
-    }
-    XCTAssertEqual(compared, 1)
+    let fresh = Array(try XCTUnwrap(network.classifierWeight))
+    let retrained = try XCTUnwrap(tensors(still + "/last.safetensors")["fc.weight"])
+    XCTAssertLessThan(zip(retrained, fresh).map { abs($0 - $1) }.max()!, 1e-5)
+    XCTAssertGreaterThan(
+      zip(retrained, initial).map { abs($0 - $1) }.max()!, 1e-3, "fc.weight was not re-drawn")
   }
 
-  /// `--wb-epochs` (weight balancing's second stage, Alshammari et al. 2022): the encoder stays
-  /// bit for bit as the joint epoch left it; MaxNorm's radius is `min + 0.1·(max − min)` of the
-  /// joint classifier's row norms (recomputed here from the checkpoint), kept in the state, and
-  /// every final row is within it although most joint rows were longer, and without the cap
-  /// (`--wb-max-norm 1`) the stage ends with longer rows; a stage stopped in the middle and
-  /// resumed ends with the uninterrupted run's tensors exactly.
+  /// Weight balancing's second stage (Alshammari et al. 2022) as `stagedRun` checks it, resumed
+  /// mid-stage; MaxNorm's radius is `min + 0.1·(max − min)` of the joint classifier's row norms
+  /// (recomputed here from the checkpoint) and kept in the state; every final row is within it
+  /// although most joint rows were longer, and without the cap (`--wb-max-norm 1`) the stage
+  /// ends with longer rows.
   func testWeightBalancingCapsTheClassifierRowsAndResumesExactly() throws {
-    let job = [
-      "train", "--data", data!, "--model", "small-cnn", "--epochs", "1", "--wb-epochs", "2", "--epoch-size",
-      "256",
-      "--batch-size", "64", "--tsne-points", "0", "--log-every", "0", "--seed", "5", "--debug",
-      "--debug-samples",
-      "256",
-    ]
-    let (stopped, whole) = (path("wb-stopped"), path("wb-whole"))
-    let first = try CommandRunner.single(job + ["--out", stopped, "--stop-after-epoch", "1"])
-    XCTAssertEqual(first.status, 0, first.standardError)
-    let joint = try tensors(stopped + "/last.safetensors")
-    let middle = try CommandRunner.single(["train", "--resume", stopped, "--stop-after-epoch", "2"])
-    XCTAssertEqual(middle.status, 0, middle.standardError)
-    XCTAssertTrue(middle.standardOutput.contains("epoch 2/3 (WB)"), middle.standardOutput)
+    let (joint, final, run, job) = try stagedRun("--wb-epochs", epochs: 2, label: "WB", seed: 5)
     let norms = try rowNorms(XCTUnwrap(joint["fc.weight"]), rows: 10)
     let radius = norms.min()! + 0.1 * (norms.max()! - norms.min()!)
-    let state = try SafeTensors(contentsOf: stopped + "/last.state.safetensors")
+    let state = try SafeTensors(contentsOf: run + "/last.state.safetensors")
     XCTAssertEqual(
       try XCTUnwrap(state.metadata["max_norm_radius"].flatMap(Double.init)), radius, accuracy: 1e-9)
-    let last = try CommandRunner.single(["train", "--resume", stopped])
-    XCTAssertEqual(last.status, 0, last.standardError)
-    let final = try tensors(stopped + "/last.safetensors")
-    let (frozen, trained) = compare(final, joint) { $0.hasPrefix("fc.") }
-    XCTAssertEqual(trained, 2)
-    XCTAssertGreaterThan(frozen, 10)
     let capped = try rowNorms(XCTUnwrap(final["fc.weight"]), rows: 10)
     XCTAssertLessThanOrEqual(capped.max()!, radius * (1 + 1e-6))
     XCTAssertGreaterThanOrEqual(norms.filter { $0 > radius }.count, 5, "the cap had no rows to pull in")
@@ -190,10 +177,26 @@ final class TrainingModeTests: XCTestCase {
     let uncapped = try rowNorms(
       XCTUnwrap(tensors(path("wb-free") + "/last.safetensors")["fc.weight"]), rows: 10)
     XCTAssertGreaterThan(uncapped.max()!, radius * 1.1)
-    let uninterrupted = try CommandRunner.single(job + ["--out", whole])
-    XCTAssertEqual(uninterrupted.status, 0, uninterrupted.standardError)
-    XCTAssertEqual(
-      try tensors(whole + "/last.safetensors"), final, "stopped mid-stage and resumed ≠ uninterrupted")
+  }
+
+  /// LWS (Kang et al. 2020) as `stagedRun` checks it, resumed mid-stage (scales and their
+  /// momentum restored from the state): each class's final row and bias are the joint epoch's
+  /// times the scale `class_scales` in the state records.
+  func testWeightScalingScalesEachClassRowAndResumesExactly() throws {
+    let (joint, final, run, _) = try stagedRun("--lws-epochs", epochs: 2, label: "LWS", seed: 6)
+    let state = try SafeTensors(contentsOf: run + "/last.state.safetensors")
+    let scales = try XCTUnwrap(state.metadata["class_scales"]).split(separator: ",").compactMap { Double($0) }
+    XCTAssertEqual(scales.count, 10)
+    XCTAssertGreaterThan(scales.map { abs($0 - 1) }.max()!, 1e-3, "the scales did not move")
+    let (rows, bias) = (try XCTUnwrap(final["fc.weight"]), try XCTUnwrap(final["fc.bias"]))
+    let (jointRows, jointBias) = (try XCTUnwrap(joint["fc.weight"]), try XCTUnwrap(joint["fc.bias"]))
+    let width = rows.count / 10
+    for k in 0..<10 {
+      for i in (k * width)..<((k + 1) * width) {
+        XCTAssertEqual(Double(rows[i]), Double(jointRows[i]) * scales[k], accuracy: 1e-5)
+      }
+      XCTAssertEqual(Double(bias[k]), Double(jointBias[k]) * scales[k], accuracy: 1e-5)
+    }
   }
 
   private func rowNorms(_ weights: [Float], rows: Int) -> [Double] {

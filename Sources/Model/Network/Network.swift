@@ -220,6 +220,16 @@ public final class Network {
     }
   }
 
+  /// The gradient of the classifier layer's parameter `name` (`weight` or `bias`), a view into
+  /// the gradient arena, where it has one.
+  public func classifierGradient(of name: String) -> UnsafeMutableBufferPointer<Float>? {
+    guard let classifierNode,
+      let entry = layout.entries.first(where: { $0.name == "\(nodes[classifierNode].operation.name).\(name)" }
+      )
+    else { return nil }
+    return UnsafeMutableBufferPointer(start: gradients.base + entry.offset, count: entry.count)
+  }
+
   /// The classifier layer's bias (one value per class), where it has one.
   public var classifierBias: UnsafeMutableBufferPointer<Float>? {
     guard let classifierNode else { return nil }

@@ -62,6 +62,8 @@ public struct TrainingState: Equatable, Sendable {
   public var epochTotals: [Double] = []
   /// Weight balancing's MaxNorm radius, fixed at its stage's start (`nil` before or without one).
   public var maxNormRadius: Double?
+  /// LWS's scales and their momentum during its stage.
+  public var classScales: ClassScales?
 
   public init(epochsDone: Int, stepsDone: Int, bestEpoch: Int?, bestScore: Double?) {
     self.epochsDone = epochsDone
@@ -77,6 +79,10 @@ public struct TrainingState: Equatable, Sendable {
       metadata["best_score"] = "\(bestScore)"
     }
     if let maxNormRadius { metadata["max_norm_radius"] = "\(maxNormRadius)" }
+    if let classScales {
+      metadata["class_scales"] = classScales.scales.map { "\($0)" }.joined(separator: ",")
+      metadata["class_scale_velocity"] = classScales.velocity.map { "\($0)" }.joined(separator: ",")
+    }
     if stepInEpoch > 0 {
       metadata["step_in_epoch"] = "\(stepInEpoch)"
       metadata["epoch_totals_sparse"] = epochTotals.map { "\($0)" }.joined(separator: ",")
@@ -98,6 +104,17 @@ public struct TrainingState: Equatable, Sendable {
     bestScore = file.metadata["best_score"].flatMap(Double.init)
     stepInEpoch = file.metadata["step_in_epoch"].flatMap(Int.init) ?? 0
     maxNormRadius = file.metadata["max_norm_radius"].flatMap(Double.init)
+    if let scales = file.metadata["class_scales"], let velocity = file.metadata["class_scale_velocity"] {
+      let (s, v) = (
+        scales.split(separator: ",").compactMap { Double($0) },
+        velocity.split(separator: ",").compactMap { Double($0) }
+      )
+      guard s.count == v.count, !s.isEmpty else {
+        throw CheckpointError.malformed(
+          path: path, reason: "its class_scales and class_scale_velocity do not pair up")
+      }
+      classScales = ClassScales(scales: s, velocity: v)
+    }
     guard epochs >= 0, steps >= 0, stepInEpoch >= 0, (bestEpoch ?? 1) >= 1, (bestEpoch ?? 0) <= epochs else {
       throw CheckpointError.malformed(
         path: path,

@@ -22,6 +22,7 @@ extension TrainingConfiguration: Codable {
     case warmupEpochs = "warmup-epochs"
     case restartEpochs = "restart-epochs"
     case crtEpochs = "crt-epochs"
+    case lwsEpochs = "lws-epochs"
     case wbEpochs = "wb-epochs"
     case wbLR = "wb-lr"
     case wbWeightDecay = "wb-weight-decay"
@@ -97,6 +98,7 @@ extension TrainingConfiguration: Codable {
     try r.value(.warmupEpochs, &optimization.warmupEpochs)
     try r.value(.restartEpochs, &optimization.restartEpochs)
     try r.value(.crtEpochs, &optimization.classifierRetrainingEpochs)
+    try r.value(.lwsEpochs, &optimization.weightScalingEpochs)
     try r.value(.wbEpochs, &optimization.weightBalancing.epochs)
     try r.value(.wbLR, &optimization.weightBalancing.learningRate)
     try r.value(.wbWeightDecay, &optimization.weightBalancing.weightDecay)
@@ -176,6 +178,7 @@ extension TrainingConfiguration: Codable {
     try c.encode(optimization.warmupEpochs, forKey: .warmupEpochs)
     try c.encode(optimization.restartEpochs, forKey: .restartEpochs)
     try c.encode(optimization.classifierRetrainingEpochs, forKey: .crtEpochs)
+    try c.encode(optimization.weightScalingEpochs, forKey: .lwsEpochs)
     try c.encode(optimization.weightBalancing.epochs, forKey: .wbEpochs)
     try c.encode(optimization.weightBalancing.learningRate, forKey: .wbLR)
     try c.encode(optimization.weightBalancing.weightDecay, forKey: .wbWeightDecay)

@@ -81,10 +81,16 @@ extension TrainingConfiguration {
       wb.learningRate > 0 && wb.learningRate.isFinite, "--wb-lr must be positive (got \(wb.learningRate))")
     try check(wb.weightDecay >= 0, "--wb-weight-decay must be non-negative (got \(wb.weightDecay))")
     try check(wb.maxNorm >= 0 && wb.maxNorm <= 1, "--wb-max-norm must be in [0, 1] (got \(wb.maxNorm))")
+    let stages = [
+      ("--crt-epochs", o.classifierRetrainingEpochs), ("--lws-epochs", o.weightScalingEpochs),
+      ("--wb-epochs", wb.epochs),
+    ]
+    try check(o.weightScalingEpochs >= 0, "--lws-epochs must be non-negative (got \(o.weightScalingEpochs))")
     try check(
-      o.classifierRetrainingEpochs == 0 || wb.epochs == 0,
-      "--crt-epochs and --wb-epochs are two second stages for the classifier: give one")
-    for (option, epochs) in [("--crt-epochs", o.classifierRetrainingEpochs), ("--wb-epochs", wb.epochs)] {
+      stages.filter { $0.1 > 0 }.count <= 1,
+      "\(stages.filter { $0.1 > 0 }.map(\.0).joined(separator: " and ")) are second stages for the classifier: give one"
+    )
+    for (option, epochs) in stages {
       try check(
         epochs == 0 || m.mode != .separate,
         "\(option) trains the classifier of a jointly trained model in a second stage; --mode separate already trains it alone"

@@ -48,9 +48,18 @@ public struct OptimizationOptions: Sendable, Equatable {
   /// classifier re-initialised and trained alone, with class-balanced sampling, on the frozen
   /// encoder; 0: none.
   public var classifierRetrainingEpochs = 0
+  /// Epochs of learnable weight scaling (LWS, Kang et al., ICLR 2020) after the joint epochs: a
+  /// scale per class on the frozen classifier, trained with class-balanced batches; 0: none.
+  public var weightScalingEpochs = 0
   /// Weight balancing's second stage after the joint epochs (`--wb-epochs`).
   public var weightBalancing = WeightBalancingOptions()
   public init() {}
+
+  /// Epochs of the classifier stage after the joint ones (cRT, LWS or weight balancing; at most
+  /// one is given).
+  public var classifierStageEpochs: Int {
+    classifierRetrainingEpochs + weightScalingEpochs + weightBalancing.epochs
+  }
 
   /// Every epoch of the classifier's schedule: the first cycle's and the restarts'.
   public var scheduledEpochs: Int { epochs + restartEpochs.reduce(0, +) }
@@ -58,9 +67,9 @@ public struct OptimizationOptions: Sendable, Equatable {
   /// A resumed run's schedule extended to `total` classifier epochs by one more cosine cycle
   /// (nothing when it has them already); fewer than it has is an error naming `run`.
   public mutating func extend(to total: Int, run: String) throws {
-    guard classifierRetrainingEpochs == 0 && weightBalancing.epochs == 0 else {
+    guard classifierStageEpochs == 0 else {
       throw ConfigurationError.invalid(
-        "--epochs with --resume extends the joint epochs, but \(run) trains its classifier in a stage after them (--crt-epochs or --wb-epochs); train a new run instead"
+        "--epochs with --resume extends the joint epochs, but \(run) trains its classifier in a stage after them (--crt-epochs, --lws-epochs or --wb-epochs); train a new run instead"
       )
     }
     guard total >= scheduledEpochs else {
@@ -168,6 +177,6 @@ extension TrainingConfiguration {
   /// Epochs of the whole run: the autoencoder's and the classifier's in `separate` mode.
   public var totalEpochs: Int {
     (model.mode == .separate ? model.autoencoderEpochs : 0) + optimization.scheduledEpochs
-      + optimization.classifierRetrainingEpochs + optimization.weightBalancing.epochs
+      + optimization.classifierStageEpochs
   }
 }

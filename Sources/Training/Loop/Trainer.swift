@@ -114,7 +114,9 @@ public final class Trainer {
     if phase.isClassifierStage && epoch == phase.firstEpoch && session.state.stepInEpoch == 0 {
       try session.beginClassifierStage(phase, configuration)
     }
-    session.trainingStep.begin(phase, maxNormRadius: phase.maxNorm == nil ? nil : session.state.maxNormRadius)
+    session.trainingStep.begin(
+      phase, maxNormRadius: phase.maxNorm == nil ? nil : session.state.maxNormRadius,
+      classScales: phase.kind == .lws ? session.state.classScales : nil)
     let phaseFirstStep = (phase.firstEpoch - 1) * plan.stepsPerEpoch
     // An autoencoder phase has no classification objective: one iteration on the MSE alone.
     let objectives: [ClassificationLoss?] =
@@ -137,6 +139,7 @@ public final class Trainer {
         at: position,
         totals: &totals)
       session.stepsDone += 1
+      if let scales = session.trainingStep.classScales { session.state.classScales = scales }
       if let every = configuration.debugging.checkReplicasEvery, session.stepsDone % every == 0 {
         try session.parallel.checkReplicasIdentical(session.network, after: "step \(session.stepsDone)")
       }

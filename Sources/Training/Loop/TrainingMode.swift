@@ -27,12 +27,14 @@ public enum TrainingMode: String, CaseIterable, Codable, Sendable {
 /// classifier stage (`--crt-epochs`, `--wb-epochs`) adds one.
 struct TrainingPhase: Equatable {
   /// `crt`: the classifier re-initialised and re-trained alone with class-balanced batches
-  /// (Kang et al., ICLR 2020). `wb`: weight balancing's second stage (Alshammari et al., CVPR
+  /// (Kang et al., ICLR 2020). `lws`: a learnable scale per class on the frozen classifier,
+  /// class-balanced batches (the same paper). `wb`: weight balancing's second stage (Alshammari et al., CVPR
   /// 2022): the classifier fine-tuned alone with natural batches, the class-balanced softmax,
   /// its own learning rate and weight decay, and each class's weight row capped by MaxNorm.
   enum Kind: String {
     case joint, autoencoder, classifier
     case crt = "cRT"
+    case lws = "LWS"
     case wb = "WB"
   }
   var kind: Kind
@@ -60,7 +62,7 @@ struct TrainingPhase: Equatable {
   /// that the training log shows what the still-untrained classifier predicts).
   var outputs: [NetworkOutput] { reconstructs ? [.logits, .reconstruction] : [.logits] }
   /// A stage on the trained encoder that starts the classifier's optimisation afresh.
-  var isClassifierStage: Bool { kind == .crt || kind == .wb }
+  var isClassifierStage: Bool { [.crt, .lws, .wb].contains(kind) }
 
   /// The phases of a run.
   static func phases(of config: TrainingConfiguration) -> [TrainingPhase] {
@@ -73,6 +75,10 @@ struct TrainingPhase: Equatable {
       weightDecay: o.weightDecay,
       sampler: .oversample)
     if o.classifierRetrainingEpochs > 0 { return phases + [stage] }
+    if o.weightScalingEpochs > 0 {
+      (stage.kind, stage.cycles) = (.lws, [o.weightScalingEpochs])
+      return phases + [stage]
+    }
     guard o.weightBalancing.epochs > 0 else { return phases }
     let wb = o.weightBalancing
     (stage.kind, stage.cycles, stage.learningRate, stage.weightDecay) = (

@@ -126,8 +126,8 @@ final class TrainingSession {
   }
 
   /// A classifier stage's start, identical on every rank: cRT (Kang et al. 2020) initialises
-  /// the classifier afresh from the seed; both stages clear its momentum (the papers start a new
-  /// optimizer); weight balancing fixes MaxNorm's radius from the row norms the first stage
+  /// the classifier afresh from the seed; every stage clears its momentum (the papers start a new
+  /// optimizer); LWS starts its scales at 1; weight balancing fixes MaxNorm's radius from the row norms the first stage
   /// left, `min + t·(max − min)` as Alshammari et al.'s code, and keeps it in the state so a
   /// resumed stage caps at the same radius.
   func beginClassifierStage(_ phase: TrainingPhase, _ config: TrainingConfiguration) throws {
@@ -137,6 +137,7 @@ final class TrainingSession {
     }
     let range = network.partRanges[.classifier] ?? 0..<0
     optimizer.velocity.base.advanced(by: range.lowerBound).update(repeating: 0, count: range.count)
+    if phase.kind == .lws { state.classScales = ClassScales(classes: classes) }
     if let share = phase.maxNorm, let smallest = network.classifierRowNorms.min(),
       let largest = network.classifierRowNorms.max()
     {

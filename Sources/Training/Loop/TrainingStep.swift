@@ -18,6 +18,8 @@ final class TrainingStep {
   private(set) var sync: GradientSync
   /// MaxNorm's radius for the classifier's rows after every update (weight balancing's stage).
   private(set) var maxNormRadius: Double?
+  /// LWS's scales, updated instead of the classifier's parameters (its stage).
+  private(set) var classScales: ClassScales?
   /// The gradient sync's waits, summed over the steps since the last reset.
   var waits = GradientSync.Waits()
 
@@ -38,12 +40,13 @@ final class TrainingStep {
   }
 
   /// Trains what `phase` trains from now on, with its weight decay and gradient sync, capping
-  /// the classifier's rows at `maxNormRadius` after every update when one is given.
-  func begin(_ phase: TrainingPhase, maxNormRadius: Double? = nil) {
+  /// the classifier's rows at `maxNormRadius` after every update when one is given, or with
+  /// `classScales` training LWS's scales in place of the classifier's parameters.
+  func begin(_ phase: TrainingPhase, maxNormRadius: Double? = nil, classScales: ClassScales? = nil) {
     network.freeze(phase.frozen)
     network.setTraining(true)
     optimizer.weightDecay = Float(phase.weightDecay)
-    self.maxNormRadius = maxNormRadius
+    (self.maxNormRadius, self.classScales) = (maxNormRadius, classScales)
     self.phase = phase
     sync = parallel.gradientSync(for: network, overlapped: !hooks.contains { $0.readsLocalGradients })
   }
@@ -64,9 +67,7 @@ final class TrainingStep {
         objective, reconstructs: outputs.contains(.reconstruction), input, targets, position)
       if index == 0 { add(result, labels: targets.dominantLabels, to: &totals) }
       try backward(input, result.contribution.outputGradients, position)
-      optimizer.step(
-        parameters: network.parameters, gradients: network.gradients, learningRate: Float(learningRate),
-        range: network.trainableRange)
+      update(learningRate: learningRate)
       if let maxNormRadius { network.capClassifierRows(radius: maxNormRadius) }
       if index == 0 {
         for hook in hooks {
@@ -76,6 +77,19 @@ final class TrainingStep {
       }
     }
     for hook in hooks { try hook.afterStep(position, network: network) }
+  }
+
+  /// SGD on the trainable parameters, or on LWS's scales.
+  private func update(learningRate: Double) {
+    if classScales != nil {
+      classScales!.step(
+        network: network, learningRate: learningRate, momentum: Double(optimizer.momentum),
+        weightDecay: Double(optimizer.weightDecay))
+      return
+    }
+    optimizer.step(
+      parameters: network.parameters, gradients: network.gradients, learningRate: Float(learningRate),
+      range: network.trainableRange)
   }
 
   private struct Losses {

@@ -51,6 +51,14 @@ public final class DataParallel {
     var radius = [state.maxNormRadius ?? .nan]
     try communicator.broadcast(&radius, root: 0)
     state.maxNormRadius = radius[0].isNaN ? nil : radius[0]
+    var count = [Double(state.classScales?.scales.count ?? 0)]
+    try communicator.broadcast(&count, root: 0)
+    guard count[0] > 0 else { return }
+    var values = (state.classScales?.scales ?? []) + (state.classScales?.velocity ?? [])
+    values += [Double](repeating: 0, count: 2 * Int(count[0]) - values.count)
+    try communicator.broadcast(&values, root: 0)
+    state.classScales = ClassScales(
+      scales: Array(values[..<Int(count[0])]), velocity: Array(values[Int(count[0])...]))
   }
 
   /// The start-up contract: every rank's parameter and buffer tensors have rank 0's names and
