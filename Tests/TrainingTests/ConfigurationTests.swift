@@ -157,6 +157,17 @@ final class ConfigurationTests: XCTestCase {
     XCTAssertThrowsError(try decode(#"{"crt-epochs": -1}"#).validate()) {
       XCTAssertEqual("\($0)", "--crt-epochs must be non-negative (got -1)")
     }
+    XCTAssertThrowsError(try decode(#"{"crt-epochs": 2, "lws-epochs": 2}"#).validate()) {
+      XCTAssertEqual("\($0)", "--crt-epochs and --lws-epochs are second stages for the classifier: give one")
+    }
+    for (stage, reason) in [
+      ("lws", "scales the classifier's rows, which LDAM's cosine classifier normalises away"),
+      ("wb", "caps the classifier's weight norms, which LDAM's cosine classifier does not use"),
+    ] {
+      XCTAssertThrowsError(try decode(#"{"\#(stage)-epochs": 2, "loss": "ldam"}"#).validate()) {
+        XCTAssertEqual("\($0)", "--\(stage)-epochs \(reason)")
+      }
+    }
   }
 
   func testValidationNamesTheCommandLineOption() throws {

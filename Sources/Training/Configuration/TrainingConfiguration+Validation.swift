@@ -99,6 +99,9 @@ extension TrainingConfiguration {
     try check(
       wb.epochs == 0 || !loss.needsCosineClassifier,
       "--wb-epochs caps the classifier's weight norms, which LDAM's cosine classifier does not use")
+    try check(
+      o.weightScalingEpochs == 0 || !loss.needsCosineClassifier,
+      "--lws-epochs scales the classifier's rows, which LDAM's cosine classifier normalises away")
   }
 
   private func validateImbalance(_ check: (Bool, @autoclosure () -> String) throws -> Void) throws {
