@@ -73,15 +73,11 @@ struct Evaluate: ParsableCommand {
   }
 
   private func evaluateExported(_ path: String) throws {
-    let classifier = try ExportedClassifier(contentsOf: path)
+    let classifier = try Classifier(exported: path)
     let dataset = try DatasetDirectory(path: data!)
+    try classifier.checkFits(dataset)
     let manifest = dataset.manifest
-    guard manifest.image == classifier.image, manifest.classNames == classifier.classNames else {
-      throw ValidationError(
-        "\(path) classifies \(classifier.image.channels)×\(classifier.image.height)×\(classifier.image.width) images into \(classifier.classNames.count) classes; \(dataset.path) holds \(manifest.image.channels)×\(manifest.image.height)×\(manifest.image.width) images of \(manifest.classNames.count) classes"
-      )
-    }
-    let trainCounts = classifier.trainClassCounts ?? manifest.splits.train.classCounts
+    let trainCounts = classifier.trainCounts ?? manifest.splits.train.classCounts
     let (evaluator, adjustment) = try evaluator(
       network: classifier.network, dataset: dataset, normalization: classifier.normalization,
       trainCounts: trainCounts, scoreScale: classifier.scoreScale, metric: .macroF1)
@@ -91,7 +87,7 @@ struct Evaluate: ParsableCommand {
       normalization: classifier.normalization)
     let report = TestReport(
       split: split, evaluation: evaluation, classNames: manifest.classNames, checkpoint: path,
-      epoch: Int(classifier.metadata["epoch"] ?? "") ?? 0, tta: trained.tta, imagesPerSecond: 0,
+      epoch: classifier.epoch, tta: trained.tta, imagesPerSecond: 0,
       shotGroups: OutputOptions().shotGroups(evaluation, trainCounts: trainCounts),
       adjustment: adjustment)
     for line in report.summaryLines { print(line) }

@@ -176,6 +176,12 @@ final class PredictTests: XCTestCase {
     XCTAssertTrue(mixed.standardError.contains("is a packed dataset: give it alone"), mixed.standardError)
     let model = directory.appendingPathComponent("model.safetensors").path
     XCTAssertEqual(try CommandRunner.single(["export", "--run", run, "--out", model]).status, 0)
+    let elsewhere = try CommandRunner.single(["evaluate", "--model", model, "--data", cifar])
+    XCTAssertEqual(elsewhere.status, 1)
+    XCTAssertEqual(
+      elsewhere.standardError,
+      "imbal-dist: error: \(cifar): holds 3×32×32 images of 10 classes; the model takes 1×28×28 images of 10 classes\n"
+    )
     let auto = try CommandRunner.single(["predict", "--model", model, data, "--logit-adjust", "auto"])
     XCTAssertEqual(auto.status, 1)
     XCTAssertTrue(auto.standardError.contains("--logit-adjust auto chooses τ on the run's validation split"))

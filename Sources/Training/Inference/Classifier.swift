@@ -20,6 +20,8 @@ public struct Classifier {
   public let selectBy: SelectionMetric
   /// The packed dataset it was trained on, when known (a run's).
   public let dataset: DatasetDirectory?
+  /// The epoch its parameters come from (0 when not recorded).
+  public let epoch: Int
 
   /// `best` or `last` of `run`; `dataset` overrides the directory recorded in hparams.json.
   public init(run: RunDirectory, checkpoint: String, dataset override: String?) throws {
@@ -35,6 +37,7 @@ public struct Classifier {
     scoreScale = config.loss.scoreScale
     selectBy = config.output.selectBy
     dataset = trained.dataset
+    epoch = Int(trained.checkpoint.metadata["epoch"] ?? "") ?? 0
   }
 
   /// A file written by `imbal-dist export` (safetensors).
@@ -49,5 +52,19 @@ public struct Classifier {
     scoreScale = exported.scoreScale
     selectBy = .macroF1
     dataset = nil
+    epoch = Int(exported.metadata["epoch"] ?? "") ?? 0
+  }
+
+  /// Refuses a packed dataset whose image shape or classes are not this classifier's; `advice`
+  /// ends the message.
+  public func checkFits(_ directory: DatasetDirectory, advice: String = "") throws {
+    let manifest = directory.manifest
+    guard manifest.image != image || manifest.classNames != classNames else { return }
+    let (a, b) = (manifest.image, image)
+    throw PredictionError.shapeMismatch(
+      dataset: directory.path,
+      detail:
+        "holds \(a.channels)×\(a.height)×\(a.width) images of \(manifest.classNames.count) classes; the model takes \(b.channels)×\(b.height)×\(b.width) images of \(classNames.count) classes\(advice)"
+    )
   }
 }

@@ -18,15 +18,7 @@ public enum PredictionInputs {
         throw PredictionError.mixedInputs(dataset: dataset)
       }
       let directory = try DatasetDirectory(path: dataset)
-      let manifest = directory.manifest
-      guard manifest.image == classifier.image, manifest.classNames == classifier.classNames else {
-        let (a, b) = (manifest.image, classifier.image)
-        throw PredictionError.shapeMismatch(
-          dataset: dataset,
-          detail:
-            "holds \(a.channels)×\(a.height)×\(a.width) images of \(manifest.classNames.count) classes; the model takes \(b.channels)×\(b.height)×\(b.width) images of \(classifier.classNames.count) classes (predict on its image files instead)"
-        )
-      }
+      try classifier.checkFits(directory, advice: " (predict on its image files instead)")
       return .records(try directory.nonEmptyRecords(split, purpose: "to predict"), split: split.rawValue)
     }
     var files: [String] = []
