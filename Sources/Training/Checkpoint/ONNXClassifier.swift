@@ -22,15 +22,15 @@ public struct ONNXClassifier {
     var graph = GraphWriter(
       tensors: Dictionary(uniqueKeysWithValues: ModelCheckpoint.make(network).entries.map { ($0.name, $0) }))
     let image = network.inputShape
-    var input = graph.standardize(Self.inputName, normalization: normalization)
+    let input = graph.standardize(Self.inputName, normalization: normalization)
     let needed = network.neededNodes([.logits])
     var names: [Int: String] = [:]
     for (index, node) in network.nodes.enumerated() where needed[index] {
       let inputs = node.inputs.map { $0 < 0 ? input : names[$0]! }
       names[index] = try graph.add(node.operation, inputs: inputs, inputShape: network.inputShape(of: index))
     }
-    input = names[network.outputNodes[.logits]!]!
-    graph.node("Flatten", [input], Self.outputName, ["axis": .int(1)])
+    let logits = names[network.outputNodes[.logits]!]!
+    graph.node("Flatten", [logits], Self.outputName, ["axis": .int(1)])
 
     var proto = Onnx_GraphProto()
     proto.name = "imbal-dist classifier"

@@ -47,14 +47,16 @@ public struct Predictor {
     try evaluator.run(
       count: range.count, network: classifier.network,
       fill: { positions, input, labels in
-        for (slot, position) in positions.enumerated() {
-          let index = range.lowerBound + position
-          labels[slot] = 0
-          let target = input.pointer + slot * size
-          switch inputs {
-          case .records(let store, _):
-            try store.pixels(index, into: &pixels, reader: reader)
-          case .files(let paths):
+        let indices = positions.map { range.lowerBound + $0 }
+        switch inputs {
+        case .records(let store, _):
+          try BatchAssembler.copy(
+            indices, of: store, normalization: classifier.normalization, into: input.pointer, labels: labels,
+            offset: 0, reader: reader)
+        case .files(let paths):
+          for (slot, index) in indices.enumerated() {
+            labels[slot] = 0
+            let target = input.pointer + slot * size
             do {
               pixels = try classifier.preparation.record(path: paths[index], as: image)
             } catch  where skipUnreadable {
@@ -63,10 +65,10 @@ public struct Predictor {
               target.update(repeating: 0, count: size)
               continue
             }
+            BatchAssembler.normalize(
+              pixels, channels: image.channels, plane: image.height * image.width,
+              normalization: classifier.normalization, into: target)
           }
-          BatchAssembler.normalize(
-            pixels, channels: image.channels, plane: image.height * image.width,
-            normalization: classifier.normalization, into: target)
         }
       },
       { logits, _, count, _ in
