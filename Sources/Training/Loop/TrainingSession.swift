@@ -126,10 +126,10 @@ final class TrainingSession {
   }
 
   /// A classifier stage's start, identical on every rank: cRT (Kang et al. 2020) initialises
-  /// the classifier afresh from the seed; every stage clears its momentum (the papers start a new
-  /// optimizer); LWS starts its scales at 1; weight balancing fixes MaxNorm's radius from the row norms the first stage
-  /// left, `min + t·(max − min)` as Alshammari et al.'s code, and keeps it in the state so a
-  /// resumed stage caps at the same radius.
+  /// the classifier afresh from the seed; every stage clears its momentum (the papers start a
+  /// new optimizer); LWS starts its scales at 1; weight balancing fixes MaxNorm's radius from
+  /// the row norms the first stage left, `min + t·(max − min)` as Alshammari et al.'s code, and
+  /// keeps it in the state so a resumed stage caps at the same radius.
   func beginClassifierStage(_ phase: TrainingPhase, _ config: TrainingConfiguration) throws {
     if phase.kind == .crt {
       network.initializeParameters(of: .classifier, seed: config.data.seed)
@@ -207,8 +207,9 @@ final class TrainingSession {
   }
 
   /// The learning rate of step `step` (0-based, counted from the phase's start): a cosine
-  /// schedule per cycle of the phase, the first after the warm-up (none for cRT, whose
-  /// features are already trained), every later one a warm restart from the peak (SGDR).
+  /// schedule per cycle of the phase, the first after the warm-up (none for a classifier
+  /// stage, whose features are already trained), every later one a warm restart from the peak
+  /// (SGDR).
   func learningRate(of phase: TrainingPhase, step: Int, _ config: TrainingConfiguration) -> Double {
     var start = 0
     for (index, epochs) in phase.cycles.enumerated() {
