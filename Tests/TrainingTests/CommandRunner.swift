@@ -1,4 +1,5 @@
 import Foundation
+import Loader
 import Training
 import XCTest
 
@@ -27,21 +28,64 @@ struct CommandRunner {
       "imbal-dist is not built next to the tests; run `make test` (it builds it first)")
   }
 
-  /// Packs Debian's Fashion-MNIST with `imbalance` into `shards` shards per split under
-  /// `directory` and returns the dataset's path.
-  static func packFashionMNIST(into directory: URL, imbalance: String, shards: Int) throws -> String {
-    guard
-      FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
-    else {
+  /// Images in the test split of the datasets `packFashionMNIST` makes: the first 2,000 of
+  /// Fashion-MNIST's 10,000 (about 200 per class), so that the final test evaluation of each of
+  /// the suite's short runs takes 2 s instead of 10.
+  static let fixtureTestImages = 2000
+
+  /// Packs Debian's Fashion-MNIST (its test split cut to `fixtureTestImages`) with `imbalance`
+  /// into `shards` shards per split as `directory/name` and returns the dataset's path. Each
+  /// (imbalance, shards) is packed once per test process and copied after that.
+  static func packFashionMNIST(
+    into directory: URL, imbalance: String, shards: Int, name: String = "data"
+  ) throws -> String {
+    let key = "\(imbalance)-\(shards)".replacingOccurrences(of: ":", with: "_")
+    let packed = try fixtures().appendingPathComponent(key).path
+    if !FileManager.default.fileExists(atPath: packed) {
+      let result = try single([
+        "pack", "--source", "fashion-mnist", "--input", try fixtures().appendingPathComponent("source").path,
+        "--out", packed, "--imbalance", imbalance, "--shards", "\(shards)",
+      ])
+      guard result.status == 0 else {
+        throw MissingRequirement("packing Fashion-MNIST failed: \(result.standardError)")
+      }
+    }
+    let path = directory.appendingPathComponent(name).path
+    try FileManager.default.copyItem(atPath: packed, toPath: path)
+    return path
+  }
+
+  nonisolated(unsafe) private static var fixtureDirectory: URL?
+
+  /// This test process's fixture directory (removed when the process exits): `source/` holds
+  /// Fashion-MNIST's training files and its first `fixtureTestImages` test images as IDX.
+  private static func fixtures() throws -> URL {
+    if let directory = fixtureDirectory { return directory }
+    let debian = "/usr/share/datasets/fashion-mnist"
+    guard FileManager.default.fileExists(atPath: "\(debian)/train-images-idx3-ubyte.gz") else {
       throw MissingRequirement(
         "dataset-fashion-mnist is not installed; run `make test` (make deps installs it)")
     }
-    let path = directory.appendingPathComponent("data").path
-    let result = try single(["pack", "--out", path, "--imbalance", imbalance, "--shards", "\(shards)"])
-    guard result.status == 0 else {
-      throw MissingRequirement("packing Fashion-MNIST failed: \(result.standardError)")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "imbal-dist-fixtures-\(getpid())")
+    let source = directory.appendingPathComponent("source")
+    try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+    atexit { try? FileManager.default.removeItem(at: CommandRunner.fixtureDirectory!) }
+    fixtureDirectory = directory
+    for file in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"] {
+      try FileManager.default.createSymbolicLink(
+        atPath: source.appendingPathComponent(file).path, withDestinationPath: "\(debian)/\(file)")
     }
-    return path
+    // IDX: a big-endian header (magic, count, then each further dimension), then the bytes.
+    for (file, headerBytes, bytesPerImage) in [
+      ("t10k-images-idx3-ubyte", 16, 784), ("t10k-labels-idx1-ubyte", 8, 1),
+    ] {
+      var bytes = try readPossiblyGzippedFile(at: "\(debian)/\(file).gz")
+      bytes.replaceSubrange(4..<8, with: withUnsafeBytes(of: UInt32(fixtureTestImages).bigEndian, Array.init))
+      bytes.removeSubrange((headerBytes + fixtureTestImages * bytesPerImage)...)
+      try Data(bytes).write(to: source.appendingPathComponent(file))
+    }
+    return directory
   }
 
   /// The keys of the JSON document `text`, at every depth, that are not snake_case (`<none>`

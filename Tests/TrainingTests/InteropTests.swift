@@ -53,7 +53,7 @@ final class InteropTests: XCTestCase {
       XCTAssertEqual(rebuilt.status, 0, rebuilt.standardError)
       let theirs = try json(rebuilt.lines.last ?? "")
       let predictions = try XCTUnwrap(theirs["predictions"] as? [Int])
-      XCTAssertEqual(predictions.count, 10_000)
+      XCTAssertEqual(predictions.count, CommandRunner.fixtureTestImages)
       XCTAssertEqual(theirs["accuracy"] as? Double, expected["accuracy"] as? Double, "\(framework)")
       // The rebuilt model's confusion matrix is imbal-dist's, cell for cell.
       let labels = try XCTUnwrap(theirs["labels"] as? [Int])
@@ -61,7 +61,7 @@ final class InteropTests: XCTestCase {
       for (label, prediction) in zip(labels, predictions) { confusion[label][prediction] += 1 }
       XCTAssertEqual(confusion, expected["confusion_matrix"] as? [[Int]], "\(framework)")
     }
-    try checkONNX(run: run, data: data, in: directory, images: 10_000)
+    try checkONNX(run: run, data: data, in: directory, images: CommandRunner.fixtureTestImages)
   }
 
   /// Every architecture (and LDAM's cosine classifier) on 3×32×32 records, a few steps trained.

@@ -22,13 +22,11 @@ final class MPIRunTests: XCTestCase {
     try? FileManager.default.removeItem(at: directory)
   }
 
-  /// Packs exp-100 Fashion-MNIST-LT into `shards` shards per split and returns its directory.
+  /// Packs exp-100 Fashion-MNIST-LT (the suite's cut test split) into `shards` shards per split
+  /// and returns its directory.
   private func packed(shards: Int) throws -> String {
-    let path = directory.appendingPathComponent("fmnist-lt-\(shards)").path
-    let result = try CommandRunner.single(
-      ["pack", "--out", path, "--imbalance", "exp:100", "--shards", "\(shards)"])
-    XCTAssertEqual(result.status, 0, result.standardError)
-    return path
+    try CommandRunner.packFashionMNIST(
+      into: directory, imbalance: "exp:100", shards: shards, name: "fmnist-lt-\(shards)")
   }
 
   private func parameters(_ prefix: String, rank: Int) throws -> [Float] {

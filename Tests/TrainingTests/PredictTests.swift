@@ -46,7 +46,7 @@ final class PredictTests: XCTestCase {
       if options.first == "--tau-norm" {
         XCTAssertEqual((report["tau_normalization"] as? [String: Any])?["tau"] as? Double, 0.8)
       }
-      XCTAssertEqual(predict.lines.count, 1 + (split == "test" ? 10_000 : 1000))
+      XCTAssertEqual(predict.lines.count, 1 + (split == "test" ? CommandRunner.fixtureTestImages : 1000))
     }
     // On 2 ranks each classifies half; rank 0 writes every line in split order.
     let single = try CommandRunner.single(["predict", "--run", run, data, "--split", "val", "--top-k", "3"])
