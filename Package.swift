@@ -63,7 +63,7 @@ let package = Package(
 
     // MARK: - Unit test bundles
     .testTarget(name: "ModelTests", dependencies: ["Model", "PRNG"]),
-    .testTarget(name: "LoaderTests", dependencies: ["Loader", "CPNG", "CTurboJPEG"]),
+    .testTarget(name: "LoaderTests", dependencies: ["Loader", "CPNG", "CTurboJPEG", "CZlib"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Loader", "Distributed", "PRNG"]),
   ]

@@ -89,6 +89,28 @@ enum Fixtures {
       labels: (0..<count).map { Int32($0 % 2) })
   }
 
+  /// `photoLikeImages` with a label mask each: blocks of 4×4 pixels labelled
+  /// `(x/4 + 2·(y/4) + i) mod classes`, the first row 255 (ignore), one class missing from every
+  /// third image; each image labelled with its mask's largest class index, as a mask shard needs.
+  static func segmentationImages(count: Int, channels: Int, side: Int, classes: Int) -> LabeledImages {
+    let photos = photoLikeImages(count: count, channels: channels, side: side)
+    var masks: [UInt8] = []
+    for i in 0..<count {
+      for y in 0..<side {
+        for x in 0..<side {
+          let value = (x / 4 + 2 * (y / 4) + i) % classes
+          masks.append(y == 0 ? 255 : UInt8(i % 3 == 0 && value == 1 ? 0 : value))
+        }
+      }
+    }
+    let labels = (0..<count).map { i in
+      Int32(masks[(i * side * side)..<((i + 1) * side * side)].filter { $0 != 255 }.max() ?? 0)
+    }
+    return LabeledImages(
+      channels: channels, height: side, width: side, classNames: (0..<classes).map { "k\($0)" },
+      pixels: photos.pixels, labels: labels, masks: masks)
+  }
+
   /// A tiny labelled set with the given class counts, 1×3×2 images with distinct pixels.
   static func tinyImages(counts: [Int]) -> LabeledImages {
     var labels: [Int32] = []

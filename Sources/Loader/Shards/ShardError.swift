@@ -22,7 +22,7 @@ public enum ShardError: Error, CustomStringConvertible, Equatable {
       return "\(path): not an imbal-dist shard (expected magic \"IMBSHARD\", found \"\(text)\")"
     case .unsupportedVersion(let path, let version):
       return
-        "\(path): shard format version \(version) is not supported (this build reads version \(ShardFormat.version))"
+        "\(path): shard format version \(version) is not supported (this build reads versions \(ShardFormat.readableVersions.lowerBound)–\(ShardFormat.readableVersions.upperBound))"
     case .truncated(let path, let expected, let found):
       return "\(path): truncated shard: it should hold \(expected) bytes, the file has \(found)"
     case .trailingBytes(let path, let expected, let found):

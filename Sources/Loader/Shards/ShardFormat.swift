@@ -1,12 +1,17 @@
 import CZlib
 
 /// The `.imbs` shard layout (byte by byte in docs/shard-format.md): magic, version, header
-/// length, a header with shape, class names, counts, the record encoding, a zstd dictionary
-/// and a record table (offset, size, label), the header's CRC-32, then the records, each one
-/// zstd frame, so that any record is read on its own.
+/// length, a header with shape, class names, counts, the record encoding, a zstd dictionary,
+/// whether records carry a label mask, a record table (offset, size, label) and each mask's
+/// classes, the header's CRC-32, then the records, each one zstd frame, so that any record is
+/// read on its own.
 public enum ShardFormat {
   public static let magic: [UInt8] = Array("IMBSHARD".utf8)
-  public static let version: UInt32 = 2
+  /// The version written; version 2 (no mask field) is still read.
+  public static let version: UInt32 = 3
+  public static let readableVersions: ClosedRange<UInt32> = 2...3
+  /// The mask value of a pixel that belongs to no class and counts nowhere (VOC's border).
+  public static let ignoreLabel: UInt8 = 255
   /// Magic (8) + version (4) + header length (4).
   static let prefixSize = 16
   /// The largest zstd dictionary trained per shard, and the record bytes it is trained on.
@@ -28,6 +33,17 @@ public struct ShardRecord: Equatable, Sendable {
   public let label: Int32
 }
 
+/// One class in a record's label mask and how many of the mask's pixels it labels.
+public struct MaskClass: Equatable, Sendable {
+  public let label: Int32
+  public let pixels: Int
+
+  public init(label: Int32, pixels: Int) {
+    self.label = label
+    self.pixels = pixels
+  }
+}
+
 /// Everything about a shard that its header says (labels included), readable without
 /// decompressing any record.
 public struct ShardHeader: Equatable, Sendable {
@@ -40,6 +56,9 @@ public struct ShardHeader: Equatable, Sendable {
   /// The zstd dictionary every record was compressed with (empty: none).
   public let dictionary: [UInt8]
   public let records: [ShardRecord]
+  /// Per record, the classes of its label mask in increasing order with their pixel counts;
+  /// nil when records carry no mask (classification).
+  public let maskClasses: [[MaskClass]]?
   /// The CRC-32 stored after the header, which the manifest records to tell this shard from
   /// any other (0 until the header is written or read).
   public internal(set) var checksum: UInt32 = 0
@@ -47,6 +66,9 @@ public struct ShardHeader: Equatable, Sendable {
   public var recordCount: Int { records.count }
   public var imageSize: Int { channels * height * width }
   public var labels: [Int32] { records.map(\.label) }
+  public var hasMasks: Bool { maskClasses != nil }
+  /// Bytes of a record's label mask: one plane of `height × width` (0 without masks).
+  public var maskSize: Int { hasMasks ? height * width : 0 }
 
   /// Serialises the header body (what the header length counts).
   func encoded() -> [UInt8] {
@@ -65,17 +87,25 @@ public struct ShardHeader: Equatable, Sendable {
     bytes.u32(encoding.code)
     bytes.u32(dictionary.count)
     bytes.append(dictionary)
+    bytes.u32(hasMasks ? 1 : 0)
     for record in records {
       bytes.u64(record.offset)
       bytes.u32(record.storedSize)
       bytes.u16(Int(record.label))
       bytes.u16(0)
     }
+    for classes in maskClasses ?? [] {
+      bytes.u16(classes.count)
+      for entry in classes {
+        bytes.u16(Int(entry.label))
+        bytes.u32(entry.pixels)
+      }
+    }
     return bytes.bytes
   }
 
-  /// Parses a header body; `path` only names the file in errors.
-  init(decoding body: ArraySlice<UInt8>, path: String) throws {
+  /// Parses a header body of format `version`; `path` only names the file in errors.
+  init(decoding body: ArraySlice<UInt8>, version: UInt32, path: String) throws {
     var reader = ByteReader(bytes: body, path: path)
     channels = try reader.u32()
     height = try reader.u32()
@@ -107,6 +137,12 @@ public struct ShardHeader: Equatable, Sendable {
     }
     self.encoding = encoding
     dictionary = Array(try reader.take(try reader.u32()))
+    let maskPlanes = version >= 3 ? try reader.u32() : 0
+    guard maskPlanes <= 1, maskPlanes == 0 || classCount < Int(ShardFormat.ignoreLabel) else {
+      throw ShardError.malformedHeader(
+        path: path,
+        detail: "\(maskPlanes) mask planes for \(classCount) classes (at most one, and at most 255 classes)")
+    }
     records = try (0..<recordCount).map { index in
       let record = ShardRecord(
         offset: try reader.u64(), storedSize: try reader.u32(), label: Int32(try reader.u16()))
@@ -116,6 +152,17 @@ public struct ShardHeader: Equatable, Sendable {
           path: path, record: index, label: Int(record.label), classes: classCount)
       }
       return record
+    }
+    if maskPlanes == 0 {
+      maskClasses = nil
+    } else {
+      var lists: [[MaskClass]] = []
+      for (index, record) in records.enumerated() {
+        lists.append(
+          try Self.readMaskClasses(
+            of: index, label: record.label, reader: &reader, classes: classCount, pixels: height * width))
+      }
+      maskClasses = lists
     }
     guard reader.isAtEnd else {
       throw ShardError.malformedHeader(path: path, detail: "\(reader.remaining) unexpected bytes")
@@ -128,10 +175,34 @@ public struct ShardHeader: Equatable, Sendable {
     }
   }
 
+  /// Reads record `index`'s mask classes: increasing labels below `classes`, each on at least
+  /// one pixel, `pixels` at most in all, the record's own label among them (or 0 when none is).
+  private static func readMaskClasses(
+    of index: Int, label: Int32, reader: inout ByteReader, classes: Int, pixels: Int
+  ) throws -> [MaskClass] {
+    let count = try reader.u16()
+    guard count <= classes else {
+      throw ShardError.malformedHeader(
+        path: reader.path, detail: "record \(index)'s mask lists \(count) classes")
+    }
+    let entries = try (0..<count).map { _ in
+      MaskClass(label: Int32(try reader.u16()), pixels: try reader.u32())
+    }
+    let increasing = zip(entries, entries.dropFirst()).allSatisfy { $0.label < $1.label }
+    guard increasing, entries.allSatisfy({ Int($0.label) < classes && $0.pixels > 0 }),
+      entries.reduce(0, { $0 + $1.pixels }) <= pixels,
+      entries.contains(where: { $0.label == label }) || (entries.isEmpty && label == 0)
+    else {
+      throw ShardError.malformedHeader(
+        path: reader.path, detail: "record \(index)'s mask classes do not fit its mask or its label \(label)")
+    }
+    return entries
+  }
+
   init(
     channels: Int, height: Int, width: Int, classNames: [String], classCounts: [Int],
     encoding: RecordEncoding,
-    dictionary: [UInt8], records: [ShardRecord]
+    dictionary: [UInt8], records: [ShardRecord], maskClasses: [[MaskClass]]?
   ) {
     self.channels = channels
     self.height = height
@@ -141,6 +212,7 @@ public struct ShardHeader: Equatable, Sendable {
     self.encoding = encoding
     self.dictionary = dictionary
     self.records = records
+    self.maskClasses = maskClasses
   }
 }
 

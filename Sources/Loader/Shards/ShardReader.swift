@@ -12,7 +12,7 @@ public enum ShardReader {
     let fileSize = Int(try handle.seekToEnd())
     try handle.seek(toOffset: 0)
     let prefix = [UInt8](try handle.read(upToCount: ShardFormat.prefixSize) ?? Data())
-    let bodySize = try checkPrefix(prefix[...], fileSize: fileSize, path: path)
+    let bodySize = try checkPrefix(prefix[...], fileSize: fileSize, path: path).bodySize
     let rest = [UInt8](try handle.read(upToCount: bodySize + 4) ?? Data())
     return try parseHeader(prefix + rest, fileSize: fileSize, path: path)
   }
@@ -29,27 +29,34 @@ public enum ShardReader {
     try check(header)
     let dictionary = Zstd.Dictionary(header.dictionary)
     let reader = RecordReader()
-    var pixels: [UInt8] = []
-    var image = [UInt8](repeating: 0, count: header.recordCount > 0 ? header.imageSize : 0)
+    var (pixels, masks): ([UInt8], [UInt8]) = ([], [])
+    let some = header.recordCount > 0
+    var image = [UInt8](repeating: 0, count: some ? header.imageSize : 0)
+    var mask = [UInt8](repeating: 0, count: some ? header.maskSize : 0)
     try bytes.withUnsafeBytes { file in
       for (index, record) in header.records.enumerated() {
         let frame = UnsafeRawBufferPointer(
           rebasing: file[record.offset..<(record.offset + record.storedSize)])
-        try image.withUnsafeMutableBufferPointer {
-          try reader.decode(
-            frame: frame, record: index, header: header, dictionary: dictionary, path: path,
-            into: $0.baseAddress!)
+        try image.withUnsafeMutableBufferPointer { image in
+          try mask.withUnsafeMutableBufferPointer { mask in
+            try reader.decode(
+              frame: frame, record: index, header: header, dictionary: dictionary, path: path,
+              into: image.baseAddress!, mask: mask.baseAddress)
+          }
         }
         pixels += image
+        masks += mask
       }
     }
     return LabeledImages(
       channels: header.channels, height: header.height, width: header.width, classNames: header.classNames,
-      pixels: pixels, labels: header.labels)
+      pixels: pixels, labels: header.labels, masks: header.hasMasks ? masks : nil)
   }
 
-  /// Checks magic, version and header length; returns the header body's size.
-  private static func checkPrefix(_ prefix: ArraySlice<UInt8>, fileSize: Int, path: String) throws -> Int {
+  /// Checks magic, version and header length; returns the version and the header body's size.
+  private static func checkPrefix(_ prefix: ArraySlice<UInt8>, fileSize: Int, path: String) throws -> (
+    version: UInt32, bodySize: Int
+  ) {
     guard prefix.count == ShardFormat.prefixSize else {
       if fileSize >= 8 && Array(prefix.prefix(8)) != ShardFormat.magic {
         throw ShardError.notAShard(path: path, found: Array(prefix.prefix(8)))
@@ -61,7 +68,7 @@ public enum ShardReader {
     }
     var reader = ByteReader(bytes: prefix.dropFirst(8), path: path)
     let version = UInt32(try reader.u32())
-    guard version == ShardFormat.version else {
+    guard ShardFormat.readableVersions.contains(version) else {
       throw ShardError.unsupportedVersion(path: path, version: version)
     }
     let bodySize = try reader.u32()
@@ -69,19 +76,21 @@ public enum ShardReader {
     guard headerEnd <= fileSize else {
       throw ShardError.truncated(path: path, expectedBytes: headerEnd, foundBytes: fileSize)
     }
-    return bodySize
+    return (version, bodySize)
   }
 
   /// Parses and checks everything up to the first record; `bytes` starts at the file's start.
   private static func parseHeader(_ bytes: [UInt8], fileSize: Int, path: String) throws -> ShardHeader {
-    let bodySize = try checkPrefix(bytes.prefix(ShardFormat.prefixSize), fileSize: fileSize, path: path)
+    let (version, bodySize) = try checkPrefix(
+      bytes.prefix(ShardFormat.prefixSize), fileSize: fileSize, path: path)
     let bodyEnd = ShardFormat.prefixSize + bodySize
     var crcReader = ByteReader(bytes: bytes[bodyEnd..<(bodyEnd + 4)], path: path)
     let checksum = UInt32(try crcReader.u32())
     guard checksum == ShardFormat.crc32(bytes[0..<bodyEnd]) else {
       throw ShardError.corruptHeader(path: path)
     }
-    var header = try ShardHeader(decoding: bytes[ShardFormat.prefixSize..<bodyEnd], path: path)
+    var header = try ShardHeader(
+      decoding: bytes[ShardFormat.prefixSize..<bodyEnd], version: version, path: path)
     header.checksum = checksum
     var expectedOffset = bodyEnd + 4
     for (index, record) in header.records.enumerated() {
@@ -133,10 +142,14 @@ public final class ShardFile: @unchecked Sendable {
     return try reader.payload(frame: frame, record: index, header: header, dictionary: dictionary, path: path)
   }
 
-  /// Record `index` as planar CHW pixels.
-  public func pixels(_ index: Int, into target: UnsafeMutablePointer<UInt8>, reader: RecordReader) throws {
+  /// Record `index` as planar CHW pixels, and its label mask into `mask` when given (a shard
+  /// with masks checks each record's mask against its header whether or not it is wanted).
+  public func pixels(
+    _ index: Int, into target: UnsafeMutablePointer<UInt8>, mask: UnsafeMutablePointer<UInt8>? = nil,
+    reader: RecordReader
+  ) throws {
     let stored = try payload(index, reader: reader)
-    try reader.decodeStored(stored, record: index, header: header, path: path, into: target)
+    try reader.decodeStored(stored, record: index, header: header, path: path, into: target, mask: mask)
   }
 }
 
@@ -177,8 +190,10 @@ public final class RecordReader {
     path: String
   ) throws -> UnsafeRawBufferPointer {
     let declared = Zstd.declaredSize(frame)
-    let limit = header.encoding == .raw ? header.imageSize : 4 * header.imageSize + (64 << 10)
-    guard let size = declared, size > 0, size <= limit, header.encoding != .raw || size == limit else {
+    let limit =
+      header.maskSize + (header.encoding == .raw ? header.imageSize : 4 * header.imageSize + (64 << 10))
+    guard let size = declared, size > header.maskSize, size <= limit, header.encoding != .raw || size == limit
+    else {
       throw ShardError.corruptRecord(
         path: path, record: record, reason: "its frame declares \(declared.map(String.init) ?? "no") size")
     }
@@ -192,18 +207,42 @@ public final class RecordReader {
     return UnsafeRawBufferPointer(output)
   }
 
-  /// A record's stored bytes as planar pixels.
+  /// A record's stored bytes as planar pixels, and its mask (checked against the header).
   func decodeStored(
     _ stored: UnsafeRawBufferPointer, record: Int, header: ShardHeader, path: String,
-    into target: UnsafeMutablePointer<UInt8>
+    into target: UnsafeMutablePointer<UInt8>, mask: UnsafeMutablePointer<UInt8>? = nil
   ) throws {
+    let imageBytes = stored.count - header.maskSize
     do {
       try decoder.decode(
-        stored, encoding: header.encoding, channels: header.channels, height: header.height,
-        width: header.width,
-        into: target)
+        UnsafeRawBufferPointer(rebasing: stored[0..<imageBytes]), encoding: header.encoding,
+        channels: header.channels, height: header.height, width: header.width, into: target)
+      if let classes = header.maskClasses?[record] {
+        let plane = UnsafeRawBufferPointer(rebasing: stored[imageBytes...])
+        try Self.check(mask: plane, against: classes, classCount: header.classNames.count)
+        if let mask { mask.update(from: plane.bindMemory(to: UInt8.self).baseAddress!, count: plane.count) }
+      }
     } catch let failure as RecordEncoder.Failure {
       throw ShardError.corruptRecord(path: path, record: record, reason: failure.description)
+    }
+  }
+
+  /// A mask holds class indices below `classCount` or the ignore label, exactly as many of
+  /// each class as the header lists.
+  private static func check(mask: UnsafeRawBufferPointer, against classes: [MaskClass], classCount: Int)
+    throws
+  {
+    var pixels = [Int](repeating: 0, count: Int(ShardFormat.ignoreLabel) + 1)
+    for value in mask { pixels[Int(value)] += 1 }
+    if let stray = pixels.indices.first(where: {
+      $0 >= classCount && $0 != Int(ShardFormat.ignoreLabel) && pixels[$0] > 0
+    }) {
+      throw RecordEncoder.Failure("its mask holds label \(stray), outside the \(classCount) classes")
+    }
+    let listed = classes.map { ($0.label, $0.pixels) }
+    let found = (0..<classCount).filter { pixels[$0] > 0 }.map { (Int32($0), pixels[$0]) }
+    guard listed.elementsEqual(found, by: ==) else {
+      throw RecordEncoder.Failure("its mask's class pixel counts differ from the header's")
     }
   }
 
@@ -211,9 +250,9 @@ public final class RecordReader {
   func decode(
     frame: UnsafeRawBufferPointer, record: Int, header: ShardHeader, dictionary: Zstd.Dictionary?,
     path: String,
-    into target: UnsafeMutablePointer<UInt8>
+    into target: UnsafeMutablePointer<UInt8>, mask: UnsafeMutablePointer<UInt8>? = nil
   ) throws {
     let stored = try payload(frame: frame, record: record, header: header, dictionary: dictionary, path: path)
-    try decodeStored(stored, record: record, header: header, path: path, into: target)
+    try decodeStored(stored, record: record, header: header, path: path, into: target, mask: mask)
   }
 }

@@ -1,18 +1,24 @@
 import Foundation
 
-/// Encodes labelled images as one `.imbs` shard: each record stored by `encoding`, then
-/// compressed as its own zstd frame against a dictionary trained on the shard's raw records.
+/// Encodes labelled images as one `.imbs` shard: each record stored by `encoding` (its mask, if
+/// any, appended raw), then compressed as its own zstd frame against a dictionary trained on
+/// the shard's raw records.
 public enum ShardWriter {
   /// The complete shard file for `images`, and its header.
   public static func encode(
     _ images: LabeledImages, encoding: RecordEncoding = .raw, jpegQuality: Int = 90, zstdLevel: Int
   ) throws -> (bytes: [UInt8], header: ShardHeader) {
     let encoder = RecordEncoder(encoding: encoding, jpegQuality: jpegQuality)
-    let size = images.imageSize
+    let (size, maskSize) = (images.imageSize, images.maskSize)
     let stored = try (0..<images.count).map { index in
       try encoder.encode(
         images.pixels[(index * size)..<((index + 1) * size)], channels: images.channels,
         height: images.height, width: images.width)
+        + (images.masks?[(index * maskSize)..<((index + 1) * maskSize)] ?? [])
+    }
+    let maskClasses = images.masks.map { _ in (0..<images.count).map(images.maskClasses(of:)) }
+    for (classes, label) in zip(maskClasses ?? [], images.labels) {
+      precondition(classes.contains { $0.label == label } || (classes.isEmpty && label == 0))
     }
     let dictionary = encoding == .raw ? trainedDictionary(stored) : []
     let compressor = Zstd.Compressor(level: zstdLevel, dictionary: dictionary)
@@ -25,7 +31,8 @@ public enum ShardWriter {
       }
       return ShardHeader(
         channels: images.channels, height: images.height, width: images.width, classNames: images.classNames,
-        classCounts: images.classCounts, encoding: encoding, dictionary: dictionary, records: records)
+        classCounts: images.classCounts, encoding: encoding, dictionary: dictionary, records: records,
+        maskClasses: maskClasses)
     }
     // The header's length does not depend on the offsets it holds: size it, then fill it in.
     let bodySize = header(dataStart: 0).encoded().count
