@@ -65,7 +65,8 @@ let package = Package(
     .testTarget(name: "ModelTests", dependencies: ["Model", "PRNG"]),
     .testTarget(name: "LoaderTests", dependencies: ["Loader", "CPNG", "CTurboJPEG", "CZlib"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Model", "Loader", "Distributed", "PRNG"]),
+    .testTarget(
+      name: "TrainingTests", dependencies: ["Training", "Model", "Loader", "Distributed", "PRNG", "CPNG"]),
   ]
 )
 

@@ -6,6 +6,7 @@ scripts/python-venv (for PIL):
     .build/python-venv/bin/python Fuzz/make-seeds.py
 """
 import gzip
+import io
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ from PIL import Image
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "Fuzz", "corpus")
 BINARY = os.path.join(ROOT, ".build", "release", "imbal-dist")
+FOUND_BY_FUZZING = ["shard/channels-4e9.imbs"]
 
 
 def put(target, name, data):
@@ -62,6 +64,25 @@ def idx_seeds():
     put("idx", "height-0", bytes([0, 0, 8, 3]) + struct.pack(">III", 2, 0, 28))
 
 
+def mask_seeds():
+    for mode, name in [("P", "palette"), ("L", "grey")]:
+        mask = Image.new(mode, (6, 4), 0)
+        mask.putpixel((1, 1), 3)
+        mask.putpixel((2, 0), 255)
+        if mode == "P":
+            mask.putpalette([0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0] + [224, 224, 192] * 252)
+        buffer = io.BytesIO()
+        mask.save(buffer, format="PNG")
+        put("mask", f"{name}.png", buffer.getvalue())
+    # A grey PNG of 1 bit (packed samples) and an RGB one (refused: masks are indices).
+    buffer = io.BytesIO()
+    Image.new("1", (9, 3), 1).save(buffer, format="PNG")
+    put("mask", "grey-1bit.png", buffer.getvalue())
+    buffer = io.BytesIO()
+    Image.new("RGB", (3, 3), (1, 2, 3)).save(buffer, format="PNG")
+    put("mask", "rgb.png", buffer.getvalue())
+
+
 def cifar_seeds():
     put("cifar", "one-record", bytes([3, 42]) + bytes(i % 256 for i in range(3072)))
 
@@ -79,6 +100,17 @@ def dataset_seeds():
                            stdout=subprocess.DEVNULL)
             put("shard", f"{encoding}.imbs", open(f"{out}/train-00000-of-00001.imbs", "rb").read())
         manifest = open(f"{scratch}/raw/manifest.json", "rb").read()
+        for split in ["train", "val", "test"]:
+            os.makedirs(f"{scratch}/segment/{split}/images")
+            os.makedirs(f"{scratch}/segment/{split}/masks")
+            for i in range(2):
+                Image.new("L", (4, 4), 30 * i).save(f"{scratch}/segment/{split}/images/{i}.png")
+                mask = Image.new("L", (4, 4), i)
+                mask.putpixel((0, 0), 255)
+                mask.save(f"{scratch}/segment/{split}/masks/{i}.png")
+        subprocess.run([BINARY, "pack", "--source", "seg-folder", "--input", f"{scratch}/segment", "--out",
+                        f"{scratch}/segment-packed", "--shards", "1"], check=True, stdout=subprocess.DEVNULL)
+        put("shard", "masks.imbs", open(f"{scratch}/segment-packed/train-00000-of-00001.imbs", "rb").read())
     put("manifest", "manifest.json", manifest)
     # Issue 18: impossible manifests (a class count of 2^63−1, std of length 0).
     document = json.loads(manifest)
@@ -106,10 +138,16 @@ def dataset_seeds():
 if __name__ == "__main__":
     if not os.access(BINARY, os.X_OK):
         sys.exit(f"{BINARY} is missing: run `make build` first")
+    # Inputs a fuzzing run found (docs/fuzzing.md) are kept as they are; the rest is rewritten.
+    kept = {name: open(os.path.join(CORPUS, name), "rb").read() for name in FOUND_BY_FUZZING
+            if os.path.exists(os.path.join(CORPUS, name))}
     shutil.rmtree(CORPUS, ignore_errors=True)
+    for name, data in kept.items():
+        put(*name.split("/"), data)
     image_seeds()
     idx_seeds()
     cifar_seeds()
+    mask_seeds()
     dataset_seeds()
     for target in sorted(os.listdir(CORPUS)):
         print(target, sorted(os.listdir(os.path.join(CORPUS, target))))

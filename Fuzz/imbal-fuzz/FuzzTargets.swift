@@ -19,6 +19,9 @@ enum FuzzTarget: String, CaseIterable {
   case cifar
   /// An image file decoded and resized by libvips, as `pack --source folder` does.
   case image
+  /// A segmentation label mask (palette or grey PNG) read by libpng, as `pack --source
+  /// seg-folder` does.
+  case mask
 
   static let current: FuzzTarget = {
     let name = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? ""
@@ -64,6 +67,8 @@ enum FuzzTarget: String, CaseIterable {
       preparation.size = ImageSize(height: 16, width: 16)
       preparation.maxPixels = 1 << 22
       _ = try? preparation.prepare(path: write(bytes, "image"))
+    case .mask:
+      _ = try? LabelMask(path: write(bytes, "mask.png"), maxPixels: 1 << 22)
     }
   }
 

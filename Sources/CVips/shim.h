@@ -24,6 +24,13 @@ static inline int cvips_load_upright(const char *path, VipsImage **out) {
   return status;
 }
 
+/// Decoded as stored, without turning it by its EXIF orientation (a label mask was drawn on
+/// the stored pixels).
+static inline int cvips_load_as_stored(const char *path, VipsImage **out) {
+  *out = vips_image_new_from_file(path, NULL);
+  return *out ? 0 : -1;
+}
+
 /// Decoded (shrunk on load where the format allows), upright, resized to `width`×`height`:
 /// policy 0 covers the box and crops the centre, 1 fits inside it, 2 stretches to it.
 static inline int cvips_thumbnail(const char *path, VipsImage **out, int width, int height, int policy) {

@@ -18,7 +18,10 @@ struct Pack: ParsableCommand {
       keeps the first n_c images of each training class: all of them with none; with exp:R or \
       step:F:… the profile's count relative to the largest class, or every image the class has \
       if it has fewer. Every split is cut into --shards \
-      stratified shards. The output appears only when complete.
+      stratified shards. The output appears only when complete. A segmentation folder \
+      (--source seg-folder: images/ and masks/ with the same names, masks palette or grey PNGs \
+      of class indices, 255 = ignore, optional classes.txt) keeps every image; each image's class \
+      for stratifying and sampling is the rarest class its mask holds.
       """)
 
   @Option(help: "What to read: \(SourceKind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -42,7 +45,7 @@ struct Pack: ParsableCommand {
     help: "Validation images per class, held out when the source has none.")
   var validationPerClass = 100
 
-  @Option(help: "Train,val,test shares for an unsplit image folder.")
+  @Option(help: "Train,val,test shares for an unsplit image folder or segmentation folder.")
   var split = "0.8,0.1,0.1"
 
   @Option(
@@ -59,13 +62,15 @@ struct Pack: ParsableCommand {
   @Option(name: .customLong("jpeg-quality"), help: "JPEG quality (1–100) of --encoding jpeg.")
   var jpegQuality = 90
 
-  @Option(help: "Seed of the shuffle that splits an unsplit image folder.")
+  @Option(help: "Seed of the shuffle that splits an unsplit image folder or segmentation folder.")
   var seed: UInt64 = 0
 
   @Flag(help: "Replace an existing dataset directory.")
   var force = false
 
-  @OptionGroup(title: "Images of a folder (--source folder)") var images: ImageArguments
+  @OptionGroup(
+    title: "Images of a folder (--source folder; seg-folder takes --channels and --max-image-pixels)")
+  var images: ImageArguments
 
   private var ratios: [Double]? {
     let parts = split.split(separator: ",").map { Double($0) }
@@ -94,7 +99,16 @@ struct Pack: ParsableCommand {
     guard ratios != nil else {
       throw ValidationError("--split must be three non-negative shares, e.g. 0.8,0.1,0.1")
     }
-    if source != .folder && images.preparation != ImagePreparation() {
+    if source == .segFolder {
+      guard images.preparation.size == nil else {
+        throw ValidationError(
+          "--image-size: --source seg-folder keeps the images' own size, which they must share (masks are not resized)"
+        )
+      }
+      guard imbalance == .none else {
+        throw ValidationError("--imbalance: a segmentation dataset (--source seg-folder) keeps every image")
+      }
+    } else if source != .folder && images.preparation != ImagePreparation() {
       throw ValidationError(
         "--image-size, --resize, --channels, --background and --max-image-pixels apply to --source folder")
     }

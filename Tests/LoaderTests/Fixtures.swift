@@ -36,6 +36,25 @@ enum Fixtures {
     guard ok != 0 else { throw FixtureError("libpng could not write \(path)") }
   }
 
+  /// Writes a palette PNG whose pixels are the palette `indices` (as VOC's SegmentationClass
+  /// masks are), with a 256-entry palette of arbitrary colours, through libpng's simplified writer.
+  static func writePaletteMask(_ indices: [UInt8], width: Int, height: Int, to path: String) throws {
+    var image = png_image()
+    image.version = cpng_image_version()
+    (image.width, image.height) = (UInt32(width), UInt32(height))
+    image.format = cpng_format_rgb_colormap()
+    image.colormap_entries = 256
+    var palette: [UInt8] = []
+    for entry in 0..<256 { palette += [UInt8(entry), UInt8(255 - entry), UInt8(entry * 7 % 256)] }
+    let ok = indices.withUnsafeBytes { pixels in
+      palette.withUnsafeBytes {
+        png_image_write_to_file(&image, path, 0, pixels.baseAddress, 0, $0.baseAddress)
+      }
+    }
+    png_image_free(&image)
+    guard ok != 0 else { throw FixtureError("libpng could not write \(path)") }
+  }
+
   /// Writes a JPEG (quality 100, no chroma subsampling) with TurboJPEG.
   static func writeJPEG(_ interleaved: [UInt8], width: Int, height: Int, channels: Int, to path: String)
     throws

@@ -1,3 +1,4 @@
+import CPNG
 import Foundation
 import Training
 import XCTest
@@ -229,5 +230,80 @@ final class PackCommandTests: XCTestCase {
     XCTAssertEqual(
       evaluate.standardError,
       "imbal-dist: error: the val split is empty: \(output) has no val images to evaluate\n")
+  }
+}
+
+/// `pack --source seg-folder` as a user runs it: a dataset whose records carry masks, which
+/// `inspect` describes by the images and pixels of each class and `train` refuses in one line.
+final class SegmentationPackCommandTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("seg-pack-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  /// An 8-bit grey PNG through libpng's simplified writer (images and masks alike here).
+  private func writeGrey(_ pixels: [UInt8], side: Int, to path: String) throws {
+    var image = png_image()
+    image.version = cpng_image_version()
+    (image.width, image.height, image.format) = (UInt32(side), UInt32(side), cpng_format_gray())
+    let ok = pixels.withUnsafeBytes { png_image_write_to_file(&image, path, 0, $0.baseAddress, 0, nil) }
+    png_image_free(&image)
+    XCTAssertNotEqual(ok, 0, path)
+  }
+
+  func testASegmentationFolderPacksInspectsAndIsRefusedByTrain() throws {
+    let root = directory.appendingPathComponent("photos")
+    // 10 images of 4×4 (train 0–5, val 6–7, test 8–9): class 1 on the first row of every image,
+    // class 2 on the second row of every third image, background elsewhere.
+    for (split, images) in [("train", 0..<6), ("val", 6..<8), ("test", 8..<10)] {
+      let folder = root.appendingPathComponent(split)
+      for sub in ["images", "masks"] {
+        try FileManager.default.createDirectory(
+          at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+      }
+      for i in images {
+        let pixels = (0..<16).map { UInt8($0 * 9 + i) }
+        try writeGrey(pixels, side: 4, to: folder.appendingPathComponent("images/\(i).png").path)
+        let mask = (0..<16).map { p -> UInt8 in p < 4 ? 1 : p < 8 && i % 3 == 0 ? 2 : 0 }
+        try writeGrey(mask, side: 4, to: folder.appendingPathComponent("masks/\(i).png").path)
+      }
+    }
+    let classes = root.appendingPathComponent("classes.txt")
+    try "background\nshirt\nbag\n".write(to: classes, atomically: true, encoding: .utf8)
+    let data = directory.appendingPathComponent("seg").path
+    let pack = try CommandRunner.single([
+      "pack", "--source", "seg-folder", "--input", root.path, "--out", data,
+    ])
+    XCTAssertEqual(pack.status, 0, pack.standardError)
+    XCTAssertTrue(pack.standardOutput.contains("train 6, val 2, test 2 images"), pack.standardOutput)
+    let inspect = try CommandRunner.single(["inspect", data, "--verify"])
+    XCTAssertEqual(inspect.status, 0, inspect.standardError)
+    // Training pixels: background 6·12 − 2·4 = 64, shirt 24, bag 8 of 96. Images 0 and 3 hold
+    // the bag, the rarest class; the others tie background and shirt (6 images each): 0.
+    let lines = inspect.lines
+    XCTAssertTrue(
+      lines.contains { $0.hasSuffix("pixel imbalance ratio 8.0 (64 / 8)") }, inspect.standardOutput)
+    for row in [
+      "  0      background       4  66.67%                   6        66.67%",
+      "  2      bag              2  33.33%                   2         8.33%",
+    ] {
+      XCTAssertTrue(lines.contains(row), inspect.standardOutput)
+    }
+    let run = directory.appendingPathComponent("run").path
+    let train = try CommandRunner.single(["train", "--data", data, "--out", run])
+    XCTAssertEqual(train.status, 1)
+    XCTAssertEqual(
+      train.standardError,
+      "imbal-dist: error: \(data): holds label masks (a segmentation dataset); train fits image classifiers only\n"
+    )
+    let resized = try CommandRunner.single([
+      "pack", "--source", "seg-folder", "--input", root.path, "--out", data + "2", "--image-size", "8",
+    ])
+    XCTAssertEqual(resized.status, 64)
+    XCTAssertTrue(resized.standardError.contains("masks are not resized"), resized.standardError)
   }
 }

@@ -92,6 +92,12 @@ public struct DatasetDirectory: Sendable {
     guard header.classNames == manifest.classNames else {
       throw DatasetError.manifestDisagrees(path: path, detail: "its class names are \(header.classNames)")
     }
+    guard header.hasMasks == manifest.hasMasks else {
+      throw DatasetError.manifestDisagrees(
+        path: path,
+        detail: header.hasMasks
+          ? "its records carry masks, the manifest's do not" : "its records carry no masks")
+    }
     guard header.encoding == manifest.encoding else {
       throw DatasetError.manifestDisagrees(
         path: path,

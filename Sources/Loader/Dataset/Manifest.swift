@@ -78,7 +78,11 @@ public struct Manifest: Codable, Equatable, Sendable {
   /// Per-channel mean and standard deviation of the training pixels (on the 0…1 scale).
   public var normalization: Normalization
   public var preparation: Preparation?
+  /// True when every record carries a label mask (a segmentation dataset); absent otherwise.
+  public var masks: Bool?
   public var splits: Splits
+
+  public var hasMasks: Bool { masks == true }
 
   /// The split named `name` (`train`, `val`, `test`).
   public func split(_ name: SplitName) -> Split {
@@ -137,7 +141,7 @@ public struct Manifest: Codable, Equatable, Sendable {
   public init(
     id: String, source: Source, image: Image, classNames: [String], imbalance: String, seed: UInt64,
     encoding: RecordEncoding, jpegQuality: Int?, zstdLevel: Int, normalization: Normalization, splits: Splits,
-    preparation: Preparation? = nil
+    preparation: Preparation? = nil, masks: Bool = false
   ) {
     formatVersion = Manifest.formatVersion
     tool = "imbal-dist \(imbalDistVersion)"
@@ -153,6 +157,7 @@ public struct Manifest: Codable, Equatable, Sendable {
     self.normalization = normalization
     self.splits = splits
     self.preparation = preparation
+    self.masks = masks ? true : nil
   }
 }
 

@@ -26,7 +26,8 @@ public struct PackOptions: Sendable {
 /// What a pack wrote and how fast.
 public struct PackReport: Sendable {
   public let manifest: Manifest
-  /// Pixel and label bytes before encoding and compression (`2 + C·H·W` per image).
+  /// Pixel, mask and label bytes before encoding and compression (`2 + C·H·W`, plus `H·W` with
+  /// masks, per image).
   public let rawBytes: Int
   /// Bytes of all shard files.
   public let shardBytes: Int
@@ -80,7 +81,7 @@ public enum Packer {
           throw ShardError.cannotWrite(path: "\(staging)/\(file)", reason: error.localizedDescription)
         }
         fingerprint.add(bytes)
-        rawBytes += shard.count * (2 + shard.imageSize)
+        rawBytes += shard.count * (2 + shard.imageSize + shard.maskSize)
         shardBytes += bytes.count
         return Manifest.Shard(
           file: file, count: shard.count, classCounts: shard.classCounts, bytes: bytes.count,
@@ -99,7 +100,8 @@ public enum Packer {
       imbalance: options.profile.description, seed: options.seed, encoding: options.encoding,
       jpegQuality: options.encoding == .jpeg ? options.jpegQuality : nil, zstdLevel: options.zstdLevel,
       normalization: Normalization(measuredOn: train), splits: manifestSplits,
-      preparation: options.source == .folder ? options.preparation.recorded : nil)
+      preparation: [.folder, .segFolder].contains(options.source) ? options.preparation.recorded : nil,
+      masks: train.masks != nil)
     let manifestPath = "\(staging)/\(Manifest.fileName)"
     do {
       try manifest.encoded().write(to: URL(fileURLWithPath: manifestPath), options: .atomic)

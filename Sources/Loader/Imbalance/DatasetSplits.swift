@@ -3,7 +3,7 @@
 /// `validationPerClass` images of each class, in file order), then the imbalance profile keeps
 /// the *first* `n_c` images of each training class (`ImbalanceProfile.kept(available:)`:
 /// every image with `none`; a profile's targets from the largest class, capped by each class's
-/// own count).
+/// own count). A segmentation source (masks) brings its three splits and keeps every image.
 public struct DatasetSplits: Sendable {
   public let train: LabeledImages
   public let validation: LabeledImages
@@ -11,6 +11,15 @@ public struct DatasetSplits: Sendable {
 
   public init(source: SourceData, validationPerClass: Int, profile: ImbalanceProfile) throws {
     var pool = source.train
+    if pool.masks != nil, let validation = source.validation {
+      guard profile == .none else {
+        throw ProfileError(
+          text: profile.description, reason: "a segmentation dataset keeps every image (--imbalance none)")
+      }
+      (train, self.validation, test) = (pool, validation, source.test)
+      try Self.checkTest(test)
+      return
+    }
     try profile.check(classes: pool.classCount)
     if let validation = source.validation {
       self.validation = validation
@@ -39,6 +48,10 @@ public struct DatasetSplits: Sendable {
     // Back into file order, so that no class arrives as one block.
     train = pool.subset(zip(byClass, kept).flatMap { $0.prefix($1) }.sorted())
     test = source.test
+    try Self.checkTest(test)
+  }
+
+  private static func checkTest(_ test: LabeledImages) throws {
     guard test.count > 0 else {
       throw DatasetError.emptySplit(
         split: "test",

@@ -27,6 +27,9 @@ public enum SourceKind: String, CaseIterable, Sendable {
   /// A torchvision ImageFolder tree of images (PNG, JPEG, WebP, TIFF, … through libvips), split
   /// (`train/`, `valid/`, `test/`) or not, each image prepared by an `ImagePreparation`.
   case folder
+  /// Images and their label masks (`images/`, `masks/`, optionally under `train/`, `val/`,
+  /// `test/`): a segmentation dataset (`SegmentationFolder`).
+  case segFolder = "seg-folder"
 
   /// The input used when `--input` is not given.
   public var defaultInput: String? {
@@ -49,6 +52,8 @@ public enum SourceKind: String, CaseIterable, Sendable {
       return try CIFAR.load(directory: input, variant: .cifar100)
     case .folder:
       return try ImageFolder.load(root: input, ratios: ratios, seed: seed, preparation: preparation)
+    case .segFolder:
+      return try SegmentationFolder.load(root: input, ratios: ratios, seed: seed, preparation: preparation)
     }
   }
 }

@@ -1,10 +1,14 @@
 import Foundation
 import Loader
 
-/// `imbal-dist inspect`: per split, every class's count and share and the imbalance ratio,
-/// as a table or JSON; with `verify`, every shard decompressed and checked.
+/// `imbal-dist inspect`: per split, every class's count and share and the imbalance ratio
+/// (for a segmentation dataset also the images and pixels of each class, from the shard
+/// headers), as a table or JSON; with `verify`, every shard decompressed and checked.
 public struct DatasetInspection {
   public let dataset: DatasetDirectory
+  /// Per split of a segmentation dataset: how many images' masks hold each class, how many
+  /// pixels each class labels, and how many pixels are ignored.
+  public private(set) var masks: [SplitName: (images: [Int], pixels: [Int], ignored: Int)] = [:]
   /// Set by `verify()`: images decoded, bytes decompressed and the time it took.
   public private(set) var verification: (images: Int, bytes: Int, seconds: Double)?
   /// Set to include the class weights in `json`.
@@ -18,6 +22,27 @@ public struct DatasetInspection {
     dataset = try DatasetDirectory(path: path)
     try dataset.checkHeaders()
     decodeRate = try measureDecodeRate()
+    if dataset.manifest.hasMasks {
+      for split in SplitName.allCases { masks[split] = try maskTotals(split) }
+    }
+  }
+
+  private func maskTotals(_ split: SplitName) throws -> (images: [Int], pixels: [Int], ignored: Int) {
+    let manifest = dataset.manifest
+    var totals = (
+      images: [Int](repeating: 0, count: manifest.classNames.count),
+      pixels: [Int](repeating: 0, count: manifest.classNames.count), ignored: 0
+    )
+    for index in manifest.split(split).shards.indices {
+      for classes in try ShardReader.header(at: dataset.shardPath(split, index)).maskClasses ?? [] {
+        for entry in classes {
+          totals.images[Int(entry.label)] += 1
+          totals.pixels[Int(entry.label)] += entry.pixels
+        }
+        totals.ignored += manifest.image.height * manifest.image.width - classes.reduce(0) { $0 + $1.pixels }
+      }
+    }
+    return totals
   }
 
   private func measureDecodeRate() throws -> Double? {
@@ -57,7 +82,7 @@ public struct DatasetInspection {
       for index in dataset.manifest.split(split).shards.indices {
         let shard = try dataset.readShard(split, index)
         images += shard.count
-        bytes += shard.count * (2 + shard.imageSize)
+        bytes += shard.count * (2 + shard.imageSize + shard.maskSize)
       }
     }
     verification = (images, bytes, Date().timeIntervalSince(started))
@@ -77,16 +102,29 @@ public struct DatasetInspection {
     let nameWidth = max(5, manifest.classNames.map(\.count).max() ?? 0)
     for name in SplitName.allCases {
       let split = manifest.split(name)
+      let mask = masks[name]
       lines.append("")
       lines.append(
-        "\(name.rawValue): \(split.count) images in \(split.shards.count) shards, imbalance ratio "
-          + "\(ratioText(split.classCounts))")
-      lines.append("  class  \("name".padded(nameWidth))   count   share")
+        "\(name.rawValue): \(split.count) images in \(split.shards.count) shards, "
+          + (mask.map { "pixel imbalance ratio \(ratioText($0.pixels))" }
+            ?? "imbalance ratio \(ratioText(split.classCounts))"))
+      lines.append(
+        "  class  \("name".padded(nameWidth))   count   share"
+          + (mask == nil ? "" : "   images holding it   pixel share"))
+      let pixels = mask.map { Double(max(1, $0.pixels.reduce(0, +) + $0.ignored)) } ?? 1
       for (c, count) in split.classCounts.enumerated() {
         let share = split.count == 0 ? 0 : 100 * Double(count) / Double(split.count)
         lines.append(
           "  \(String(c).padded(5))  \(manifest.classNames[c].padded(nameWidth))  \(String(count).leftPadded(to: 6, with: " "))  "
-            + "\(String(format: "%5.2f", share))%")
+            + "\(String(format: "%5.2f", share))%"
+            + (mask.map {
+              "\(String($0.images[c]).leftPadded(to: 20, with: " "))  \(String(format: "%11.2f", 100 * Double($0.pixels[c]) / pixels))%"
+            } ?? ""))
+      }
+      if let mask {
+        lines.append(
+          "  count: images whose rarest class it is; ignored pixels (255): "
+            + String(format: "%.2f", 100 * Double(mask.ignored) / pixels) + "%")
       }
     }
     if let verification {
@@ -134,11 +172,17 @@ public struct DatasetInspection {
     var splits: [String: Any] = [:]
     for name in SplitName.allCases {
       let split = manifest.split(name)
-      splits[name.rawValue] = [
+      var entry: [String: Any] = [
         "count": split.count, "class_counts": split.classCounts, "shards": split.shards.count,
         "share": split.classCounts.map { split.count == 0 ? 0 : Double($0) / Double(split.count) },
         "imbalance_ratio": ratio(split.classCounts) as Any,
       ]
+      if let mask = masks[name] {
+        entry["masks"] = [
+          "images_holding": mask.images, "pixels": mask.pixels, "ignored_pixels": mask.ignored,
+        ]
+      }
+      splits[name.rawValue] = entry
     }
     object["splits"] = splits
     if let beta = weightsBeta {

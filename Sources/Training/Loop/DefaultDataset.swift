@@ -19,7 +19,14 @@ public enum DefaultDataset {
   static func resolve(
     configuration: TrainingConfiguration, communicator: Communicator, console: Console
   ) throws -> DatasetDirectory {
-    if let path = configuration.data.directory { return try DatasetDirectory(path: path) }
+    if let path = configuration.data.directory {
+      let dataset = try DatasetDirectory(path: path)
+      guard !dataset.manifest.hasMasks else {
+        throw DatasetError.notADataset(
+          path: path, detail: "holds label masks (a segmentation dataset); train fits image classifiers only")
+      }
+      return dataset
+    }
     let path = directory(imbalanceRatio: configuration.data.imbalanceRatio)
     let exists = FileManager.default.fileExists(atPath: "\(path)/\(Manifest.fileName)")
     var outdated = false

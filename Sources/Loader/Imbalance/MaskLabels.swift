@@ -1,0 +1,27 @@
+/// The image-level class of a segmentation image: the rarest class its mask holds, rarity being
+/// how few training images hold a class (the lower index on a tie). Shards are stratified and
+/// image samplers weighted by it, as the seeds' "sample by the rarest class present" does.
+public enum MaskLabels {
+  /// How many of `images`' masks hold each class.
+  public static func presence(_ images: LabeledImages) -> [Int] {
+    var counts = [Int](repeating: 0, count: images.classCount)
+    for index in 0..<images.count {
+      for entry in images.maskClasses(of: index) { counts[Int(entry.label)] += 1 }
+    }
+    return counts
+  }
+
+  /// `images` with each image labelled by the rarest class of its mask by `presence` (0 for a
+  /// mask of ignored pixels only).
+  public static func labelledByRarestClass(_ images: LabeledImages, presence: [Int]) -> LabeledImages {
+    let labels = (0..<images.count).map { index in
+      images.maskClasses(of: index).min {
+        (presence[Int($0.label)], $0.label) < (presence[Int($1.label)], $1.label)
+      }?
+      .label ?? 0
+    }
+    return LabeledImages(
+      channels: images.channels, height: images.height, width: images.width, classNames: images.classNames,
+      pixels: images.pixels, labels: labels, masks: images.masks)
+  }
+}
