@@ -41,6 +41,12 @@ static inline int cvips_thumbnail(const char *path, VipsImage **out, int width, 
   }
 }
 
+/// Resized by `hscale` × `vscale` with libvips's default Lanczos-3 kernel (antialiased when
+/// shrinking); the output is round(width·hscale) × round(height·vscale).
+static inline int cvips_resize(VipsImage *in, VipsImage **out, double hscale, double vscale) {
+  return vips_resize(in, out, hscale, "vscale", vscale, NULL);
+}
+
 /// Alpha composited onto `background` (one value per colour band).
 static inline int cvips_flatten(VipsImage *in, VipsImage **out, const double *background, int count) {
   VipsArrayDouble *colour = vips_array_double_new(background, count);

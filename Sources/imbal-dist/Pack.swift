@@ -69,7 +69,7 @@ struct Pack: ParsableCommand {
   var force = false
 
   @OptionGroup(
-    title: "Images of a folder (--source folder; seg-folder takes --channels and --max-image-pixels)")
+    title: "Images of a folder (--source folder or seg-folder: a mask is resized with its image)")
   var images: ImageArguments
 
   private var ratios: [Double]? {
@@ -99,18 +99,13 @@ struct Pack: ParsableCommand {
     guard ratios != nil else {
       throw ValidationError("--split must be three non-negative shares, e.g. 0.8,0.1,0.1")
     }
-    if source == .segFolder {
-      guard images.preparation.size == nil else {
-        throw ValidationError(
-          "--image-size: --source seg-folder keeps the images' own size, which they must share (masks are not resized)"
-        )
-      }
-      guard imbalance == .none else {
-        throw ValidationError("--imbalance: a segmentation dataset (--source seg-folder) keeps every image")
-      }
-    } else if source != .folder && images.preparation != ImagePreparation() {
+    if source == .segFolder && imbalance != .none {
+      throw ValidationError("--imbalance: a segmentation dataset (--source seg-folder) keeps every image")
+    }
+    if ![.folder, .segFolder].contains(source) && images.preparation != ImagePreparation() {
       throw ValidationError(
-        "--image-size, --resize, --channels, --background and --max-image-pixels apply to --source folder")
+        "--image-size, --resize, --channels, --background and --max-image-pixels apply to --source folder and seg-folder"
+      )
     }
   }
 

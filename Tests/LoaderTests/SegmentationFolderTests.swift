@@ -144,8 +144,71 @@ final class SegmentationFolderTests: XCTestCase {
     try Fixtures.writePNG(
       [UInt8](repeating: 1, count: 5 * 5 * 3), width: 5, height: 5, channels: 3,
       to: root.appendingPathComponent("images/img-3.png").path)
+    expectError("\(masks.path)/img-3.png: mask is 8×6, its image is 5×5")
+    try Fixtures.writePNG(
+      [UInt8](repeating: 1, count: 5 * 5), width: 5, height: 5, channels: 1,
+      to: masks.appendingPathComponent("img-3.png").path)
     expectError(
-      "\(root.path)/images/img-3.png: image is 5×5, but the dataset's images are 8×6 (the first image sets the size; a segmentation folder's images share one size)"
+      "\(root.path)/images/img-3.png: image is 5×5, but the dataset's images are 8×6 (the first image sets the size; give pack --image-size to resize every image and its mask)"
     )
+  }
+
+  /// `--image-size` resizes an image and its mask by one geometry: the mask by nearest
+  /// neighbour at the image's scale and pixel centres, cut or padded about the same centre.
+  /// A 12×8 grey image, bright (250) where x < 5 and dark (10) elsewhere, its mask class 1
+  /// where x < 5 and 0 elsewhere, the first row ignored.
+  func testAnImageAndItsMaskAreResizedTogether() throws {
+    let root = directory.appendingPathComponent("resize")
+    let (sourceWidth, sourceHeight) = (12, 8)
+    for split in ["train", "val", "test"] {
+      let folder = root.appendingPathComponent(split)
+      for sub in ["images", "masks"] {
+        try FileManager.default.createDirectory(
+          at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+      }
+      let image = (0..<(sourceWidth * sourceHeight)).map { $0 % sourceWidth < 5 ? UInt8(250) : 10 }
+      let mask = (0..<(sourceWidth * sourceHeight)).map { p -> UInt8 in
+        p < sourceWidth ? 255 : p % sourceWidth < 5 ? 1 : 0
+      }
+      try Fixtures.writePNG(
+        image, width: sourceWidth, height: sourceHeight, channels: 1,
+        to: folder.appendingPathComponent("images/a.png").path)
+      try Fixtures.writePaletteMask(
+        mask, width: sourceWidth, height: sourceHeight, to: folder.appendingPathComponent("masks/a.png").path)
+    }
+    for (policy, size) in [
+      (ResizePolicy.shorterCrop, ImageSize(height: 6, width: 6)), (.pad, ImageSize(height: 6, width: 6)),
+      (.stretch, ImageSize(height: 4, width: 6)), (.shorterCrop, ImageSize(height: 20, width: 20)),
+    ] {
+      var preparation = ImagePreparation()
+      (preparation.size, preparation.policy, preparation.background) = (size, policy, [77, 77, 77])
+      let train = try SegmentationFolder.load(
+        root: root.path, ratios: [1, 0, 0], seed: 0, preparation: preparation
+      )
+      .train
+      XCTAssertEqual([train.height, train.width], [size.height, size.width])
+      let (pixels, mask) = (train.pixels, train.masks!)
+      XCTAssertGreaterThan(mask.filter { $0 == 1 }.count, 2, "\(policy) \(size)")
+      for p in mask.indices where mask[p] != 255 {
+        // Labels sit on their own side of the image's edge (bright where class 1, dark where 0);
+        // a pixel whose centre falls on the edge is mid-grey with Lanczos's overshoot (up to
+        // 189 measured), and the mask takes the right-hand source pixel there. A mask one pixel
+        // off would put class 0 on 250 or class 1 on 10.
+        XCTAssertTrue(mask[p] == 1 ? pixels[p] >= 60 : pixels[p] <= 200, "\(policy) \(size) pixel \(p)")
+      }
+      if policy == .pad {
+        // Scale ½ gives 6×4, centred with one padded row above and below, in both.
+        for row in [0, 5] {
+          XCTAssertEqual(Array(mask[(row * 6)..<(row * 6 + 6)]), [UInt8](repeating: 255, count: 6))
+          XCTAssertEqual(Array(pixels[(row * 6)..<(row * 6 + 6)]), [UInt8](repeating: 77, count: 6))
+        }
+      }
+      if policy == .shorterCrop && size.width == 6 {
+        // Scale ¾ gives 9×6, cut from column 1 (offset (6 − 9)/2 = −1): output column c takes
+        // source column ⌊(c + 1 + ½)/¾⌋ = 2, 3, 4, 6, 7, 8; row r source row ⌊(r + ½)/¾⌋.
+        XCTAssertEqual(Array(mask[0..<6]), [UInt8](repeating: 255, count: 6))
+        for row in 1..<6 { XCTAssertEqual(Array(mask[(row * 6)..<(row * 6 + 6)]), [1, 1, 1, 0, 0, 0]) }
+      }
+    }
   }
 }

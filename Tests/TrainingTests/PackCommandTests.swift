@@ -234,7 +234,8 @@ final class PackCommandTests: XCTestCase {
 }
 
 /// `pack --source seg-folder` as a user runs it: a dataset whose records carry masks, which
-/// `inspect` describes by the images and pixels of each class and `train` refuses in one line.
+/// `inspect` describes by the images and pixels of each class and `train` refuses in one line;
+/// `--image-size` resizes masks with their images.
 final class SegmentationPackCommandTests: XCTestCase {
   private var directory: URL!
 
@@ -300,10 +301,19 @@ final class SegmentationPackCommandTests: XCTestCase {
       train.standardError,
       "imbal-dist: error: \(data): holds label masks (a segmentation dataset); train fits image classifiers only\n"
     )
+    // Twice the size (scale 2, nothing cut): every mask pixel becomes 2×2, every count ×4.
     let resized = try CommandRunner.single([
-      "pack", "--source", "seg-folder", "--input", root.path, "--out", data + "2", "--image-size", "8",
+      "pack", "--source", "seg-folder", "--input", root.path, "--out", data + "8", "--image-size", "8",
     ])
-    XCTAssertEqual(resized.status, 64)
-    XCTAssertTrue(resized.standardError.contains("masks are not resized"), resized.standardError)
+    XCTAssertEqual(resized.status, 0, resized.standardError)
+    let inspected = try CommandRunner.single(["inspect", data + "8"])
+    XCTAssertTrue(inspected.standardOutput.contains("images 1×8×8, 3 classes"), inspected.standardOutput)
+    XCTAssertTrue(
+      inspected.standardOutput.contains("pixel imbalance ratio 8.0 (256 / 32)"), inspected.standardOutput)
+    let profiled = try CommandRunner.single([
+      "pack", "--source", "seg-folder", "--input", root.path, "--out", data + "p", "--imbalance", "exp:10",
+    ])
+    XCTAssertEqual(profiled.status, 64)
+    XCTAssertTrue(profiled.standardError.contains("keeps every image"), profiled.standardError)
   }
 }

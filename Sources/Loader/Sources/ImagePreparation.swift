@@ -67,13 +67,74 @@ public struct ImagePreparation: Sendable, Equatable {
   func prepare(path: String, upright: Bool = true) throws -> DecodedImage {
     try VipsLibrary.start()
     try checkDeclaredSize(path)
-    var image = try VipsLibrary.image(path) { output in
+    let image = try VipsLibrary.image(path) { output in
       guard let size else {
         return upright ? cvips_load_upright(path, &output) : cvips_load_as_stored(path, &output)
       }
       let code: Int32 = policy == .shorterCrop ? 0 : policy == .pad ? 1 : 2
       return cvips_thumbnail(path, &output, Int32(size.width), Int32(size.height), code)
     }
+    return try finished(image, path, canvas: policy == .pad ? size : nil)
+  }
+
+  /// The image at `path` and its label `mask` (drawn on the image's stored pixels, not turned by
+  /// EXIF) brought to `size` by one geometry: libvips resizes the image (Lanczos-3) by the scale
+  /// factors of `policy`, the mask takes, for each output pixel, the source pixel under its
+  /// centre at the same factors (nearest neighbour: labels are not averaged), and both are cut or
+  /// padded about the centre, the image with `background`, the mask with 255. Without `size`
+  /// both keep their size. A mask of another size than its image is an error naming `maskPath`.
+  func prepare(path: String, mask: LabelMask, maskPath: String) throws -> (image: DecodedImage, mask: [UInt8])
+  {
+    try VipsLibrary.start()
+    try checkDeclaredSize(path)
+    var image = try VipsLibrary.image(path) { cvips_load_as_stored(path, &$0) }
+    let (width, height) = (Int(vips_image_get_width(image)), Int(vips_image_get_height(image)))
+    guard (mask.width, mask.height) == (width, height) else {
+      cvips_unref(image)
+      throw DatasetError.notADataset(
+        path: maskPath, detail: "mask is \(mask.width)×\(mask.height), its image is \(width)×\(height)")
+    }
+    guard let size else { return (try finished(image, path, canvas: nil), mask.labels) }
+    let (x, y) = (Double(size.width) / Double(width), Double(size.height) / Double(height))
+    let scale = policy == .stretch ? (x, y) : policy == .pad ? (min(x, y), min(x, y)) : (max(x, y), max(x, y))
+    do {
+      image = try VipsLibrary.replace(image, path) { cvips_resize(image, &$0, scale.0, scale.1) }
+    } catch {
+      cvips_unref(image)
+      throw error
+    }
+    let scaled = (width: Int(vips_image_get_width(image)), height: Int(vips_image_get_height(image)))
+    let labels = Self.nearest(mask, scale: scale, to: scaled, canvas: size)
+    return (try finished(image, path, canvas: size), labels)
+  }
+
+  /// `mask` resampled to `scaled` by the source pixel under each output pixel's centre, then
+  /// centred in `canvas` as `cvips_embed_centre` centres the image (offsets truncated toward
+  /// zero; negative ones cut), 255 around it.
+  private static func nearest(
+    _ mask: LabelMask, scale: (Double, Double), to scaled: (width: Int, height: Int), canvas: ImageSize
+  ) -> [UInt8] {
+    let source = { (position: Int, factor: Double, limit: Int) in
+      min(limit - 1, Int(((Double(position) + 0.5) / factor).rounded(.down)))
+    }
+    let (left, top) = ((canvas.width - scaled.width) / 2, (canvas.height - scaled.height) / 2)
+    var out = [UInt8](repeating: ShardFormat.ignoreLabel, count: canvas.width * canvas.height)
+    for row in 0..<canvas.height where (0..<scaled.height).contains(row - top) {
+      let sourceRow = source(row - top, scale.1, mask.height)
+      for column in 0..<canvas.width where (0..<scaled.width).contains(column - left) {
+        out[row * canvas.width + column] =
+          mask.labels[sourceRow * mask.width + source(column - left, scale.0, mask.width)]
+      }
+    }
+    return out
+  }
+
+  /// `image` (released) with alpha composited onto `background`, in 8 bits, and centred in
+  /// `canvas` when given.
+  private func finished(_ source: UnsafeMutablePointer<VipsImage>, _ path: String, canvas: ImageSize?) throws
+    -> DecodedImage
+  {
+    var image = source
     defer { cvips_unref(image) }
     let colour = vips_image_get_bands(image) >= 3
     let backdrop =
@@ -84,9 +145,10 @@ public struct ImagePreparation: Sendable, Equatable {
       }
     }
     image = try VipsLibrary.replace(image, path) { cvips_to_8bit(image, &$0, colour ? 1 : 0) }
-    if let size, policy == .pad {
+    if let canvas {
       image = try VipsLibrary.replace(image, path) {
-        cvips_embed_centre(image, &$0, Int32(size.width), Int32(size.height), backdrop, Int32(backdrop.count))
+        cvips_embed_centre(
+          image, &$0, Int32(canvas.width), Int32(canvas.height), backdrop, Int32(backdrop.count))
       }
     }
     return try VipsLibrary.pixels(of: image, path: path)
@@ -144,13 +206,15 @@ enum VipsLibrary {
     return output
   }
 
-  /// `operation` applied to `image`, which is released.
+  /// `operation` applied to `image`, which is released when the operation succeeds (on an error
+  /// it stays the caller's to release, once).
   static func replace(
     _ image: UnsafeMutablePointer<VipsImage>, _ path: String,
     _ operation: (inout UnsafeMutablePointer<VipsImage>?) -> Int32
   ) throws -> UnsafeMutablePointer<VipsImage> {
-    defer { cvips_unref(image) }
-    return try self.image(path, operation)
+    let output = try self.image(path, operation)
+    cvips_unref(image)
+    return output
   }
 
   /// The decoded pixels, interleaved, 8-bit.

@@ -6,8 +6,9 @@ import PRNG
 /// per pixel, 255 for pixels of no class. Split (`train/`, `val/` or `valid/`, `test/`, each
 /// with `images/` and `masks/`) or not (`images/`, `masks/` at the root, split by `ratios`
 /// after a shuffle seeded by `seed`). Classes are named by `classes.txt` (line k names class
-/// k), else `0`…`K−1` for the largest index any mask holds. Every image has the first one's
-/// size, and its mask the image's; images are kept as stored, not turned by EXIF orientation.
+/// k), else `0`…`K−1` for the largest index any mask holds. Every mask has its image's size;
+/// with `preparation.size` image and mask are resized together (`ImagePreparation`), else
+/// every image has the first one's size. Images are kept as stored, not turned by EXIF.
 public enum SegmentationFolder {
   public static let classesFile = "classes.txt"
 
@@ -121,31 +122,29 @@ public enum SegmentationFolder {
           throw DatasetError.notADataset(
             path: imagePath, detail: "has no mask (expected \(masks)/\(stem).png)")
         }
-        let image = try preparation.prepare(path: imagePath, upright: false)
+        let mask = try checkedMask("\(masks)/\(stem).png")
+        let (image, labels) = try preparation.prepare(
+          path: imagePath, mask: mask, maskPath: "\(masks)/\(stem).png")
         if let shape, (image.width, image.height) != (shape.width, shape.height) {
           throw DatasetError.notADataset(
             path: imagePath,
             detail:
-              "image is \(image.width)×\(image.height), but the dataset's images are \(shape.width)×\(shape.height) (the first image sets the size; a segmentation folder's images share one size)"
+              "image is \(image.width)×\(image.height), but the dataset's images are \(shape.width)×\(shape.height) (the first image sets the size; give pack --image-size to resize every image and its mask)"
           )
         }
         let fixed = shape ?? (image.width, image.height, preparation.channels ?? image.channels)
         shape = fixed
         split.pixels += image.planar(channels: fixed.channels)
-        split.masks += try mask("\(masks)/\(stem).png", width: image.width, height: image.height)
+        split.masks += labels
         split.count += 1
       }
       guard split.count > 0 else { throw DatasetError.notADataset(path: images, detail: "holds no images") }
       return split
     }
 
-    /// The mask at `path`, which must be `width`×`height` with labels of the classes or 255.
-    private mutating func mask(_ path: String, width: Int, height: Int) throws -> [UInt8] {
+    /// The mask at `path`, whose labels must be classes or 255.
+    private mutating func checkedMask(_ path: String) throws -> LabelMask {
       let mask = try LabelMask(path: path, maxPixels: preparation.maxPixels)
-      guard (mask.width, mask.height) == (width, height) else {
-        throw DatasetError.notADataset(
-          path: path, detail: "mask is \(mask.width)×\(mask.height), its image is \(width)×\(height)")
-      }
       let labels = mask.labels
       let limit = classNames?.count ?? Int(ShardFormat.ignoreLabel) - 1
       if let stray = labels.first(where: { Int($0) >= limit && $0 != ShardFormat.ignoreLabel }) {
@@ -157,7 +156,7 @@ public enum SegmentationFolder {
         )
       }
       largestLabel = max(largestLabel, Int(labels.filter { $0 != ShardFormat.ignoreLabel }.max() ?? 0))
-      return labels
+      return mask
     }
 
     private func files(in folder: String) throws -> [String] {
