@@ -20,8 +20,10 @@ struct Pack: ParsableCommand {
       if it has fewer. Every split is cut into --shards \
       stratified shards. The output appears only when complete. A segmentation folder \
       (--source seg-folder: images/ and masks/ with the same names, masks palette or grey PNGs \
-      of class indices, 255 = ignore, optional classes.txt) keeps every image; each image's class \
-      for stratifying and sampling is the rarest class its mask holds.
+      of class indices, 255 = ignore, optional classes.txt) or a PASCAL VOC folder (--source voc: \
+      train.txt shuffled into train and val by --split's first two shares, val.txt the test \
+      split) keeps every image; each image's class for stratifying and sampling is the rarest \
+      class its mask holds.
       """)
 
   @Option(help: "What to read: \(SourceKind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -45,7 +47,8 @@ struct Pack: ParsableCommand {
     help: "Validation images per class, held out when the source has none.")
   var validationPerClass = 100
 
-  @Option(help: "Train,val,test shares for an unsplit image folder or segmentation folder.")
+  @Option(
+    help: "Train,val,test shares for an unsplit image or segmentation folder (voc: train,val of train.txt).")
   var split = "0.8,0.1,0.1"
 
   @Option(
@@ -69,7 +72,7 @@ struct Pack: ParsableCommand {
   var force = false
 
   @OptionGroup(
-    title: "Images of a folder (--source folder or seg-folder: a mask is resized with its image)")
+    title: "Images of a folder (--source folder, seg-folder or voc: a mask is resized with its image)")
   var images: ImageArguments
 
   private var ratios: [Double]? {
@@ -99,12 +102,13 @@ struct Pack: ParsableCommand {
     guard ratios != nil else {
       throw ValidationError("--split must be three non-negative shares, e.g. 0.8,0.1,0.1")
     }
-    if source == .segFolder && imbalance != .none {
-      throw ValidationError("--imbalance: a segmentation dataset (--source seg-folder) keeps every image")
-    }
-    if ![.folder, .segFolder].contains(source) && images.preparation != ImagePreparation() {
+    if [.segFolder, .voc].contains(source) && imbalance != .none {
       throw ValidationError(
-        "--image-size, --resize, --channels, --background and --max-image-pixels apply to --source folder and seg-folder"
+        "--imbalance: a segmentation dataset (--source \(source.rawValue)) keeps every image")
+    }
+    if ![.folder, .segFolder, .voc].contains(source) && images.preparation != ImagePreparation() {
+      throw ValidationError(
+        "--image-size, --resize, --channels, --background and --max-image-pixels apply to --source folder, seg-folder and voc"
       )
     }
   }

@@ -212,3 +212,89 @@ final class SegmentationFolderTests: XCTestCase {
     }
   }
 }
+
+/// `pack --source voc`: PASCAL VOC's layout read by its lists, photos of mixed sizes resized
+/// with their palette masks, `val.txt` as the test split, and a list naming a missing file or a
+/// mask with a label beyond VOC's 21 classes refused naming the file.
+final class VOCSegmentationTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws { directory = try Fixtures.temporaryDirectory("voc-tests") }
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  /// `VOCdevkit/VOC2012` with 6 training and 2 validation photos, landscape (10×8) and
+  /// portrait (8×10) in turn; image i's mask holds class i + 1 in its centre, 255 around it.
+  private func writeVOC() throws -> URL {
+    let root = directory.appendingPathComponent("VOCdevkit")
+    let voc = root.appendingPathComponent("VOC2012")
+    for sub in ["JPEGImages", "SegmentationClass", "ImageSets/Segmentation"] {
+      try FileManager.default.createDirectory(
+        at: voc.appendingPathComponent(sub), withIntermediateDirectories: true)
+    }
+    for i in 0..<8 {
+      let (width, height) = i % 2 == 0 ? (10, 8) : (8, 10)
+      let pixels = (0..<(width * height * 3)).map { UInt8(($0 * 3 + i * 20) % 256) }
+      try Fixtures.writeJPEG(
+        pixels, width: width, height: height, channels: 3,
+        to: voc.appendingPathComponent("JPEGImages/2007_00000\(i).jpg").path)
+      let mask = (0..<(width * height)).map { p -> UInt8 in
+        let (x, y) = (p % width, p / width)
+        return (2..<(width - 2)).contains(x) && (2..<(height - 2)).contains(y)
+          ? UInt8(i + 1) : x == 0 ? 255 : 0
+      }
+      try Fixtures.writePaletteMask(
+        mask, width: width, height: height,
+        to: voc.appendingPathComponent("SegmentationClass/2007_00000\(i).png").path)
+    }
+    let lists = voc.appendingPathComponent("ImageSets/Segmentation")
+    try (0..<6).map { "2007_00000\($0)" }.joined(separator: "\n").write(
+      to: lists.appendingPathComponent("train.txt"), atomically: true, encoding: .utf8)
+    try "2007_000006\n2007_000007\n".write(
+      to: lists.appendingPathComponent("val.txt"), atomically: true, encoding: .utf8)
+    return root
+  }
+
+  private func load(_ root: URL) throws -> SourceData {
+    var preparation = ImagePreparation()
+    preparation.size = ImageSize(height: 8, width: 8)
+    return try VOCSegmentation.load(
+      root: root.path, ratios: [0.8, 0.1, 0.1], seed: 0, preparation: preparation)
+  }
+
+  func testVOCIsReadByItsListsAndResizedWithItsMasks() throws {
+    let source = try load(try writeVOC())
+    XCTAssertEqual(source.train.classNames.count, 21)
+    XCTAssertEqual(source.train.classNames[15], "person")
+    // train.txt's 6 images: round(6 · 0.8/0.9) = 5 for training, 1 for validation.
+    XCTAssertEqual([source.train.count, source.validation?.count, source.test.count], [5, 1, 2])
+    XCTAssertEqual([source.test.height, source.test.width], [8, 8])
+    // Test image 7 (portrait 8×10, cut to 8×8 from row 1): class 8 on rows 1–6 of columns 2–5,
+    // 255 on column 0, background elsewhere; labelled 8, the rarest class it holds.
+    let mask = Array(source.test.masks![64..<128])
+    for row in 0..<8 {
+      let expected = (0..<8).map { x -> UInt8 in
+        (2..<6).contains(x) && (1..<7).contains(row) ? 8 : x == 0 ? 255 : 0
+      }
+      XCTAssertEqual(Array(mask[(row * 8)..<(row * 8 + 8)]), expected, "row \(row)")
+    }
+    XCTAssertEqual(source.test.labels, [7, 8])
+  }
+
+  func testAMissingFileOrAStrayLabelIsOneErrorNamingIt() throws {
+    let root = try writeVOC()
+    let voc = root.appendingPathComponent("VOC2012")
+    try FileManager.default.removeItem(at: voc.appendingPathComponent("SegmentationClass/2007_000003.png"))
+    XCTAssertThrowsError(try load(root)) {
+      XCTAssertEqual(
+        "\($0)",
+        "\(voc.path)/ImageSets/Segmentation/train.txt: lists 2007_000003, but \(voc.path)/SegmentationClass/2007_000003.png does not exist"
+      )
+    }
+    let mask = voc.appendingPathComponent("SegmentationClass/2007_000003.png").path
+    try Fixtures.writePaletteMask([UInt8](repeating: 21, count: 80), width: 8, height: 10, to: mask)
+    XCTAssertThrowsError(try load(root)) {
+      XCTAssertEqual(
+        "\($0)", "\(mask): holds label 21, outside the 21 classes of VOC and not the ignore label 255")
+    }
+  }
+}

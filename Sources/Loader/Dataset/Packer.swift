@@ -100,7 +100,7 @@ public enum Packer {
       imbalance: options.profile.description, seed: options.seed, encoding: options.encoding,
       jpegQuality: options.encoding == .jpeg ? options.jpegQuality : nil, zstdLevel: options.zstdLevel,
       normalization: Normalization(measuredOn: train), splits: manifestSplits,
-      preparation: [.folder, .segFolder].contains(options.source) ? options.preparation.recorded : nil,
+      preparation: [.folder, .segFolder, .voc].contains(options.source) ? options.preparation.recorded : nil,
       masks: train.masks != nil)
     let manifestPath = "\(staging)/\(Manifest.fileName)"
     do {

@@ -1,5 +1,4 @@
 import Foundation
-import PRNG
 
 /// A folder of images and their label masks (`pack --source seg-folder`): `images/NAME.ext`
 /// (anything libvips decodes) beside `masks/NAME.png`, a palette or grey PNG of class indices
@@ -18,8 +17,8 @@ public enum SegmentationFolder {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue
     else { throw DataFileError.missing(path: root) }
-    var reader = Reader(classNames: try namedClasses(root), preparation: preparation)
-    let splits: [Split]
+    var reader = SegmentationReader(
+      classNames: try namedClasses(root), classesSource: classesFile, preparation: preparation)
     if FileManager.default.fileExists(atPath: "\(root)/train") {
       let validation = ["val", "valid"].map { "\(root)/\($0)" }.first {
         FileManager.default.fileExists(atPath: $0)
@@ -29,15 +28,45 @@ public enum SegmentationFolder {
           path: root,
           detail: "has train/ but not both val/ (or valid/) and test/: a split folder needs all three")
       }
-      splits = try ["\(root)/train", validation, "\(root)/test"].map { try reader.read($0) }
-    } else {
-      splits = shuffledSplits(try reader.read(root), ratios: ratios, seed: seed)
+      let splits = try ["\(root)/train", validation, "\(root)/test"].map {
+        try reader.read(try pairs(in: $0), from: "\($0)/images")
+      }
+      return reader.sourceData(train: splits[0], validation: splits[1], test: splits[2])
     }
-    let classNames = reader.classNames ?? (0...reader.largestLabel).map(String.init)
-    let images = splits.map { $0.images(reader.shape, classNames: classNames) }
-    let presence = MaskLabels.presence(images[0])
-    let labelled = images.map { MaskLabels.labelledByRarestClass($0, presence: presence) }
-    return SourceData(train: labelled[0], validation: labelled[1], test: labelled[2])
+    let all = try reader.read(try pairs(in: root), from: "\(root)/images")
+    let splits = SegmentationReader.shuffled(all, shares: ratios, seed: seed)
+    return reader.sourceData(train: splits[0], validation: splits[1], test: splits[2])
+  }
+
+  /// `folder/images/*` and their masks `folder/masks/STEM.png`; an image without a mask and a
+  /// mask without an image are errors naming the file.
+  private static func pairs(in folder: String) throws -> [SegmentationReader.Pair] {
+    let (images, masks) = ("\(folder)/images", "\(folder)/masks")
+    let imageFiles = try files(in: images)
+    let maskFiles = Set(try files(in: masks))
+    let stems = imageFiles.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
+    if let orphan = maskFiles.sorted().first(where: {
+      !stems.contains(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent)
+    }) {
+      throw DatasetError.notADataset(
+        path: "\(masks)/\(orphan)", detail: "a mask without an image in \(images)")
+    }
+    return try zip(imageFiles, stems).map { file, stem in
+      guard maskFiles.contains("\(stem).png") else {
+        throw DatasetError.notADataset(
+          path: "\(images)/\(file)", detail: "has no mask (expected \(masks)/\(stem).png)")
+      }
+      return SegmentationReader.Pair(image: "\(images)/\(file)", mask: "\(masks)/\(stem).png")
+    }
+  }
+
+  private static func files(in folder: String) throws -> [String] {
+    do {
+      return try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }
+        .sorted()
+    } catch {
+      throw DataFileError.unreadable(path: folder, reason: error.localizedDescription)
+    }
   }
 
   /// `classes.txt`'s names (blank lines at the end ignored), or nil without the file.
@@ -58,114 +87,5 @@ public enum SegmentationFolder {
         detail: "needs 1 to 254 class names, one per line, none empty (it has \(names.count) lines)")
     }
     return names
-  }
-
-  /// Splits one pool into train, val and test by `ratios`, after a seeded shuffle.
-  private static func shuffledSplits(_ all: Split, ratios: [Double], seed: UInt64) -> [Split] {
-    var generator = Xoshiro256(seed: seed, stream: [0x5E6F])
-    let order = Array(0..<all.count).shuffled(using: &generator)
-    let total = ratios.reduce(0, +)
-    let train = Int((Double(all.count) * ratios[0] / total).rounded())
-    let validation = min(all.count - train, Int((Double(all.count) * ratios[1] / total).rounded()))
-    return [order[0..<train], order[train..<(train + validation)], order[(train + validation)...]].map {
-      all.subset($0.sorted())
-    }
-  }
-
-  /// Images and masks of one split, before their classes are known.
-  private struct Split {
-    var pixels: [UInt8] = []
-    var masks: [UInt8] = []
-    var count = 0
-
-    func subset(_ indices: [Int]) -> Split {
-      let (size, plane) = (pixels.count / max(count, 1), masks.count / max(count, 1))
-      return Split(
-        pixels: indices.flatMap { pixels[($0 * size)..<(($0 + 1) * size)] },
-        masks: indices.flatMap { masks[($0 * plane)..<(($0 + 1) * plane)] }, count: indices.count)
-    }
-
-    func images(_ shape: (width: Int, height: Int, channels: Int)?, classNames: [String]) -> LabeledImages {
-      let shape = shape ?? (1, 1, 1)
-      return LabeledImages(
-        channels: shape.channels, height: shape.height, width: shape.width, classNames: classNames,
-        pixels: pixels, labels: [Int32](repeating: 0, count: count), masks: masks)
-    }
-  }
-
-  /// Reads `images/` and `masks/` folders into one shape, checking every mask as it goes.
-  private struct Reader {
-    let classNames: [String]?
-    let preparation: ImagePreparation
-    var shape: (width: Int, height: Int, channels: Int)?
-    var largestLabel = 0
-
-    init(classNames: [String]?, preparation: ImagePreparation) {
-      (self.classNames, self.preparation) = (classNames, preparation)
-    }
-
-    mutating func read(_ folder: String) throws -> Split {
-      let (images, masks) = ("\(folder)/images", "\(folder)/masks")
-      let imageFiles = try files(in: images)
-      let maskFiles = Set(try files(in: masks))
-      let stems = imageFiles.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
-      if let orphan = maskFiles.sorted().first(where: {
-        !stems.contains(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent)
-      }) {
-        throw DatasetError.notADataset(
-          path: "\(masks)/\(orphan)", detail: "a mask without an image in \(images)")
-      }
-      var split = Split()
-      for (file, stem) in zip(imageFiles, stems) {
-        let imagePath = "\(images)/\(file)"
-        guard maskFiles.contains("\(stem).png") else {
-          throw DatasetError.notADataset(
-            path: imagePath, detail: "has no mask (expected \(masks)/\(stem).png)")
-        }
-        let mask = try checkedMask("\(masks)/\(stem).png")
-        let (image, labels) = try preparation.prepare(
-          path: imagePath, mask: mask, maskPath: "\(masks)/\(stem).png")
-        if let shape, (image.width, image.height) != (shape.width, shape.height) {
-          throw DatasetError.notADataset(
-            path: imagePath,
-            detail:
-              "image is \(image.width)×\(image.height), but the dataset's images are \(shape.width)×\(shape.height) (the first image sets the size; give pack --image-size to resize every image and its mask)"
-          )
-        }
-        let fixed = shape ?? (image.width, image.height, preparation.channels ?? image.channels)
-        shape = fixed
-        split.pixels += image.planar(channels: fixed.channels)
-        split.masks += labels
-        split.count += 1
-      }
-      guard split.count > 0 else { throw DatasetError.notADataset(path: images, detail: "holds no images") }
-      return split
-    }
-
-    /// The mask at `path`, whose labels must be classes or 255.
-    private mutating func checkedMask(_ path: String) throws -> LabelMask {
-      let mask = try LabelMask(path: path, maxPixels: preparation.maxPixels)
-      let labels = mask.labels
-      let limit = classNames?.count ?? Int(ShardFormat.ignoreLabel) - 1
-      if let stray = labels.first(where: { Int($0) >= limit && $0 != ShardFormat.ignoreLabel }) {
-        throw DatasetError.notADataset(
-          path: path,
-          detail: classNames == nil
-            ? "holds label \(stray): at most 254 classes (0…253), and 255 for pixels of no class"
-            : "holds label \(stray), outside the \(limit) classes of \(SegmentationFolder.classesFile) and not the ignore label 255"
-        )
-      }
-      largestLabel = max(largestLabel, Int(labels.filter { $0 != ShardFormat.ignoreLabel }.max() ?? 0))
-      return mask
-    }
-
-    private func files(in folder: String) throws -> [String] {
-      do {
-        return try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }
-          .sorted()
-      } catch {
-        throw DataFileError.unreadable(path: folder, reason: error.localizedDescription)
-      }
-    }
   }
 }

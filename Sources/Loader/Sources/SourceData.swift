@@ -30,6 +30,8 @@ public enum SourceKind: String, CaseIterable, Sendable {
   /// Images and their label masks (`images/`, `masks/`, optionally under `train/`, `val/`,
   /// `test/`): a segmentation dataset (`SegmentationFolder`).
   case segFolder = "seg-folder"
+  /// PASCAL VOC's segmentation layout (`VOCSegmentation`).
+  case voc
 
   /// The input used when `--input` is not given.
   public var defaultInput: String? {
@@ -54,6 +56,8 @@ public enum SourceKind: String, CaseIterable, Sendable {
       return try ImageFolder.load(root: input, ratios: ratios, seed: seed, preparation: preparation)
     case .segFolder:
       return try SegmentationFolder.load(root: input, ratios: ratios, seed: seed, preparation: preparation)
+    case .voc:
+      return try VOCSegmentation.load(root: input, ratios: ratios, seed: seed, preparation: preparation)
     }
   }
 }
