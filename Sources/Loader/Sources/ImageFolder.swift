@@ -68,7 +68,8 @@ public enum ImageFolder {
     return names
   }
 
-  private static func contents(of folder: String) throws -> [String] {
+  /// The names in `folder`, sorted, hidden ones (starting with `.`) left out.
+  static func contents(of folder: String) throws -> [String] {
     do {
       return try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }
         .sorted()

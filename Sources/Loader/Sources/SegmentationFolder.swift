@@ -42,8 +42,8 @@ public enum SegmentationFolder {
   /// mask without an image are errors naming the file.
   private static func pairs(in folder: String) throws -> [SegmentationReader.Pair] {
     let (images, masks) = ("\(folder)/images", "\(folder)/masks")
-    let imageFiles = try files(in: images)
-    let maskFiles = Set(try files(in: masks))
+    let imageFiles = try ImageFolder.contents(of: images)
+    let maskFiles = Set(try ImageFolder.contents(of: masks))
     let stems = imageFiles.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }
     if let orphan = maskFiles.sorted().first(where: {
       !stems.contains(URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent)
@@ -57,15 +57,6 @@ public enum SegmentationFolder {
           path: "\(images)/\(file)", detail: "has no mask (expected \(masks)/\(stem).png)")
       }
       return SegmentationReader.Pair(image: "\(images)/\(file)", mask: "\(masks)/\(stem).png")
-    }
-  }
-
-  private static func files(in folder: String) throws -> [String] {
-    do {
-      return try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }
-        .sorted()
-    } catch {
-      throw DataFileError.unreadable(path: folder, reason: error.localizedDescription)
     }
   }
 
