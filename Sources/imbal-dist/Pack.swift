@@ -29,7 +29,10 @@ struct Pack: ParsableCommand {
   @Option(help: "What to read: \(SourceKind.allCases.map(\.rawValue).joined(separator: ", ")).")
   var source: SourceKind = .fashionMNIST
 
-  @Option(help: "The source's directory. (default: /usr/share/datasets/fashion-mnist for fashion-mnist)")
+  @Option(
+    help:
+      "The source's directory. (default: /usr/share/datasets/fashion-mnist for fashion-mnist and fashion-mnist-seg)"
+  )
   var input: String?
 
   @Option(help: "The dataset directory to create.")
@@ -39,7 +42,9 @@ struct Pack: ParsableCommand {
   var shards = 8
 
   @Option(
-    help: "Imbalance profile for the training split: none (every image), exp:R or step:F:C1,C2,….")
+    help:
+      "Imbalance profile for the training split: none (every image), exp:R or step:F:C1,C2,…; for fashion-mnist-seg the presence profile of its garment classes."
+  )
   var imbalance: ImbalanceProfile = .none
 
   @Option(

@@ -235,7 +235,7 @@ final class PackCommandTests: XCTestCase {
 
 /// `pack --source seg-folder` as a user runs it: a dataset whose records carry masks, which
 /// `inspect` describes by the images and pixels of each class and `train` refuses in one line;
-/// `--image-size` resizes masks with their images.
+/// `--image-size` resizes masks with their images; the generated benchmark packs the same way.
 final class SegmentationPackCommandTests: XCTestCase {
   private var directory: URL!
 
@@ -310,6 +310,16 @@ final class SegmentationPackCommandTests: XCTestCase {
     XCTAssertTrue(inspected.standardOutput.contains("images 1×8×8, 3 classes"), inspected.standardOutput)
     XCTAssertTrue(
       inspected.standardOutput.contains("pixel imbalance ratio 8.0 (256 / 32)"), inspected.standardOutput)
+    // The default benchmark, generated from Debian's Fashion-MNIST.
+    let benchmark = directory.appendingPathComponent("benchmark").path
+    let generated = try CommandRunner.single([
+      "pack", "--source", "fashion-mnist-seg", "--imbalance", "exp:100", "--out", benchmark, "--shards", "2",
+    ])
+    XCTAssertEqual(generated.status, 0, generated.standardError)
+    XCTAssertTrue(
+      generated.standardOutput.contains("train 3000, val 500, test 1000 images"), generated.standardOutput)
+    let described = try CommandRunner.single(["inspect", benchmark])
+    XCTAssertTrue(described.standardOutput.contains("images 1×64×64, 11 classes"), described.standardOutput)
     let profiled = try CommandRunner.single([
       "pack", "--source", "seg-folder", "--input", root.path, "--out", data + "p", "--imbalance", "exp:10",
     ])

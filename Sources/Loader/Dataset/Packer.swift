@@ -43,10 +43,13 @@ public struct PackReport: Sendable {
 public enum Packer {
   public static func pack(_ options: PackOptions) throws -> PackReport {
     try checkReplaceable(options)
+    let generated = options.source == .fashionMNISTSegmentation
     let source = try options.source.load(
-      input: options.input, ratios: options.splitRatios, seed: options.seed, preparation: options.preparation)
+      input: options.input, ratios: options.splitRatios, seed: options.seed, preparation: options.preparation,
+      profile: generated ? options.profile : .none)
     let splits = try DatasetSplits(
-      source: source, validationPerClass: options.validationPerClass, profile: options.profile)
+      source: source, validationPerClass: options.validationPerClass,
+      profile: generated ? .none : options.profile)
     return try write(splits, options: options)
   }
 

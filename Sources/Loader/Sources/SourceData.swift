@@ -32,16 +32,21 @@ public enum SourceKind: String, CaseIterable, Sendable {
   case segFolder = "seg-folder"
   /// PASCAL VOC's segmentation layout (`VOCSegmentation`).
   case voc
+  /// The default segmentation benchmark, garments pasted on canvases, made from Debian's
+  /// Fashion-MNIST (`FashionMNISTSegmentation`); `--imbalance` is its classes' presence profile.
+  case fashionMNISTSegmentation = "fashion-mnist-seg"
 
   /// The input used when `--input` is not given.
   public var defaultInput: String? {
-    self == .fashionMNIST ? FashionMNIST.defaultDirectory : nil
+    [.fashionMNIST, .fashionMNISTSegmentation].contains(self) ? FashionMNIST.defaultDirectory : nil
   }
 
   /// Reads the source at `input`. `ratios` and `seed` split an unsplit image folder, whose
-  /// images `preparation` decodes, resizes and converts.
+  /// images `preparation` decodes, resizes and converts; `profile` is the presence profile of
+  /// the generated segmentation benchmark (other sources apply theirs after loading).
   public func load(
-    input: String, ratios: [Double], seed: UInt64, preparation: ImagePreparation = ImagePreparation()
+    input: String, ratios: [Double], seed: UInt64, preparation: ImagePreparation = ImagePreparation(),
+    profile: ImbalanceProfile = .none
   ) throws -> SourceData {
     switch self {
     case .fashionMNIST:
@@ -58,6 +63,8 @@ public enum SourceKind: String, CaseIterable, Sendable {
       return try SegmentationFolder.load(root: input, ratios: ratios, seed: seed, preparation: preparation)
     case .voc:
       return try VOCSegmentation.load(root: input, ratios: ratios, seed: seed, preparation: preparation)
+    case .fashionMNISTSegmentation:
+      return try FashionMNISTSegmentation.load(directory: input, profile: profile, seed: seed)
     }
   }
 }
