@@ -21,9 +21,10 @@ struct Pack: ParsableCommand {
       stratified shards. The output appears only when complete. A segmentation folder \
       (--source seg-folder: images/ and masks/ with the same names, masks palette or grey PNGs \
       of class indices, 255 = ignore, optional classes.txt) or a PASCAL VOC folder (--source voc: \
-      train.txt shuffled into train and val by --split's first two shares, val.txt the test \
-      split) keeps every image; each image's class for stratifying and sampling is the rarest \
-      class its mask holds.
+      train.txt split into train and val by --split's first two shares, val.txt the test split) \
+      keeps every image; its splits and shards are stratified by all the classes of the masks \
+      (iterative stratification), and each image's class for sampling is the rarest its mask \
+      holds.
       """)
 
   @Option(help: "What to read: \(SourceKind.allCases.map(\.rawValue).joined(separator: ", ")).")

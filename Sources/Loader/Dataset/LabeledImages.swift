@@ -8,7 +8,7 @@ public struct LabeledImages: Sendable {
   /// `count × channels × height × width` bytes.
   public private(set) var pixels: [UInt8]
   /// Class index of each image, in `0..<classNames.count`; with masks, the rarest class its
-  /// mask holds (how samplers and shards see a segmentation image).
+  /// mask holds (how samplers see a segmentation image).
   public private(set) var labels: [Int32]
   /// `count × height × width` class indices (`ShardFormat.ignoreLabel`: no class), or nil.
   public private(set) var masks: [UInt8]?

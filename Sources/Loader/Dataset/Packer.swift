@@ -71,8 +71,14 @@ public enum Packer {
     var rawBytes = 0
     var shardBytes = 0
     func writeSplit(_ name: SplitName, _ images: LabeledImages) throws -> Manifest.Split {
-      let parts = StratifiedPartitioning.indices(
-        labels: images.labels, classes: images.classCount, partitions: options.shards)
+      let parts =
+        images.masks == nil
+        ? StratifiedPartitioning.indices(
+          labels: images.labels, classes: images.classCount, partitions: options.shards)
+        : IterativeStratification.parts(
+          classSets: (0..<images.count).map { images.maskClasses(of: $0).map { Int($0.label) } },
+          classes: images.classCount, shares: [Double](repeating: 1, count: options.shards),
+          seed: options.seed)
       let entries = try parts.enumerated().map { index, members -> Manifest.Shard in
         let file = String(format: "%@-%05d-of-%05d.imbs", name.rawValue, index, options.shards)
         let shard = images.subset(members)

@@ -1,6 +1,6 @@
 /// The image-level class of a segmentation image: the rarest class its mask holds, rarity being
-/// how few training images hold a class (the lower index on a tie). Shards are stratified and
-/// image samplers weighted by it, as the seeds' "sample by the rarest class present" does.
+/// how few training images hold a class (the lower index on a tie): what an image sampler
+/// weights by, as the seed's "sample by the inverse log frequency of the rarest class" does.
 public enum MaskLabels {
   /// How many of `images`' masks hold each class.
   public static func presence(_ images: LabeledImages) -> [Int] {

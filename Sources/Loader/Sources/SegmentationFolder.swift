@@ -4,7 +4,7 @@ import Foundation
 /// (anything libvips decodes) beside `masks/NAME.png`, a palette or grey PNG of class indices
 /// per pixel, 255 for pixels of no class. Split (`train/`, `val/` or `valid/`, `test/`, each
 /// with `images/` and `masks/`) or not (`images/`, `masks/` at the root, split by `ratios`
-/// after a shuffle seeded by `seed`). Classes are named by `classes.txt` (line k names class
+/// stratified by the masks' classes, ties drawn from `seed`). Classes are named by `classes.txt` (line k names class
 /// k), else `0`…`K−1` for the largest index any mask holds. Every mask has its image's size;
 /// with `preparation.size` image and mask are resized together (`ImagePreparation`), else
 /// every image has the first one's size. Images are kept as stored, not turned by EXIF.
@@ -34,7 +34,7 @@ public enum SegmentationFolder {
       return reader.sourceData(train: splits[0], validation: splits[1], test: splits[2])
     }
     let all = try reader.read(try pairs(in: root), from: "\(root)/images")
-    let splits = SegmentationReader.shuffled(all, shares: ratios, seed: seed)
+    let splits = SegmentationReader.stratified(all, shares: ratios, seed: seed)
     return reader.sourceData(train: splits[0], validation: splits[1], test: splits[2])
   }
 

@@ -1,5 +1,4 @@
 import Foundation
-import PRNG
 
 /// Reads image–mask pairs for the segmentation sources (`SegmentationFolder`, `VOCSegmentation`)
 /// into one shape: each mask checked against the classes (`classesSource` names where they come
@@ -77,20 +76,17 @@ struct SegmentationReader {
     return mask
   }
 
-  /// `all` cut into `shares.count` parts by `shares` (the last takes the rest), after a shuffle
-  /// seeded by `seed`.
-  static func shuffled(_ all: Split, shares: [Double], seed: UInt64) -> [Split] {
-    var generator = Xoshiro256(seed: seed, stream: [0x5E6F])
-    let order = Array(0..<all.count).shuffled(using: &generator)
-    let total = shares.reduce(0, +)
-    var start = 0
-    return shares.indices.map { part in
-      let end =
-        part == shares.count - 1
-        ? all.count : min(all.count, start + Int((Double(all.count) * shares[part] / total).rounded()))
-      defer { start = end }
-      return all.subset(order[start..<end].sorted())
+  /// `all` cut into `shares.count` parts by `shares` with every class of the masks spread by its
+  /// share (`IterativeStratification`, ties drawn from `seed`).
+  static func stratified(_ all: Split, shares: [Double], seed: UInt64) -> [Split] {
+    let plane = all.masks.count / max(all.count, 1)
+    let classSets = (0..<all.count).map { index in
+      Set(all.masks[(index * plane)..<((index + 1) * plane)]).filter { $0 != ShardFormat.ignoreLabel }.map(
+        Int.init)
     }
+    return IterativeStratification.parts(
+      classSets: classSets, classes: Int(ShardFormat.ignoreLabel), shares: shares, seed: seed
+    ).map { all.subset($0) }
   }
 
   /// Train, validation and test as labelled images with masks, each image labelled by the

@@ -3,8 +3,9 @@ import Foundation
 /// PASCAL VOC's segmentation layout (`pack --source voc`): `JPEGImages/NAME.jpg`, their palette
 /// masks `SegmentationClass/NAME.png` (21 classes, 255 on object borders) and the lists
 /// `ImageSets/Segmentation/train.txt` and `val.txt`, under the input or its `VOC2012/`. As the
-/// seeds use it: `val.txt` is the test split, and `train.txt` is shuffled (by `seed`) into
-/// training and validation images by the first two of `ratios`.
+/// seeds use it: `val.txt` is the test split, and `train.txt` is split into training and
+/// validation images by the first two of `ratios`, stratified by the masks' classes
+/// (`IterativeStratification`, as the seed's multilabel stratified split).
 public enum VOCSegmentation {
   /// The classes of `SegmentationClass`, index by index.
   public static let classNames = [
@@ -29,7 +30,7 @@ public enum VOCSegmentation {
       try pairs(listedIn: "\(listed)/train.txt", root: root), from: "\(listed)/train.txt")
     let test = try reader.read(
       try pairs(listedIn: "\(listed)/val.txt", root: root), from: "\(listed)/val.txt")
-    let parts = SegmentationReader.shuffled(pool, shares: Array(ratios.prefix(2)), seed: seed)
+    let parts = SegmentationReader.stratified(pool, shares: Array(ratios.prefix(2)), seed: seed)
     return reader.sourceData(train: parts[0], validation: parts[1], test: test)
   }
 
