@@ -210,7 +210,8 @@ def read_split(dataset, split):
     images, labels = [], []
     for entry in manifest["splits"][split]["shards"]:
         data = open(os.path.join(dataset, entry["file"]), "rb").read()
-        assert data[:8] == b"IMBSHARD" and struct.unpack_from("<I", data, 8)[0] == 2, entry["file"]
+        version = struct.unpack_from("<I", data, 8)[0]
+        assert data[:8] == b"IMBSHARD" and version in (2, 3), entry["file"]
         position = 16
         channels, height, width, classes = struct.unpack_from("<4I", data, position)
         position += 16
@@ -223,6 +224,11 @@ def read_split(dataset, split):
         position += 8
         dictionary = data[position:position + dictionary_size]
         position += dictionary_size
+        mask_planes = 0
+        if version >= 3:
+            mask_planes = struct.unpack_from("<I", data, position)[0]
+            position += 4
+        assert mask_planes == 0, "this reader handles classification records only"
         decompressor = zstandard.ZstdDecompressor(
             dict_data=zstandard.ZstdCompressionDict(dictionary) if dictionary else None)
         for _ in range(count):
