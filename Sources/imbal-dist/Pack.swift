@@ -112,7 +112,7 @@ struct Pack: ParsableCommand {
       throw ValidationError(
         "--imbalance: a segmentation dataset (--source \(source.rawValue)) keeps every image")
     }
-    if ![.folder, .segFolder, .voc].contains(source) && images.preparation != ImagePreparation() {
+    if !source.preparesImages && images.preparation != ImagePreparation() {
       throw ValidationError(
         "--image-size, --resize, --channels, --background and --max-image-pixels apply to --source folder, seg-folder and voc"
       )

@@ -66,15 +66,19 @@ public struct DatasetDirectory: Sendable {
     return images
   }
 
-  /// Checks every shard's header (no decompression) against the manifest.
-  public func checkHeaders() throws {
+  /// Checks every shard's header (no decompression) against the manifest; returns them, per
+  /// split in shard order.
+  @discardableResult
+  public func checkHeaders() throws -> [SplitName: [ShardHeader]] {
+    var headers: [SplitName: [ShardHeader]] = [:]
     for split in SplitName.allCases {
-      for index in manifest.split(split).shards.indices {
-        try check(
-          try ShardReader.header(at: shardPath(split, index)), of: split, index, path: shardPath(split, index)
-        )
+      headers[split] = try manifest.split(split).shards.indices.map { index in
+        let header = try ShardReader.header(at: shardPath(split, index))
+        try check(header, of: split, index, path: shardPath(split, index))
+        return header
       }
     }
+    return headers
   }
 
   private func check(_ header: ShardHeader, of split: SplitName, _ index: Int, path: String) throws {

@@ -76,9 +76,7 @@ public enum Packer {
         ? StratifiedPartitioning.indices(
           labels: images.labels, classes: images.classCount, partitions: options.shards)
         : IterativeStratification.parts(
-          classSets: (0..<images.count).map { images.maskClasses(of: $0).map { Int($0.label) } },
-          classes: images.classCount, shares: [Double](repeating: 1, count: options.shards),
-          seed: options.seed)
+          of: images, shares: [Double](repeating: 1, count: options.shards), seed: options.seed)
       let entries = try parts.enumerated().map { index, members -> Manifest.Shard in
         let file = String(format: "%@-%05d-of-%05d.imbs", name.rawValue, index, options.shards)
         let shard = images.subset(members)
@@ -109,7 +107,7 @@ public enum Packer {
       imbalance: options.profile.description, seed: options.seed, encoding: options.encoding,
       jpegQuality: options.encoding == .jpeg ? options.jpegQuality : nil, zstdLevel: options.zstdLevel,
       normalization: Normalization(measuredOn: train), splits: manifestSplits,
-      preparation: [.folder, .segFolder, .voc].contains(options.source) ? options.preparation.recorded : nil,
+      preparation: options.source.preparesImages ? options.preparation.recorded : nil,
       masks: train.masks != nil)
     let manifestPath = "\(staging)/\(Manifest.fileName)"
     do {

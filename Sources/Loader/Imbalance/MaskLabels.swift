@@ -11,6 +11,16 @@ public enum MaskLabels {
     return counts
   }
 
+  /// The three splits, every image labelled by the rarest class of its mask by the training
+  /// images' presence.
+  public static func sourceData(train: LabeledImages, validation: LabeledImages, test: LabeledImages)
+    -> SourceData
+  {
+    let presence = presence(train)
+    let labelled = [train, validation, test].map { labelledByRarestClass($0, presence: presence) }
+    return SourceData(train: labelled[0], validation: labelled[1], test: labelled[2])
+  }
+
   /// `images` with each image labelled by the rarest class of its mask by `presence` (0 for a
   /// mask of ignored pixels only).
   public static func labelledByRarestClass(_ images: LabeledImages, presence: [Int]) -> LabeledImages {

@@ -7,6 +7,13 @@ import PRNG
 /// seeded draw; images of no class go to the parts that want the most images. Every part ends
 /// close to its share of every class even when classes occur together.
 public enum IterativeStratification {
+  /// The parts of `images`, stratified by the classes of their masks.
+  public static func parts(of images: LabeledImages, shares: [Double], seed: UInt64) -> [[Int]] {
+    parts(
+      classSets: (0..<images.count).map { images.maskClasses(of: $0).map { Int($0.label) } },
+      classes: images.classCount, shares: shares, seed: seed)
+  }
+
   /// Indices of the examples of each part, in their original order; `shares` (non-negative,
   /// not all 0) are the parts' relative sizes, a part of share 0 gets nothing; `classes`
   /// bounds the class indices.

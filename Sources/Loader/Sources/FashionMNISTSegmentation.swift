@@ -28,9 +28,7 @@ public enum FashionMNISTSegmentation {
       .enumerated().map { split, parts in
         canvases(parts.1.0, from: parts.0, classWeights: parts.1.1, seed: seed, split: split)
       }
-    let presence = MaskLabels.presence(splits[0])
-    let labelled = splits.map { MaskLabels.labelledByRarestClass($0, presence: presence) }
-    return SourceData(train: labelled[0], validation: labelled[1], test: labelled[2])
+    return MaskLabels.sourceData(train: splits[0], validation: splits[1], test: splits[2])
   }
 
   /// `count` canvases of garments from `pool`, classes drawn in proportion to `classWeights`.

@@ -62,15 +62,12 @@ public struct ImagePreparation: Sendable, Equatable {
     return decoded.planar(channels: image.channels)
   }
 
-  /// The image at `path`, prepared; errors name the file. `upright: false` keeps the stored
-  /// pixel grid whatever the EXIF orientation says (the grid a label mask was drawn on).
-  func prepare(path: String, upright: Bool = true) throws -> DecodedImage {
+  /// The image at `path`, prepared; errors name the file.
+  func prepare(path: String) throws -> DecodedImage {
     try VipsLibrary.start()
     try checkDeclaredSize(path)
     let image = try VipsLibrary.image(path) { output in
-      guard let size else {
-        return upright ? cvips_load_upright(path, &output) : cvips_load_as_stored(path, &output)
-      }
+      guard let size else { return cvips_load_upright(path, &output) }
       let code: Int32 = policy == .shorterCrop ? 0 : policy == .pad ? 1 : 2
       return cvips_thumbnail(path, &output, Int32(size.width), Int32(size.height), code)
     }

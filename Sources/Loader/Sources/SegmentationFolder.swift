@@ -31,11 +31,13 @@ public enum SegmentationFolder {
       let splits = try ["\(root)/train", validation, "\(root)/test"].map {
         try reader.read(try pairs(in: $0), from: "\($0)/images")
       }
-      return reader.sourceData(train: splits[0], validation: splits[1], test: splits[2])
+      let images = splits.map(reader.images)
+      return MaskLabels.sourceData(train: images[0], validation: images[1], test: images[2])
     }
-    let all = try reader.read(try pairs(in: root), from: "\(root)/images")
+    let read = try reader.read(try pairs(in: root), from: "\(root)/images")
+    let all = reader.images(read)
     let splits = SegmentationReader.stratified(all, shares: ratios, seed: seed)
-    return reader.sourceData(train: splits[0], validation: splits[1], test: splits[2])
+    return MaskLabels.sourceData(train: splits[0], validation: splits[1], test: splits[2])
   }
 
   /// `folder/images/*` and their masks `folder/masks/STEM.png`; an image without a mask and a

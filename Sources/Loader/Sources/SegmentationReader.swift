@@ -2,8 +2,7 @@ import Foundation
 
 /// Reads image–mask pairs for the segmentation sources (`SegmentationFolder`, `VOCSegmentation`)
 /// into one shape: each mask checked against the classes (`classesSource` names where they come
-/// from), each image and its mask prepared together (`ImagePreparation`), then every split's
-/// images labelled by the rarest class of their mask (`MaskLabels`).
+/// from), each image and its mask prepared together (`ImagePreparation`).
 struct SegmentationReader {
   /// One image and its mask, by path.
   struct Pair {
@@ -16,13 +15,6 @@ struct SegmentationReader {
     var pixels: [UInt8] = []
     var masks: [UInt8] = []
     var count = 0
-
-    func subset(_ indices: [Int]) -> Split {
-      let (size, plane) = (pixels.count / max(count, 1), masks.count / max(count, 1))
-      return Split(
-        pixels: indices.flatMap { pixels[($0 * size)..<(($0 + 1) * size)] },
-        masks: indices.flatMap { masks[($0 * plane)..<(($0 + 1) * plane)] }, count: indices.count)
-    }
   }
 
   /// The classes masks may hold (nil: numbered by the largest index met), and where their names
@@ -76,31 +68,19 @@ struct SegmentationReader {
     return mask
   }
 
-  /// `all` cut into `shares.count` parts by `shares` with every class of the masks spread by its
-  /// share (`IterativeStratification`, ties drawn from `seed`).
-  static func stratified(_ all: Split, shares: [Double], seed: UInt64) -> [Split] {
-    let plane = all.masks.count / max(all.count, 1)
-    let classSets = (0..<all.count).map { index in
-      Set(all.masks[(index * plane)..<((index + 1) * plane)]).filter { $0 != ShardFormat.ignoreLabel }.map(
-        Int.init)
-    }
-    return IterativeStratification.parts(
-      classSets: classSets, classes: Int(ShardFormat.ignoreLabel), shares: shares, seed: seed
-    ).map { all.subset($0) }
+  /// `split` as images with masks, once every split is read (the classes are numbered by the
+  /// largest index of all masks when they have no names); labels come with `MaskLabels`.
+  func images(_ split: Split) -> LabeledImages {
+    let shape = shape ?? (1, 1, 1)
+    return LabeledImages(
+      channels: shape.channels, height: shape.height, width: shape.width,
+      classNames: classNames ?? (0...largestLabel).map(String.init), pixels: split.pixels,
+      labels: [Int32](repeating: 0, count: split.count), masks: split.masks)
   }
 
-  /// Train, validation and test as labelled images with masks, each image labelled by the
-  /// rarest class of its mask among the training images.
-  func sourceData(train: Split, validation: Split, test: Split) -> SourceData {
-    let classNames = classNames ?? (0...largestLabel).map(String.init)
-    let shape = shape ?? (1, 1, 1)
-    let images = [train, validation, test].map { split in
-      LabeledImages(
-        channels: shape.channels, height: shape.height, width: shape.width, classNames: classNames,
-        pixels: split.pixels, labels: [Int32](repeating: 0, count: split.count), masks: split.masks)
-    }
-    let presence = MaskLabels.presence(images[0])
-    let labelled = images.map { MaskLabels.labelledByRarestClass($0, presence: presence) }
-    return SourceData(train: labelled[0], validation: labelled[1], test: labelled[2])
+  /// `all` cut into `shares.count` parts by `shares`, every class of the masks spread by its
+  /// share (`IterativeStratification`, ties drawn from `seed`).
+  static func stratified(_ all: LabeledImages, shares: [Double], seed: UInt64) -> [LabeledImages] {
+    IterativeStratification.parts(of: all, shares: shares, seed: seed).map { all.subset($0) }
   }
 }

@@ -36,6 +36,10 @@ public enum SourceKind: String, CaseIterable, Sendable {
   /// Fashion-MNIST (`FashionMNISTSegmentation`); `--imbalance` is its classes' presence profile.
   case fashionMNISTSegmentation = "fashion-mnist-seg"
 
+  /// Whether its images go through an `ImagePreparation` (decoded files: `pack --image-size`
+  /// and the other image options apply, and the manifest records the preparation).
+  public var preparesImages: Bool { [.folder, .segFolder, .voc].contains(self) }
+
   /// The input used when `--input` is not given.
   public var defaultInput: String? {
     [.fashionMNIST, .fashionMNISTSegmentation].contains(self) ? FashionMNIST.defaultDirectory : nil

@@ -30,8 +30,9 @@ public enum VOCSegmentation {
       try pairs(listedIn: "\(listed)/train.txt", root: root), from: "\(listed)/train.txt")
     let test = try reader.read(
       try pairs(listedIn: "\(listed)/val.txt", root: root), from: "\(listed)/val.txt")
-    let parts = SegmentationReader.stratified(pool, shares: Array(ratios.prefix(2)), seed: seed)
-    return reader.sourceData(train: parts[0], validation: parts[1], test: test)
+    let parts = SegmentationReader.stratified(
+      reader.images(pool), shares: Array(ratios.prefix(2)), seed: seed)
+    return MaskLabels.sourceData(train: parts[0], validation: parts[1], test: reader.images(test))
   }
 
   /// The image and mask of every name the list at `path` holds (one per line; blank lines

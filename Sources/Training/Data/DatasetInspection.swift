@@ -20,21 +20,21 @@ public struct DatasetInspection {
 
   public init(path: String) throws {
     dataset = try DatasetDirectory(path: path)
-    try dataset.checkHeaders()
+    let headers = try dataset.checkHeaders()
     decodeRate = try measureDecodeRate()
     if dataset.manifest.hasMasks {
-      for split in SplitName.allCases { masks[split] = try maskTotals(split) }
+      for (split, headers) in headers { masks[split] = maskTotals(headers) }
     }
   }
 
-  private func maskTotals(_ split: SplitName) throws -> (images: [Int], pixels: [Int], ignored: Int) {
+  private func maskTotals(_ headers: [ShardHeader]) -> (images: [Int], pixels: [Int], ignored: Int) {
     let manifest = dataset.manifest
     var totals = (
       images: [Int](repeating: 0, count: manifest.classNames.count),
       pixels: [Int](repeating: 0, count: manifest.classNames.count), ignored: 0
     )
-    for index in manifest.split(split).shards.indices {
-      for classes in try ShardReader.header(at: dataset.shardPath(split, index)).maskClasses ?? [] {
+    for header in headers {
+      for classes in header.maskClasses ?? [] {
         for entry in classes {
           totals.images[Int(entry.label)] += 1
           totals.pixels[Int(entry.label)] += entry.pixels
