@@ -1,3 +1,9 @@
+/// What a network predicts (`--task`): one class per image from the `logits`, or one class
+/// per pixel from the decoder's `classMaps` (Long et al. 2015's fully convolutional setting).
+public enum TaskKind: String, CaseIterable, Codable, Sendable {
+  case classification, segmentation
+}
+
 /// The architectures `--model` can name. Channel counts and the input size come from the
 /// dataset (1×28×28 Fashion-MNIST and 3×32×32 CIFAR both work).
 public enum Architecture: String, CaseIterable, Codable, Sendable {
@@ -20,13 +26,17 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
 
   /// `cosineClassifier` makes the last layer `CosineDense` (for LDAM, as its reference code
   /// does); `decoder` adds the decoder and the `reconstruction` output (architectures that have
-  /// one). Throws, saying which sizes the architecture accepts, for an input it cannot take.
+  /// one). For `segmentation` the decoder ends in a 1×1 convolution to the `classes` maps
+  /// (the `classMaps` output) and there is no image classifier. Throws, saying which sizes the
+  /// architecture accepts, for an input it cannot take.
   public func makeNetwork(
     channels: Int, height: Int, width: Int, classes: Int, cosineClassifier: Bool = false,
-    decoder: Bool = false
+    decoder: Bool = false, task: TaskKind = .classification
   ) throws -> Network {
-    precondition(!decoder || hasDecoder, "\(rawValue) has no decoder")
-    if let accepted = rejection(height: height, width: width, decoder: decoder) {
+    let segments = task == .segmentation
+    precondition(!(decoder || segments) || hasDecoder, "\(rawValue) has no decoder")
+    precondition(!(segments && (decoder || cosineClassifier)), "a segmentation network has one output")
+    if let accepted = rejection(height: height, width: width, decoder: decoder || segments) {
       throw ArchitectureError.unsupportedInput(
         architecture: rawValue, height: height, width: width, accepted: accepted)
     }
@@ -35,6 +45,7 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
         architecture: rawValue, height: height, width: width, accepted: "at least one channel and one class")
     }
     let builder = NetworkBuilder(channels: channels, height: height, width: width)
+    let head = DecoderHead(task, decoder: decoder, classes: classes)
     switch self {
     case .smallCNN, .smallCNNNoBN:
       SmallCNN(batchNorm: self == .smallCNN).build(builder, classes: classes, cosine: cosineClassifier)
@@ -43,9 +54,9 @@ public enum Architecture: String, CaseIterable, Codable, Sendable {
     case .resnet32:
       ResNet(blocksPerStage: 5).build(builder, classes: classes, cosine: cosineClassifier)
     case .mobilenetv2:
-      MobileNetV2().build(builder, classes: classes, cosine: cosineClassifier, decoder: decoder)
+      MobileNetV2().build(builder, classes: classes, cosine: cosineClassifier, head: head)
     case .unet:
-      UNet().build(builder, classes: classes, cosine: cosineClassifier, decoder: decoder)
+      UNet().build(builder, classes: classes, cosine: cosineClassifier, head: head)
     }
     return builder.build()
   }
@@ -113,6 +124,23 @@ extension NetworkBuilder {
         name: name.replacingConv(with: "bn"), channels: outputChannels, activationCap: relu ? cap : nil))
   }
 
+  /// The end of a decoder of `channels` at input resolution: a 1×1 convolution to the input's
+  /// channels and a sigmoid (the reconstruction), or to the class maps.
+  func decoderOutput(_ head: DecoderHead, channels: Int) {
+    switch head {
+    case .reconstruction:
+      add(
+        Conv2D(
+          name: "decoder.out", inputChannels: channels, outputChannels: inputShape.channels, kernelSize: 1))
+      output(.reconstruction, add(Sigmoid(name: "decoder.sigmoid")))
+    case .classMaps(let classes):
+      part = .classifier
+      classifier = add(
+        Conv2D(name: "classifier", inputChannels: channels, outputChannels: classes, kernelSize: 1))
+      output(.classMaps, last)
+    }
+  }
+
   /// The final linear layer `fc` on a feature vector of `features`.
   func linearClassifier(features: Int, classes: Int, cosine: Bool) {
     classifier = add(
@@ -120,6 +148,28 @@ extension NetworkBuilder {
         ? CosineDense(name: "fc", inputFeatures: features, outputFeatures: classes)
         : Dense(name: "fc", inputFeatures: features, outputFeatures: classes))
     output(.logits, last)
+  }
+}
+
+/// What an encoder–decoder architecture builds after its encoder: the image classifier
+/// alone (`nil`), with a decoder that reconstructs the input, or a decoder that ends in class
+/// maps and no image classifier.
+enum DecoderHead {
+  case reconstruction
+  case classMaps(classes: Int)
+
+  var replacesClassifier: Bool {
+    if case .classMaps = self { return true }
+    return false
+  }
+
+  init?(_ task: TaskKind, decoder: Bool, classes: Int) {
+    switch task {
+    case .segmentation: self = .classMaps(classes: classes)
+    case .classification:
+      guard decoder else { return nil }
+      self = .reconstruction
+    }
   }
 }
 

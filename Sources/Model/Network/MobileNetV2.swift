@@ -3,14 +3,15 @@
 /// residual when the shape is kept) with a 32-channel stem, then (t, c, n, s) = (1,16,1,1), (6,24,2,2), (6,32,3,2),
 /// (6,64,2,2), and a 1×1 conv to 128 channels, all with batch norm and ReLU6 — 28 → 14 → 7 → 4.
 /// The decoder mirrors it with 3×3 stride-2 transposed convolutions back to the input size and
-/// a 1×1 conv + sigmoid; the classifier is a 1×1 conv to the classes, globally averaged.
+/// a 1×1 conv + sigmoid, or (segmentation) a 1×1 conv to the class maps and no image
+/// classifier; the classifier is a 1×1 conv to the classes, globally averaged.
 struct MobileNetV2 {
   static let stages: [(t: Int, c: Int, n: Int, s: Int)] = [
     (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 2, 2),
   ]
   static let encoderWidth = 128
 
-  func build(_ b: NetworkBuilder, classes: Int, cosine: Bool, decoder: Bool) {
+  func build(_ b: NetworkBuilder, classes: Int, cosine: Bool, head: DecoderHead?) {
     let relu6: Float = 6
     var channels = 32
     var x = b.convolution("stem.conv", b.inputShape.channels, channels, cap: relu6)
@@ -35,19 +36,8 @@ struct MobileNetV2 {
     }
     let encoded = b.convolution("head.conv", channels, Self.encoderWidth, kernel: 1, cap: relu6)
     b.output(.features, encoded)
-
-    b.part = .classifier
-    if cosine {
-      b.add(GlobalAvgPool(name: "gap"), after: encoded)
-      b.linearClassifier(features: Self.encoderWidth, classes: classes, cosine: true)
-    } else {
-      b.classifier = b.add(
-        Conv2D(name: "classifier", inputChannels: Self.encoderWidth, outputChannels: classes, kernelSize: 1),
-        after: encoded)
-      b.output(.logits, b.add(GlobalAvgPool(name: "gap")))
-    }
-
-    guard decoder else { return }
+    if head?.replacesClassifier != true { classifier(b, on: encoded, classes: classes, cosine: cosine) }
+    guard let head else { return }
     b.part = .decoder
     var y = encoded
     var width = Self.encoderWidth
@@ -68,8 +58,19 @@ struct MobileNetV2 {
       y = b.add(BatchNorm2D(name: "decoder.up\(level).bn", channels: target.channels, activationCap: relu6))
       width = target.channels
     }
-    b.add(
-      Conv2D(name: "decoder.out", inputChannels: width, outputChannels: b.inputShape.channels, kernelSize: 1))
-    b.output(.reconstruction, b.add(Sigmoid(name: "decoder.sigmoid")))
+    b.decoderOutput(head, channels: width)
+  }
+
+  private func classifier(_ b: NetworkBuilder, on encoded: Int, classes: Int, cosine: Bool) {
+    b.part = .classifier
+    if cosine {
+      b.add(GlobalAvgPool(name: "gap"), after: encoded)
+      b.linearClassifier(features: Self.encoderWidth, classes: classes, cosine: true)
+    } else {
+      b.classifier = b.add(
+        Conv2D(name: "classifier", inputChannels: Self.encoderWidth, outputChannels: classes, kernelSize: 1),
+        after: encoded)
+      b.output(.logits, b.add(GlobalAvgPool(name: "gap")))
+    }
   }
 }

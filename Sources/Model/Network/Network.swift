@@ -11,9 +11,10 @@ public enum ModelPart: Int, CaseIterable, Comparable, Sendable, CustomStringConv
 }
 
 /// The tensors of a network the trainer reads: the logits, the features the classifier
-/// reads (the encoder's output; what t-SNE embeds), and the decoder's reconstruction.
+/// reads (the encoder's output; what t-SNE embeds), the decoder's reconstruction, and a
+/// segmentation network's class maps (K scores per pixel at input resolution).
 public enum NetworkOutput: String, CaseIterable, Sendable {
-  case logits, features, reconstruction
+  case logits, features, reconstruction, classMaps
 }
 
 /// A network as a graph of layers in topological order, with its parameters in one arena,
@@ -79,7 +80,8 @@ public final class Network {
   private var neededCache: [[NetworkOutput]: [Bool]] = [:]
 
   public init(nodes: [Node], outputs: [NetworkOutput: Int], inputShape: Shape, classifier: Int? = nil) {
-    precondition(outputs[.logits] != nil, "a network needs a logits output")
+    precondition(
+      outputs[.logits] != nil || outputs[.classMaps] != nil, "a network needs logits or class maps")
     self.nodes = nodes
     outputNodes = outputs
     classifierNode = classifier
@@ -201,7 +203,9 @@ public final class Network {
 
   /// The L2 norm of each class's row of the classifier's weights (empty without a classifier).
   public var classifierRowNorms: [Double] {
-    guard let weights = classifierWeight, let classes = shape(of: .logits)?.channels else { return [] }
+    guard let weights = classifierWeight,
+      let classes = (shape(of: .logits) ?? shape(of: .classMaps))?.channels
+    else { return [] }
     let features = weights.count / classes
     return (0..<classes).map { k in
       weights[(k * features)..<((k + 1) * features)].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()

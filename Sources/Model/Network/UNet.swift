@@ -3,12 +3,13 @@
 /// bottleneck); a dense classifier on the flattened bottleneck (dense 128, ReLU, dropout 0.5,
 /// dense K); a decoder of 2×2 stride-2 transposed convolutions, each followed by the
 /// concatenation of the encoder's map of that size (the skip connection) and two conv blocks,
-/// ending in a 1×1 conv + sigmoid that reconstructs the input.
+/// ending in a 1×1 conv + sigmoid that reconstructs the input, or (segmentation) in a 1×1 conv
+/// to the class maps, without the dense classifier.
 struct UNet {
   static let widths = [16, 32, 64]
   static let hidden = 128
 
-  func build(_ b: NetworkBuilder, classes: Int, cosine: Bool, decoder: Bool) {
+  func build(_ b: NetworkBuilder, classes: Int, cosine: Bool, head: DecoderHead?) {
     var skips: [Int] = []
     var channels = b.inputShape.channels
     for (level, width) in Self.widths.enumerated() {
@@ -19,16 +20,8 @@ struct UNet {
     }
     let bottleneck = skips.removeLast()
     b.output(.features, bottleneck)
-
-    b.part = .classifier
-    b.add(
-      Dense(
-        name: "classifier.fc1", inputFeatures: b.shape(of: bottleneck).perImage, outputFeatures: Self.hidden))
-    b.add(ReLU(name: "classifier.relu"))
-    b.add(Dropout(name: "classifier.dropout", rate: 0.5))
-    b.linearClassifier(features: Self.hidden, classes: classes, cosine: cosine)
-
-    guard decoder else { return }
+    if head?.replacesClassifier != true { classifier(b, on: bottleneck, classes: classes, cosine: cosine) }
+    guard let head else { return }
     b.part = .decoder
     var y = bottleneck
     for (level, skip) in skips.enumerated().reversed() {
@@ -51,9 +44,17 @@ struct UNet {
       y = b.convolution("decoder\(level + 1).conv2", width, width)
       channels = width
     }
+    b.decoderOutput(head, channels: channels)
+  }
+
+  private func classifier(_ b: NetworkBuilder, on bottleneck: Int, classes: Int, cosine: Bool) {
+    b.part = .classifier
     b.add(
-      Conv2D(
-        name: "decoder.out", inputChannels: channels, outputChannels: b.inputShape.channels, kernelSize: 1))
-    b.output(.reconstruction, b.add(Sigmoid(name: "decoder.sigmoid")))
+      Dense(
+        name: "classifier.fc1", inputFeatures: b.shape(of: bottleneck).perImage, outputFeatures: Self.hidden),
+      after: bottleneck)
+    b.add(ReLU(name: "classifier.relu"))
+    b.add(Dropout(name: "classifier.dropout", rate: 0.5))
+    b.linearClassifier(features: Self.hidden, classes: classes, cosine: cosine)
   }
 }
