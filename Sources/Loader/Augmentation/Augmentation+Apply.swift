@@ -10,19 +10,53 @@ extension Augmentation {
       resample(source, box, into: target, channels: channels, height: height, width: width, flip: draw.flip)
       return jitter(target, channels: channels, plane: plane, draw: draw)
     }
-    // Output (x, y) is the crop's (x, y), or its (W − 1 − x, y) when flipped (crop, then flip,
-    // as torchvision): padded (x + cropX, y + cropY) = source (x + cropX − p, y + cropY − p).
     for c in 0..<channels {
-      for y in 0..<height {
-        let sy = y + draw.cropY - padding
-        for x in 0..<width {
-          let sx = (draw.flip ? width - 1 - x : x) + draw.cropX - padding
-          let inside = sy >= 0 && sy < height && sx >= 0 && sx < width
-          target[c * plane + y * width + x] = inside ? source[c * plane + sy * width + sx] : 0
-        }
-      }
+      crop(
+        source + c * plane, into: target + c * plane, height: height, width: width, padding: padding,
+        draw: draw,
+        fill: 0)
     }
     jitter(target, channels: channels, plane: plane, draw: draw)
+  }
+
+  /// Writes the label mask (one `height`×`width` plane) of an image that `transform` moves by
+  /// `draw`: the same crop and flip, padding labelled `fill` (the ignore label), or the same
+  /// resized crop by nearest neighbour — the box pixel under each output pixel's centre,
+  /// the one bilinear interpolation weighs most. Colour jitter and Cutout leave labels alone.
+  public static func transformMask(
+    _ source: UnsafePointer<UInt8>, into target: UnsafeMutablePointer<UInt8>, height: Int, width: Int,
+    padding: Int, draw: Draw, fill: UInt8
+  ) {
+    guard let box = draw.resizedCrop else {
+      return crop(
+        source, into: target, height: height, width: width, padding: padding, draw: draw, fill: fill)
+    }
+    func nearest(_ size: Int, _ boxSize: Int) -> [Int] {
+      (0..<size).map { min(Int((Double($0) + 0.5) * Double(boxSize) / Double(size)), boxSize - 1) }
+    }
+    let (rows, columns) = (nearest(height, box.height), nearest(width, box.width))
+    for (y, row) in rows.enumerated() {
+      for x in 0..<width {
+        target[y * width + x] = source[(box.y + row) * width + box.x + columns[draw.flip ? width - 1 - x : x]]
+      }
+    }
+  }
+
+  /// One plane cropped from its padded self and flipped as `draw` says. Output (x, y) is the
+  /// crop's (x, y), or its (W − 1 − x, y) when flipped (crop, then flip, as torchvision):
+  /// padded (x + cropX, y + cropY) = source (x + cropX − p, y + cropY − p), `fill` outside.
+  static func crop(
+    _ source: UnsafePointer<UInt8>, into target: UnsafeMutablePointer<UInt8>, height: Int, width: Int,
+    padding: Int, draw: Draw, fill: UInt8
+  ) {
+    for y in 0..<height {
+      let sy = y + draw.cropY - padding
+      for x in 0..<width {
+        let sx = (draw.flip ? width - 1 - x : x) + draw.cropX - padding
+        let inside = sy >= 0 && sy < height && sx >= 0 && sx < width
+        target[y * width + x] = inside ? source[sy * width + sx] : fill
+      }
+    }
   }
 
   /// The `box` of `source` scaled to the whole `height`×`width` image (then mirrored when

@@ -5,19 +5,24 @@ import Foundation
 /// batch is written whole by one thread and depends on its step alone, so the number of
 /// threads changes when a batch is ready, never what it holds.
 final class BatchPrefetcher: @unchecked Sendable {
-  /// Writes step `step`'s batch; `worker` names the calling thread's context.
+  /// Writes step `step`'s batch (and its label masks, when the images have them); `worker`
+  /// names the calling thread's context.
   typealias Fill =
     @Sendable (
-      _ step: Int, _ pixels: UnsafeMutablePointer<Float>, _ labels: UnsafeMutablePointer<Int32>, _ worker: Int
+      _ step: Int, _ pixels: UnsafeMutablePointer<Float>, _ labels: UnsafeMutablePointer<Int32>,
+      _ masks: UnsafeMutablePointer<UInt8>?, _ worker: Int
     )
     throws -> Void
 
   let depth: Int
   let batchFloats: Int
   let batchImages: Int
+  /// Mask bytes of a batch (0: no masks).
+  let batchMaskBytes: Int
   private let condition = NSCondition()
   private let pixels: UnsafeMutablePointer<Float>
   private let labels: UnsafeMutablePointer<Int32>
+  private let masks: UnsafeMutablePointer<UInt8>
   /// The step each slot holds once it is written (−1: none yet).
   private var written: [Int]
   private var fill: Fill?
@@ -31,13 +36,15 @@ final class BatchPrefetcher: @unchecked Sendable {
   private var stopping = false
 
   /// Starts `threads` threads that wait for `begin`.
-  init(threads: Int, depth: Int, batchImages: Int, imageSize: Int) {
+  init(threads: Int, depth: Int, batchImages: Int, imageSize: Int, maskSize: Int = 0) {
     precondition(threads > 0 && depth > 0)
     self.depth = depth
     self.batchImages = batchImages
     batchFloats = batchImages * imageSize
+    batchMaskBytes = batchImages * maskSize
     pixels = .allocate(capacity: max(1, depth * batchFloats))
     labels = .allocate(capacity: max(1, depth * batchImages))
+    masks = .allocate(capacity: max(1, depth * batchMaskBytes))
     written = [Int](repeating: -1, count: depth)
     for worker in 0..<threads {
       let thread = Thread { [self] in work(worker) }
@@ -49,6 +56,7 @@ final class BatchPrefetcher: @unchecked Sendable {
   deinit {
     pixels.deallocate()
     labels.deallocate()
+    masks.deallocate()
   }
 
   /// Ends the threads (they hold the prefetcher until they return).
@@ -71,12 +79,15 @@ final class BatchPrefetcher: @unchecked Sendable {
     condition.unlock()
   }
 
-  /// Copies step `step` (the next one in order) into `pixels` and `labels` once it is written.
+  /// Copies step `step` (the next one in order) into `pixels`, `labels` and `masks` once it is
+  /// written.
   func take(
-    step: Int, pixels target: UnsafeMutablePointer<Float>, labels targetLabels: UnsafeMutablePointer<Int32>
+    step: Int, pixels target: UnsafeMutablePointer<Float>, labels targetLabels: UnsafeMutablePointer<Int32>,
+    masks targetMasks: UnsafeMutablePointer<UInt8>?
   )
     throws
   {
+    precondition((targetMasks != nil) == (batchMaskBytes > 0), "masks are taken exactly when there are some")
     let slot = step % depth
     condition.lock()
     precondition(step == nextTaken, "batches are taken in order")
@@ -88,6 +99,7 @@ final class BatchPrefetcher: @unchecked Sendable {
     condition.unlock()
     target.update(from: pixels + slot * batchFloats, count: batchFloats)
     targetLabels.update(from: labels + slot * batchImages, count: batchImages)
+    targetMasks?.update(from: masks + slot * batchMaskBytes, count: batchMaskBytes)
     condition.lock()
     nextTaken = step + 1
     condition.broadcast()
@@ -110,7 +122,9 @@ final class BatchPrefetcher: @unchecked Sendable {
       let slot = step % depth
       var error: Error?
       do {
-        try task(step, pixels + slot * batchFloats, labels + slot * batchImages, worker)
+        try task(
+          step, pixels + slot * batchFloats, labels + slot * batchImages,
+          batchMaskBytes > 0 ? masks + slot * batchMaskBytes : nil, worker)
       } catch let thrown {
         error = thrown
       }

@@ -51,7 +51,7 @@ public struct DatasetDirectory: Sendable {
     let files = try (indices ?? Array(manifest.split(split).shards.indices)).map { try openShard(split, $0) }
     return try RecordStore(
       shards: files, shape: manifest.image, classNames: manifest.classNames, encoding: manifest.encoding,
-      budget: &budget)
+      masks: manifest.hasMasks, budget: &budget)
   }
 
   /// Every record of `split` (read from its shards as needed); a split without images is an

@@ -9,6 +9,8 @@ public final class RecordStore: @unchecked Sendable {
   public let classNames: [String]
   public let labels: [Int32]
   public let encoding: RecordEncoding
+  /// Bytes of each record's label mask (height × width; 0: the records have none).
+  public let maskSize: Int
   private let files: [ShardFile]
   /// The first record index of each file.
   private let starts: [Int]
@@ -19,31 +21,46 @@ public final class RecordStore: @unchecked Sendable {
   public var count: Int { labels.count }
   public var classCount: Int { classNames.count }
   public var imageSize: Int { channels * height * width }
+  public var hasMasks: Bool { maskSize > 0 }
   public var residentCount: Int { residentOffsets.count - 1 }
   /// Bytes the resident records take.
   public var residentBytes: Int { resident.count }
 
-  /// Images already in memory (raw), all resident.
+  /// Images (and their masks) already in memory, all resident as raw records.
   public init(images: LabeledImages) {
     (channels, height, width, classNames) = (images.channels, images.height, images.width, images.classNames)
     labels = images.labels
     encoding = .raw
+    maskSize = images.maskSize
     files = []
     starts = []
-    resident = images.pixels
-    residentOffsets = (0...images.count).map { $0 * images.imageSize }
+    let (imageSize, recordSize) = (images.imageSize, images.imageSize + images.maskSize)
+    if let masks = images.masks {
+      var records: [UInt8] = []
+      records.reserveCapacity(images.count * recordSize)
+      for i in 0..<images.count {
+        records += images.pixels[(i * imageSize)..<((i + 1) * imageSize)]
+        records += masks[(i * maskSize)..<((i + 1) * maskSize)]
+      }
+      resident = records
+    } else {
+      resident = images.pixels
+    }
+    residentOffsets = (0...images.count).map { $0 * recordSize }
   }
 
-  /// The records of `shards` in order (all of one shape and classes), the first ones kept in
-  /// memory while their stored bytes fit in `budget`, which is reduced by what they take.
+  /// The records of `shards` in order (all of one shape and classes, with label masks when
+  /// `masks`), the first ones kept in memory while their stored bytes fit in `budget`, which is
+  /// reduced by what they take.
   public init(
     shards: [ShardFile], shape: Manifest.Image, classNames: [String], encoding: RecordEncoding,
-    budget: inout Int
+    masks: Bool = false, budget: inout Int
   )
     throws
   {
     (channels, height, width, self.classNames) = (shape.channels, shape.height, shape.width, classNames)
     self.encoding = encoding
+    maskSize = masks ? shape.height * shape.width : 0
     files = shards
     starts = shards.reduce(into: [0]) { $0.append($0.last! + $1.header.recordCount) }.dropLast()
     labels = shards.flatMap(\.header.labels)
@@ -66,6 +83,7 @@ public final class RecordStore: @unchecked Sendable {
   private init(_ other: RecordStore, first count: Int) {
     (channels, height, width, classNames) = (other.channels, other.height, other.width, other.classNames)
     (encoding, files, starts, resident) = (other.encoding, other.files, other.starts, other.resident)
+    maskSize = other.maskSize
     labels = Array(other.labels.prefix(count))
     residentOffsets = Array(other.residentOffsets.prefix(count + 1))
   }
@@ -73,21 +91,31 @@ public final class RecordStore: @unchecked Sendable {
   /// The first `count` images (sharing this store's memory and files).
   public func prefix(_ count: Int) -> RecordStore { RecordStore(self, first: min(count, self.count)) }
 
-  /// Image `index` as planar CHW pixels.
-  public func pixels(_ index: Int, into target: UnsafeMutablePointer<UInt8>, reader: RecordReader) throws {
-    if index < residentCount && encoding == .raw {
+  /// Image `index` as planar CHW pixels, and its label mask into `mask` when given.
+  public func pixels(
+    _ index: Int, into target: UnsafeMutablePointer<UInt8>, mask: UnsafeMutablePointer<UInt8>? = nil,
+    reader: RecordReader
+  ) throws {
+    precondition(mask == nil || hasMasks, "the records have no masks")
+    // A shard's masks are checked against its header as they are decoded, so they take that path.
+    if index < residentCount && encoding == .raw && (files.isEmpty || !hasMasks) {
       resident.withUnsafeBufferPointer {
-        target.update(from: $0.baseAddress! + index * imageSize, count: imageSize)
+        let record = $0.baseAddress! + residentOffsets[index]
+        target.update(from: record, count: imageSize)
+        mask?.update(from: record + imageSize, count: maskSize)
       }
       return
     }
     let file = fileIndex(of: index)
     let (shard, record) = (files[file], index - starts[file])
-    guard index < residentCount else { return try shard.pixels(record, into: target, reader: reader) }
+    guard index < residentCount else {
+      return try shard.pixels(record, into: target, mask: mask, reader: reader)
+    }
     try resident.withUnsafeBytes { bytes in
       let stored = UnsafeRawBufferPointer(
         rebasing: bytes[residentOffsets[index]..<residentOffsets[index + 1]])
-      try reader.decodeStored(stored, record: record, header: shard.header, path: shard.path, into: target)
+      try reader.decodeStored(
+        stored, record: record, header: shard.header, path: shard.path, into: target, mask: mask)
     }
   }
 

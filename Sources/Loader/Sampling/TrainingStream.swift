@@ -1,7 +1,8 @@
 /// What one rank feeds its model: the training shards it owns, each with its sampler, cut into
 /// the steps of an `EpochPlan`, each drawn image read, augmented by `augmentation` and
 /// normalised, each shard's share then mixed by `mixing`, on `loaderThreads` background threads
-/// (0: on the caller's thread). Knows nothing of MPI: it is handed its shards.
+/// (0: on the caller's thread); images with label masks bring them, moved with the image
+/// (masks are not mixed). Knows nothing of MPI: it is handed its shards.
 public final class TrainingStream {
   public let plan: EpochPlan
   public let scheme: SamplingScheme
@@ -10,6 +11,8 @@ public final class TrainingStream {
   public let mixing: Mixing
   public let localBatch: Int
   public let loaderThreads: Int
+  /// Bytes of each image's label mask (0: the shards have none).
+  public let maskSize: Int
   private let seed: UInt64
   private let pools: [Pool]
   private let workers: [LoaderWorker]
@@ -44,14 +47,18 @@ public final class TrainingStream {
     }
     localBatch = shards.reduce(0) { $0 + plan.share(ofShard: $1.index) }
     let imageSize = shards.first?.store.imageSize ?? 0
+    maskSize = shards.first?.store.maskSize ?? 0
+    precondition(maskSize == 0 || !mixing.mixes, "images with label masks are not mixed")
     // One worker per thread, and the last for the caller's thread.
     let mixed = mixing.mixes ? imageSize * (shards.map { plan.share(ofShard: $0.index) }.max() ?? 0) : 0
-    workers = (0...loaderThreads).map { _ in LoaderWorker(imageSize: imageSize, mixedFloats: mixed) }
+    workers = (0...loaderThreads).map { [maskSize] _ in
+      LoaderWorker(imageSize: imageSize, maskSize: maskSize, mixedFloats: mixed)
+    }
     prefetcher =
       loaderThreads > 0
       ? BatchPrefetcher(
         threads: loaderThreads, depth: prefetchDepth ?? Self.prefetchDepth(threads: loaderThreads),
-        batchImages: localBatch, imageSize: imageSize)
+        batchImages: localBatch, imageSize: imageSize, maskSize: maskSize)
       : nil
   }
 
@@ -60,9 +67,10 @@ public final class TrainingStream {
   /// Batches queued ahead by default: one per thread, and one more being taken.
   public static func prefetchDepth(threads: Int) -> Int { threads + 1 }
 
-  /// Bytes of the prefetch queue of `threads` threads for batches of `localBatch` images.
-  public static func queueBytes(threads: Int, localBatch: Int, imageSize: Int) -> Int {
-    threads == 0 ? 0 : prefetchDepth(threads: threads) * localBatch * (imageSize + 1) * 4
+  /// Bytes of the prefetch queue of `threads` threads for batches of `localBatch` images
+  /// (floats and a label each, and a mask of `maskSize` bytes).
+  public static func queueBytes(threads: Int, localBatch: Int, imageSize: Int, maskSize: Int = 0) -> Int {
+    threads == 0 ? 0 : prefetchDepth(threads: threads) * localBatch * ((imageSize + 1) * 4 + maskSize)
   }
 
   /// Draws every owned shard's images for `epoch`; the first batch taken is `firstStep`'s.
@@ -77,8 +85,8 @@ public final class TrainingStream {
       mixing: mixing, normalization: normalization)
     self.recipe = recipe
     let workers = LoaderWorkers(workers)
-    prefetcher?.begin(first: firstStep, end: plan.stepsPerEpoch) { step, pixels, labels, worker in
-      try recipe.fill(step: step, pixels: pixels, labels: labels, worker: workers.all[worker])
+    prefetcher?.begin(first: firstStep, end: plan.stepsPerEpoch) { step, pixels, labels, masks, worker in
+      try recipe.fill(step: step, pixels: pixels, labels: labels, masks: masks, worker: workers.all[worker])
     }
   }
 
@@ -111,16 +119,21 @@ public final class TrainingStream {
     return (partners, weights)
   }
 
-  /// Fills `localBatch` images of step `step`: each owned shard's share, in shard order. Steps
-  /// are taken in order from the epoch's first.
-  public func batch(step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>)
+  /// Fills `localBatch` images of step `step`: each owned shard's share, in shard order, and
+  /// their label masks (`localBatch × maskSize` bytes) when the shards have them. Steps are
+  /// taken in order from the epoch's first.
+  public func batch(
+    step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>,
+    masks: UnsafeMutablePointer<UInt8>? = nil
+  )
     throws
   {
     guard let recipe else { preconditionFailure("startEpoch must be called first") }
     if let prefetcher {
-      try prefetcher.take(step: step, pixels: pixels, labels: labels)
+      try prefetcher.take(step: step, pixels: pixels, labels: labels, masks: masks)
     } else {
-      try recipe.fill(step: step, pixels: pixels, labels: labels, worker: workers[loaderThreads])
+      try recipe.fill(
+        step: step, pixels: pixels, labels: labels, masks: masks, worker: workers[loaderThreads])
     }
   }
 }
@@ -129,12 +142,13 @@ extension TrainingStream {
   /// Step `step`'s batch filled on the calling thread, bypassing the queue (what `bench` times
   /// per loader thread).
   public func fillOnThisThread(
-    step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>
+    step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>,
+    masks: UnsafeMutablePointer<UInt8>? = nil
   )
     throws
   {
     guard let recipe else { preconditionFailure("startEpoch must be called first") }
-    try recipe.fill(step: step, pixels: pixels, labels: labels, worker: workers[loaderThreads])
+    try recipe.fill(step: step, pixels: pixels, labels: labels, masks: masks, worker: workers[loaderThreads])
   }
 }
 
@@ -143,12 +157,15 @@ final class LoaderWorker {
   let reader = RecordReader()
   var decoded: [UInt8]
   var augmented: [UInt8]
+  /// The label mask as stored, before it moves with its image.
+  var decodedMask: [UInt8]
   /// The originals of a shard's share while they are mixed.
   var mixed: [Float]
 
-  init(imageSize: Int, mixedFloats: Int) {
+  init(imageSize: Int, maskSize: Int, mixedFloats: Int) {
     decoded = [UInt8](repeating: 0, count: imageSize)
     augmented = [UInt8](repeating: 0, count: imageSize)
+    decodedMask = [UInt8](repeating: 0, count: maskSize)
     mixed = [Float](repeating: 0, count: mixedFloats)
   }
 }
@@ -172,7 +189,8 @@ struct BatchRecipe: Sendable {
   let normalization: Normalization
 
   func fill(
-    step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>, worker: LoaderWorker
+    step: Int, pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>,
+    masks: UnsafeMutablePointer<UInt8>?, worker: LoaderWorker
   ) throws {
     var slot = 0
     for (pool, draws) in zip(pools, draws) {
@@ -180,7 +198,9 @@ struct BatchRecipe: Sendable {
       let first = slot
       for draw in (step * share)..<((step + 1) * share) {
         let index = draws[draw]
-        try image(index, of: pool, draw: draw, worker: worker, into: pixels + slot * pool.store.imageSize)
+        try image(
+          index, of: pool, draw: draw, worker: worker, into: pixels + slot * pool.store.imageSize,
+          mask: masks.map { $0 + slot * pool.store.maskSize })
         labels[slot] = pool.store.labels[index]
         slot += 1
       }
@@ -206,22 +226,32 @@ struct BatchRecipe: Sendable {
   }
 
   /// Image `index` of a pool, drawn as its shard's `draw`-th image of the epoch, read,
-  /// augmented and normalised into `target`.
+  /// augmented and normalised into `target`, its label mask moved with it into `mask`.
   private func image(
     _ index: Int, of pool: TrainingStream.Pool, draw: Int, worker: LoaderWorker,
-    into target: UnsafeMutablePointer<Float>
+    into target: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<UInt8>?
   ) throws {
     let store = pool.store
     let (channels, height, width) = (store.channels, store.height, store.width)
     try worker.decoded.withUnsafeMutableBufferPointer { decoded in
-      try store.pixels(index, into: decoded.baseAddress!, reader: worker.reader)
+      try worker.decodedMask.withUnsafeMutableBufferPointer { storedMask in
+        try store.pixels(
+          index, into: decoded.baseAddress!, mask: mask == nil ? nil : storedMask.baseAddress!,
+          reader: worker.reader)
+      }
       guard !augmentation.isIdentity else {
+        mask?.update(from: worker.decodedMask, count: store.maskSize)
         return BatchAssembler.normalize(
           decoded.baseAddress!, channels: channels, plane: height * width, normalization: normalization,
           into: target)
       }
       let choice = augmentation.draw(
         seed: seed, epoch: epoch, shard: pool.shard, draw: draw, height: height, width: width)
+      if let mask {
+        Augmentation.transformMask(
+          worker.decodedMask, into: mask, height: height, width: width, padding: augmentation.cropPadding,
+          draw: choice, fill: ShardFormat.ignoreLabel)
+      }
       worker.augmented.withUnsafeMutableBufferPointer { augmented in
         Augmentation.transform(
           decoded.baseAddress!, into: augmented.baseAddress!, channels: channels, height: height,
