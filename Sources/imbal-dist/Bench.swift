@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
     abstract:
       "Time the training step of a model on this machine: per layer, whole step, allreduce, loader, evaluation, memory. Under mpirun, rank 0 prints the global figures.",
     discussion:
-      "GFLOP/s count a convolution's direct multiply-adds (2 FLOPs each), whatever its lowering: a Winograd layer (kind Conv2D/winograd) does 2.25× fewer multiplies, so its rate, and the step's share of the sgemm rate, can exceed what sgemm itself reaches. The step is the trainer's own (TrainingStep) with cross-entropy at learning rate 0.01 on one fixed batch."
+      "GFLOP/s count a convolution's direct multiply-adds (2 FLOPs each), whatever its lowering: a Winograd layer (kind Conv2D/winograd) does 2.25× fewer multiplies, so its rate, and the step's share of the sgemm rate, can exceed what sgemm itself reaches. The step is the trainer's own (TrainingStep) with cross-entropy (at every pixel with --task segmentation) at learning rate 0.01 on one fixed batch."
   )
 
   @OptionGroup(title: "Model") var model: ModelArguments

@@ -8,6 +8,7 @@ extension SelectionMetric: ExpressibleByArgument {}
 extension TestTimeAugmentation: ExpressibleByArgument {}
 extension Architecture: ExpressibleByArgument {}
 extension TrainingMode: ExpressibleByArgument {}
+extension TaskKind: ExpressibleByArgument {}
 
 /// One group of `train`'s options: it fills one part of a `TrainingConfiguration`. Every
 /// option is optional, so that what a `--config` file set stays unless the command line names
@@ -32,6 +33,12 @@ struct ModelArguments: ConfigurationArguments {
 
   @Option(help: help("The network.", default: defaults.architecture.rawValue))
   var model: Architecture?
+
+  @Option(
+    help: help(
+      "classification (a class per image) or segmentation (a class per pixel, from unet's or mobilenetv2's decoder; datasets with label masks).",
+      default: defaults.task.rawValue))
+  var task: TaskKind?
 
   @Option(
     help: help(
@@ -60,6 +67,7 @@ struct ModelArguments: ConfigurationArguments {
 
   func apply(to configuration: inout TrainingConfiguration) {
     set(&configuration.model.architecture, model)
+    set(&configuration.model.task, task)
     set(&configuration.model.mode, mode)
     set(&configuration.model.reconstructionWeight, reconWeight)
     set(&configuration.model.autoencoderEpochs, aeEpochs)
@@ -225,6 +233,13 @@ struct ImbalanceArguments: ConfigurationArguments {
     help: help("Epoch from which ldam re-weights (DRW).", default: "80% of --epochs, plus one"))
   var drwEpoch: Int?
 
+  @Option(
+    name: .customLong("dice-weight"),
+    help: help(
+      "Segmentation: weight of the soft Dice loss added to the per-pixel --loss (ce, weighted-ce or focal).",
+      default: loss.diceWeight))
+  var diceWeight: Double?
+
   func apply(to configuration: inout TrainingConfiguration) {
     set(&configuration.sampler.kind, sampler)
     if let undersampleThreshold { configuration.sampler.undersampleThreshold = undersampleThreshold }
@@ -237,6 +252,7 @@ struct ImbalanceArguments: ConfigurationArguments {
     set(&configuration.loss.cceGamma, cceGamma)
     set(&configuration.loss.tau, tau)
     if let drwEpoch { configuration.loss.drwEpoch = drwEpoch }
+    set(&configuration.loss.diceWeight, diceWeight)
   }
 }
 

@@ -54,4 +54,36 @@ final class BenchCommandTests: XCTestCase {
     XCTAssertTrue(text.standardOutput.contains("rank 1 of 2 on "), text.standardOutput)
     XCTAssertTrue(text.standardOutput.contains("% of one thread's sgemm"), text.standardOutput)
   }
+
+  /// `bench --task segmentation` times the training step of the class maps (cross-entropy at
+  /// every pixel) on a mask dataset, the loader with its masks, and inference to the class maps.
+  func testBenchTimesTheSegmentationStep() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "bench-seg-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let data = directory.appendingPathComponent("seg").path
+    let pack = try CommandRunner.single([
+      "pack", "--source", "fashion-mnist-seg", "--out", data, "--imbalance", "exp:100", "--shards", "2",
+    ])
+    XCTAssertEqual(pack.status, 0, pack.standardError)
+    let single = try report(
+      CommandRunner.single([
+        "bench", "--data", data, "--task", "segmentation", "--model", "unet", "--batch-size", "16", "--steps",
+        "2", "--json",
+      ]))
+    XCTAssertEqual(single["mode"] as? String, "segmentation")
+    let layers = try XCTUnwrap(single["layers"] as? [[String: Any]])
+    XCTAssertEqual(layers.last?["name"] as? String, "classifier")
+    XCTAssertFalse(layers.contains { ($0["name"] as? String)?.hasPrefix("decoder.") == true })
+    for key in ["images_per_s", "loader_images_per_s", "evaluation_images_per_s", "peak_resident_mib"] {
+      XCTAssertGreaterThan(try XCTUnwrap(single[key] as? Double), 0, key)
+    }
+    let classifier = try CommandRunner.single([
+      "bench", "--data", data, "--model", "unet", "--steps", "1", "--json",
+    ])
+    XCTAssertEqual(classifier.status, 1)
+    XCTAssertTrue(
+      classifier.standardError.contains("train it with --task segmentation"), classifier.standardError)
+  }
 }

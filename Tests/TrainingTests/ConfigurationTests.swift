@@ -134,6 +134,45 @@ final class ConfigurationTests: XCTestCase {
     )
   }
 
+  /// `--task segmentation` and `--dice-weight`, read from a file; the combinations that cannot
+  /// train class maps are refused naming the option.
+  func testSegmentationOptions() throws {
+    let configuration = try decode(
+      #"{"task": "segmentation", "model": "unet", "loss": "focal", "dice-weight": 0.5}"#)
+    XCTAssertEqual(configuration.model.task, .segmentation)
+    XCTAssertEqual(configuration.loss.diceWeight, 0.5)
+    XCTAssertNoThrow(try configuration.validate())
+    for (json, message) in [
+      (
+        #"{"task": "segmentation"}"#,
+        "--task segmentation needs a model with a decoder (unet or mobilenetv2); small-cnn has none"
+      ),
+      (
+        #"{"task": "segmentation", "model": "unet", "mode": "end-to-end"}"#,
+        "--task segmentation trains encoder and decoder together; --mode end-to-end is for classifiers"
+      ),
+      (
+        #"{"task": "segmentation", "model": "mobilenetv2", "loss": "ldam"}"#,
+        "--task segmentation takes --loss ce, weighted-ce or focal at every pixel (and --dice-weight); not ldam"
+      ),
+      (
+        #"{"task": "segmentation", "model": "unet", "mix": "cutmix"}"#,
+        "--task segmentation does not mix images (--mix cutmix)"
+      ),
+      (
+        #"{"task": "segmentation", "model": "unet", "crt-epochs": 2}"#,
+        "--crt-epochs, --lws-epochs and --wb-epochs re-train an image classifier; --task segmentation has none"
+      ),
+      (#"{"dice-weight": 1}"#, "--dice-weight applies to --task segmentation"),
+      (
+        #"{"task": "segmentation", "model": "unet", "dice-weight": -1}"#,
+        "--dice-weight must be non-negative (got -1.0)"
+      ),
+    ] {
+      XCTAssertThrowsError(try decode(json).validate(), json) { XCTAssertEqual("\($0)", message) }
+    }
+  }
+
   /// `--crt-epochs` adds epochs after the joint ones; such a run cannot be extended, and
   /// `separate` mode (whose classifier already trains alone) refuses it.
   func testClassifierRetrainingOptions() throws {

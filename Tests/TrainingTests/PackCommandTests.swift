@@ -299,7 +299,7 @@ final class SegmentationPackCommandTests: XCTestCase {
     XCTAssertEqual(train.status, 1)
     XCTAssertEqual(
       train.standardError,
-      "imbal-dist: error: \(data): holds label masks (a segmentation dataset); train fits image classifiers only\n"
+      "imbal-dist: error: \(data): holds label masks (a segmentation dataset); train it with --task segmentation\n"
     )
     // Twice the size (scale 2, nothing cut): every mask pixel becomes 2×2, every count ×4.
     let resized = try CommandRunner.single([

@@ -29,25 +29,68 @@ def small_cnn(batch_norm, channels=1, classes=10):
     return nn.Sequential(*layers)
 
 
-MODELS = {"small-cnn": lambda: small_cnn(True), "small-cnn-nobn": lambda: small_cnn(False)}
+def block(inputs, width):
+    """imbal-dist's conv unit: 3x3 convolution without bias, batch norm, ReLU."""
+    return [nn.Conv2d(inputs, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+
+
+class UNetSegmentation(nn.Module):
+    """imbal-dist's unet with --task segmentation: three levels of two conv units (16, 32, 64
+    channels) with 2x2 max pooling between them, 2x2 stride-2 transposed convolutions, the skip
+    concatenated after the upsampled map, two conv units, and a 1x1 convolution to the classes."""
+
+    def __init__(self, channels=1, classes=11, widths=(16, 32, 64)):
+        super().__init__()
+        self.encoder = nn.ModuleList()
+        inputs = channels
+        for width in widths:
+            self.encoder.append(nn.Sequential(*block(inputs, width), *block(width, width)))
+            inputs = width
+        self.up = nn.ModuleList()
+        self.decoder = nn.ModuleList()
+        for width in reversed(widths[:-1]):
+            self.up.append(nn.ConvTranspose2d(inputs, width, 2, stride=2))
+            self.decoder.append(nn.Sequential(*block(2 * width, width), *block(width, width)))
+            inputs = width
+        self.classifier = nn.Conv2d(inputs, classes, 1)
+
+    def forward(self, x):
+        skips = []
+        for level, stage in enumerate(self.encoder):
+            x = stage(F.max_pool2d(x, 2) if level > 0 else x)
+            skips.append(x)
+        skips.pop()
+        for up, stage in zip(self.up, self.decoder):
+            x = stage(torch.cat([up(x), skips.pop()], 1))
+        return self.classifier(x)
+
+
+# Each model with its input (channels, side) and classes: the default datasets' shapes.
+MODELS = {
+    "small-cnn": (lambda: small_cnn(True), (1, 28), 10),
+    "small-cnn-nobn": (lambda: small_cnn(False), (1, 28), 10),
+    "unet-seg": (UNetSegmentation, (1, 64), 11),
+}
 
 
 def measure(model_name, batch, steps, warmup, rank=0, world=1):
     torch.manual_seed(0)
-    model = MODELS[model_name]()
+    build, (channels, side), classes = MODELS[model_name]
+    model = build()
     if world > 1:
         model = nn.parallel.DistributedDataParallel(model)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     local = batch // world
-    x = torch.randn(local, 1, 28, 28)
-    y = torch.randint(0, 10, (local,))
+    x = torch.randn(local, channels, side, side)
+    segments = model_name.endswith("-seg")
+    y = torch.randint(0, classes, (local, side, side) if segments else (local,))
     for step in range(warmup + steps):
         if step == warmup:
             if world > 1:
                 dist.barrier()
             start = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(model(x), y, ignore_index=255)
         loss.backward()
         optimizer.step()
     if world > 1:

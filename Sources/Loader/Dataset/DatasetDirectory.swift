@@ -43,6 +43,14 @@ public struct DatasetDirectory: Sendable {
     return file
   }
 
+  /// The label masks of `split` counted from its shard headers.
+  public func maskTotals(_ split: SplitName) throws -> MaskTotals {
+    let headers = try manifest.split(split).shards.indices.map { try openShard(split, $0).header }
+    return MaskTotals(
+      headers: headers, classes: manifest.classNames.count,
+      plane: manifest.image.height * manifest.image.width)
+  }
+
   /// The records of shards `indices` of `split` (every shard by default), in shard order, as
   /// many kept in memory as `budget` bytes allow (the budget is reduced by what they take).
   public func records(_ split: SplitName, shards indices: [Int]? = nil, budget: inout Int) throws

@@ -35,3 +35,26 @@ public enum MaskLabels {
       pixels: images.pixels, labels: labels, masks: images.masks)
   }
 }
+
+/// A split's label masks counted from its shard headers, without decompressing a record: the
+/// images holding each class, the pixels of each class (what pixel-frequency class weights
+/// count), and the pixels ignored.
+public struct MaskTotals: Sendable, Equatable {
+  public var images: [Int]
+  public var pixels: [Int]
+  public var ignored = 0
+
+  /// Totals over `headers` of `classes` classes and masks of `plane` pixels.
+  public init(headers: [ShardHeader], classes: Int, plane: Int) {
+    (images, pixels) = ([Int](repeating: 0, count: classes), [Int](repeating: 0, count: classes))
+    for header in headers {
+      for entries in header.maskClasses ?? [] {
+        for entry in entries {
+          images[Int(entry.label)] += 1
+          pixels[Int(entry.label)] += entry.pixels
+        }
+        ignored += plane - entries.reduce(0) { $0 + $1.pixels }
+      }
+    }
+  }
+}

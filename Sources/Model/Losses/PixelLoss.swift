@@ -6,7 +6,8 @@
 /// mean does not depend on how pixels are split between ranks.
 public final class PixelLoss {
   public static let ignoreLabel: UInt8 = 255
-  public let loss: ClassificationLoss
+  /// The wrapped loss (an epoch's objective may replace it).
+  public var loss: ClassificationLoss
   private let rows: Tensor
   private let rowGradient: Tensor
   private var labels: [Int32]

@@ -7,13 +7,16 @@ public struct Targets: Sendable, Equatable {
   public var partners: [Int32]?
   /// `λ_i`, the weight of `labels[i]`.
   public var weights: [Float]?
+  /// Segmentation: every pixel's class, image by image and row by row (255: ignored).
+  public var masks: [UInt8]?
 
-  public init(labels: [Int32], partners: [Int32]? = nil, weights: [Float]? = nil) {
+  public init(labels: [Int32], partners: [Int32]? = nil, weights: [Float]? = nil, masks: [UInt8]? = nil) {
     precondition(
       (partners == nil) == (weights == nil) && (partners?.count ?? labels.count) == labels.count
         && (weights?.count ?? labels.count) == labels.count, "partners and weights go together, one per image"
     )
-    (self.labels, self.partners, self.weights) = (labels, partners, weights)
+    precondition(masks == nil || partners == nil, "masked images are not mixed")
+    (self.labels, self.partners, self.weights, self.masks) = (labels, partners, weights, masks)
   }
 
   /// Each image's class of larger weight (its own class on a tie): what training accuracy counts.

@@ -4,7 +4,7 @@ extension Network {
   /// output shape (C, H, W), its `settings`, and its parameter and buffer tensors with their
   /// checkpoint names and shapes. What `export` writes so that a model can be rebuilt elsewhere.
   public func layerList() -> [[String: Any]] {
-    let needed = neededNodes([.logits])
+    let needed = neededNodes([prediction])
     return nodes.indices.filter { needed[$0] }.map { index in
       let node = nodes[index]
       var entry: [String: Any] = [

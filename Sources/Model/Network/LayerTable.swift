@@ -25,7 +25,8 @@ extension Network {
       partRanges[part].map { "\(part) \($0.count)" }
     }.joined(separator: ", ")
     lines.append("parameters: \(layout.count) (\(byPart)); buffers: \(bufferLayout.count)")
-    var cost = "multiply-adds per image: \(fixed(Double(forwardFLOPsPerImage()) / 1e6, 3)) M to the logits"
+    var cost =
+      "multiply-adds per image: \(fixed(Double(forwardFLOPsPerImage()) / 1e6, 3)) M to the \(prediction == .logits ? "logits" : "class maps")"
     if hasDecoder {
       cost +=
         ", \(fixed(Double(forwardFLOPsPerImage(for: [.logits, .reconstruction])) / 1e6, 3)) M with the decoder"

@@ -142,6 +142,9 @@ public final class Network {
 
   public var hasDecoder: Bool { outputNodes[.reconstruction] != nil }
 
+  /// What the network predicts: the logits, or a segmentation network's class maps.
+  public var prediction: NetworkOutput { outputNodes[.logits] != nil ? .logits : .classMaps }
+
   /// The output shape of every node for a batch of `batch` images.
   public func shapes(batch: Int) -> [Shape] { nodes.map { $0.shape.with(batch: batch) } }
 
@@ -241,8 +244,8 @@ public final class Network {
   }
 
   /// Multiply–adds of one forward pass for one image, of the nodes `outputs` need.
-  public func forwardFLOPsPerImage(for outputs: [NetworkOutput] = [.logits]) -> Int {
-    let needed = neededNodes(outputs)
+  public func forwardFLOPsPerImage(for outputs: [NetworkOutput]? = nil) -> Int {
+    let needed = neededNodes(outputs ?? [prediction])
     return nodes.indices.reduce(0) { total, i in
       guard needed[i], case .layer(let layer) = nodes[i].operation else { return total }
       return total + layer.forwardFLOPs(for: inputShape(of: i))
@@ -315,10 +318,12 @@ public final class Network {
 
   // MARK: Forward and backward
 
-  /// Runs the nodes `outputs` need on `input` and returns the logits when they are among them
-  /// (else the first output); results are owned by the network, valid until the next forward.
+  /// Runs the nodes `outputs` (default: the prediction) need on `input` and returns the logits
+  /// when they are among them (else the first output); results are owned by the network, valid
+  /// until the next forward.
   @discardableResult
-  public func forward(_ input: Tensor, outputs: [NetworkOutput] = [.logits]) -> Tensor {
+  public func forward(_ input: Tensor, outputs: [NetworkOutput]? = nil) -> Tensor {
+    let outputs = outputs ?? [prediction]
     plan(batch: input.shape.batch)
     let needed = neededNodes(outputs)
     func tensor(_ index: Int) -> Tensor { index < 0 ? input : activations[index] }

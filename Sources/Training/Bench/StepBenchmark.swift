@@ -37,8 +37,8 @@ public struct StepBenchmark {
         parameterCount: network.layout.count, momentum: Float(config.optimization.momentum),
         weightDecay: Float(config.optimization.weightDecay)),
       parallel: parallel, batch: (stream.localBatch, plan.globalBatch), normalization: manifest.normalization,
-      seed: config.data.seed, reconstructionWeight: config.model.reconstructionWeight, hooks: [], phase: phase
-    )
+      seed: config.data.seed, reconstructionWeight: config.model.reconstructionWeight, hooks: [],
+      phase: phase)
     // A fixed batch: the loader is timed apart.
     let input = Tensor(shape: network.inputShape.with(batch: stream.localBatch))
     stream.startEpoch(0)
@@ -78,7 +78,8 @@ public struct StepBenchmark {
     let mine = [
       stepSeconds, waits.communication / Double(steps), peakResidentMiB(),
       try loaderRate(stream, input: input),
-      evaluationRate(network), measureSGEMM(), blocking, waits.slowerRanks / Double(steps), dataWait,
+      evaluationRate(network, outputs: phase.outputs(of: network)), measureSGEMM(), blocking,
+      waits.slowerRanks / Double(steps), dataWait,
     ]
     guard let all = try communicator.gather(mine, root: 0) else { return nil }
     return report(
@@ -107,11 +108,16 @@ public struct StepBenchmark {
   /// the calling thread.
   private func loaderRate(_ stream: TrainingStream, input: Tensor) throws -> Double {
     var labels = [Int32](repeating: 0, count: stream.localBatch)
+    var masks = [UInt8](repeating: 0, count: stream.localBatch * stream.maskSize)
     let loaderSteps = min(stream.plan.stepsPerEpoch, 50)
     let started = ContinuousClock.now
     for s in 0..<loaderSteps {
-      try labels.withUnsafeMutableBufferPointer {
-        try stream.fillOnThisThread(step: s, pixels: input.pointer, labels: $0.baseAddress!)
+      try labels.withUnsafeMutableBufferPointer { labels in
+        try masks.withUnsafeMutableBufferPointer {
+          try stream.fillOnThisThread(
+            step: s, pixels: input.pointer, labels: labels.baseAddress!,
+            masks: stream.maskSize > 0 ? $0.baseAddress! : nil)
+        }
       }
     }
     return Double(loaderSteps * stream.localBatch) / seconds(since: started)
@@ -122,16 +128,13 @@ public struct StepBenchmark {
   private func dataWaitFraction(_ stream: TrainingStream, input: Tensor, step: (Int) throws -> Void) throws
     -> Double
   {
-    var labels = [Int32](repeating: 0, count: stream.localBatch)
     stream.startEpoch(1)
     let fed = min(steps, stream.plan.stepsPerEpoch)
     var waited = 0.0
     let started = ContinuousClock.now
     for s in 0..<fed {
       let asked = ContinuousClock.now
-      try labels.withUnsafeMutableBufferPointer {
-        try stream.batch(step: s, pixels: input.pointer, labels: $0.baseAddress!)
-      }
+      _ = try stream.batch(step: s, into: input)
       waited += seconds(since: asked)
       try step(s)
     }
@@ -139,12 +142,12 @@ public struct StepBenchmark {
   }
 
   /// Inference: forward passes of 128 images in evaluation mode.
-  private func evaluationRate(_ network: Network) -> Double {
+  private func evaluationRate(_ network: Network, outputs: [NetworkOutput]) -> Double {
     network.setTraining(false)
     let evaluationInput = Tensor(shape: network.inputShape.with(batch: 128))
-    network.forward(evaluationInput)
+    network.forward(evaluationInput, outputs: outputs)
     let started = ContinuousClock.now
-    for _ in 0..<steps { network.forward(evaluationInput) }
+    for _ in 0..<steps { network.forward(evaluationInput, outputs: outputs) }
     return Double(steps * 128) / seconds(since: started)
   }
 
@@ -156,13 +159,14 @@ public struct StepBenchmark {
     func slowest(_ index: Int) -> Double { all.map { $0[index] }.max()! }
     func lowest(_ index: Int) -> Double { all.map { $0[index] }.min()! }
     let stepSeconds = slowest(0)
-    let flopsPerImage = 2 * Double(network.forwardFLOPsPerImage(for: phase.outputs))
+    let flopsPerImage = 2 * Double(network.forwardFLOPsPerImage(for: phase.outputs(of: network)))
     // Backward ≈ twice the forward's multiply–adds (weight and input gradients).
     let stepFLOPs = 3 * flopsPerImage * Double(localBatch)
     let computeSeconds = max(stepSeconds - slowest(1) - slowest(7), 1e-12)
     let sgemm = all[0][5]
     return BenchmarkReport(
-      model: configuration.model.architecture.rawValue, mode: configuration.model.mode.rawValue,
+      model: configuration.model.architecture.rawValue,
+      mode: configuration.model.task == .segmentation ? "segmentation" : configuration.model.mode.rawValue,
       ranks: all.count,
       blasThreadsPerRank: blasThreads, globalBatch: plan.globalBatch, steps: steps,
       layers: layerRows(network, profile: profile, batch: localBatch),

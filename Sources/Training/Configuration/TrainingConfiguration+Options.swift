@@ -11,7 +11,7 @@ import Model
 extension TrainingConfiguration: Codable {
   /// Every option a configuration has, by its long name.
   public enum Option: String, CodingKey, CaseIterable, Sendable {
-    case model, mode
+    case model, task, mode
     case reconWeight = "recon-weight"
     case aeEpochs = "ae-epochs"
     case syncBN = "sync-bn"
@@ -36,6 +36,7 @@ extension TrainingConfiguration: Codable {
     case cceGamma = "cce-gamma"
     case tau
     case drwEpoch = "drw-epoch"
+    case diceWeight = "dice-weight"
     case data
     case augment
     case cropPadding = "crop-padding"
@@ -86,6 +87,7 @@ extension TrainingConfiguration: Codable {
     let r = OptionReader(container: container, keys: keys)
     self.init()
     try r.choice(.model, &model.architecture)
+    try r.choice(.task, &model.task)
     try r.choice(.mode, &model.mode)
     try r.value(.reconWeight, &model.reconstructionWeight)
     try r.value(.aeEpochs, &model.autoencoderEpochs)
@@ -114,6 +116,7 @@ extension TrainingConfiguration: Codable {
     try r.value(.cceGamma, &loss.cceGamma)
     try r.value(.tau, &loss.tau)
     try r.optional(.drwEpoch, &loss.drwEpoch)
+    try r.value(.diceWeight, &loss.diceWeight)
     try readDataOutputAndDebugging(r)
   }
 
@@ -166,6 +169,7 @@ extension TrainingConfiguration: Codable {
   public func encode(to encoder: Encoder) throws {
     var c = SnakeCaseContainer(encoder.container(keyedBy: AnyOptionKey.self))
     try c.encode(model.architecture, forKey: .model)
+    try c.encode(model.task, forKey: .task)
     try c.encode(model.mode, forKey: .mode)
     try c.encode(model.reconstructionWeight, forKey: .reconWeight)
     try c.encode(model.autoencoderEpochs, forKey: .aeEpochs)
@@ -193,6 +197,7 @@ extension TrainingConfiguration: Codable {
     try c.encode(loss.cceGamma, forKey: .cceGamma)
     try c.encode(loss.tau, forKey: .tau)
     try c.encodeIfPresent(loss.drwEpoch, forKey: .drwEpoch)
+    try c.encode(loss.diceWeight, forKey: .diceWeight)
     try c.encodeIfPresent(data.directory, forKey: .data)
     try c.encode(data.imbalanceRatio, forKey: .imbalanceRatio)
     try c.encodeIfPresent(data.epochSize, forKey: .epochSize)

@@ -58,6 +58,7 @@ extension TrainingConfiguration {
   {
     let (m, o) = (model, optimization)
     if let reason = m.mode.unsupportedReason(for: m.architecture) { try check(false, reason) }
+    try validateSegmentation(check)
     try check(
       m.reconstructionWeight >= 0 && m.reconstructionWeight.isFinite,
       "--recon-weight must be non-negative (got \(m.reconstructionWeight))")
@@ -102,6 +103,34 @@ extension TrainingConfiguration {
     try check(
       o.weightScalingEpochs == 0 || !loss.needsCosineClassifier,
       "--lws-epochs scales the classifier's rows, which LDAM's cosine classifier normalises away")
+  }
+
+  /// A segmentation run trains the decoder's class maps with a per-pixel loss, alone.
+  private func validateSegmentation(_ check: (Bool, @autoclosure () -> String) throws -> Void) throws {
+    try check(
+      loss.diceWeight >= 0 && loss.diceWeight.isFinite,
+      "--dice-weight must be non-negative (got \(loss.diceWeight))")
+    guard model.task == .segmentation else {
+      return try check(loss.diceWeight == 0, "--dice-weight applies to --task segmentation")
+    }
+    try check(
+      model.architecture.hasDecoder,
+      "--task segmentation needs a model with a decoder (unet or mobilenetv2); \(model.architecture.rawValue) has none"
+    )
+    try check(
+      model.mode == .classification,
+      "--task segmentation trains encoder and decoder together; --mode \(model.mode.rawValue) is for classifiers"
+    )
+    try check(
+      [.ce, .weightedCE, .focal].contains(loss.kind),
+      "--task segmentation takes --loss ce, weighted-ce or focal at every pixel (and --dice-weight); not \(loss.kind.rawValue)"
+    )
+    try check(
+      !augmentation.mixing.mixes,
+      "--task segmentation does not mix images (--mix \(augmentation.mixing.kind.rawValue))")
+    try check(
+      optimization.classifierStageEpochs == 0,
+      "--crt-epochs, --lws-epochs and --wb-epochs re-train an image classifier; --task segmentation has none")
   }
 
   private func validateImbalance(_ check: (Bool, @autoclosure () -> String) throws -> Void) throws {

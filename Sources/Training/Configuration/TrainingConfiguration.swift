@@ -20,6 +20,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
 /// The network and what of it trains.
 public struct ModelOptions: Sendable, Equatable {
   public var architecture: Architecture = .smallCNN
+  /// One class per image, or per pixel (a decoder's class maps; datasets with label masks).
+  public var task = TaskKind.classification
   public var mode = TrainingMode.classification
   /// Weight of the reconstruction MSE in `end-to-end` mode.
   public var reconstructionWeight = 1.0
@@ -171,7 +173,8 @@ extension TrainingConfiguration {
   public func makeNetwork(image: Manifest.Image, classes: Int, decoder: Bool? = nil) throws -> Network {
     try model.architecture.makeNetwork(
       channels: image.channels, height: image.height, width: image.width, classes: classes,
-      cosineClassifier: loss.needsCosineClassifier, decoder: decoder ?? model.mode.needsDecoder)
+      cosineClassifier: loss.needsCosineClassifier, decoder: decoder ?? model.mode.needsDecoder,
+      task: model.task)
   }
 
   /// Epochs of the whole run: the autoencoder's and the classifier's in `separate` mode.

@@ -8,7 +8,7 @@ public struct DatasetInspection {
   public let dataset: DatasetDirectory
   /// Per split of a segmentation dataset: how many images' masks hold each class, how many
   /// pixels each class labels, and how many pixels are ignored.
-  public private(set) var masks: [SplitName: (images: [Int], pixels: [Int], ignored: Int)] = [:]
+  public private(set) var masks: [SplitName: MaskTotals] = [:]
   /// Set by `verify()`: images decoded, bytes decompressed and the time it took.
   public private(set) var verification: (images: Int, bytes: Int, seconds: Double)?
   /// Set to include the class weights in `json`.
@@ -23,26 +23,11 @@ public struct DatasetInspection {
     let headers = try dataset.checkHeaders()
     decodeRate = try measureDecodeRate()
     if dataset.manifest.hasMasks {
-      for (split, headers) in headers { masks[split] = maskTotals(headers) }
-    }
-  }
-
-  private func maskTotals(_ headers: [ShardHeader]) -> (images: [Int], pixels: [Int], ignored: Int) {
-    let manifest = dataset.manifest
-    var totals = (
-      images: [Int](repeating: 0, count: manifest.classNames.count),
-      pixels: [Int](repeating: 0, count: manifest.classNames.count), ignored: 0
-    )
-    for header in headers {
-      for classes in header.maskClasses ?? [] {
-        for entry in classes {
-          totals.images[Int(entry.label)] += 1
-          totals.pixels[Int(entry.label)] += entry.pixels
-        }
-        totals.ignored += manifest.image.height * manifest.image.width - classes.reduce(0) { $0 + $1.pixels }
+      let (classes, image) = (dataset.manifest.classNames.count, dataset.manifest.image)
+      for (split, headers) in headers {
+        masks[split] = MaskTotals(headers: headers, classes: classes, plane: image.height * image.width)
       }
     }
-    return totals
   }
 
   private func measureDecodeRate() throws -> Double? {

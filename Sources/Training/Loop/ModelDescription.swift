@@ -13,7 +13,7 @@ public enum ModelDescription {
     let network = try configuration.makeNetwork(image: manifest.image, classes: manifest.classNames.count)
     let image = manifest.image
     return
-      "\(configuration.model.architecture.rawValue), mode \(configuration.model.mode.rawValue), input \(image.channels)×\(image.height)×\(image.width), \(manifest.classNames.count) classes\n"
+      "\(configuration.model.architecture.rawValue), \(configuration.model.task == .segmentation ? "segmentation" : "mode \(configuration.model.mode.rawValue)"), input \(image.channels)×\(image.height)×\(image.width), \(manifest.classNames.count) classes\n"
       + network.layerTable()
   }
 }

@@ -33,6 +33,8 @@ public struct LossOptions: Codable, Sendable, Equatable {
   /// The epoch (1-based) from which LDAM's deferred re-weighting applies; `nil`: 80% of the run,
   /// as 160 of 200 epochs in Cao et al.
   public var drwEpoch: Int?
+  /// Segmentation: the weight of the soft Dice loss added to the per-pixel loss (0: none).
+  public var diceWeight = 0.0
 
   public init(kind: LossKind = .ce) { self.kind = kind }
 

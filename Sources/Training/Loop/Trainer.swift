@@ -187,9 +187,10 @@ public final class Trainer {
     let config = configuration
     let (manifest, plan, network) = (session.manifest, session.plan, session.network)
     let train = manifest.splits.train
-    let outputs: [NetworkOutput] = config.model.mode.needsDecoder ? [.logits, .reconstruction] : [.logits]
+    let outputs = session.phases[0].outputs(of: network)
+    let task = config.model.task == .segmentation ? "segmentation" : config.model.mode.rawValue
     console.line(
-      "imbal-dist: \(config.model.architecture.rawValue) (\(config.model.mode.rawValue)\(config.model.syncBatchNorm ? ", sync-bn" : "")), "
+      "imbal-dist: \(config.model.architecture.rawValue) (\(task)\(config.model.syncBatchNorm ? ", sync-bn" : "")), "
         + "\(network.layout.count) parameters, "
         + "\(fixed(Double(network.forwardFLOPsPerImage(for: outputs)) / 1e6, 1)) M multiply-adds per image")
     console.line(
@@ -198,7 +199,8 @@ public final class Trainer {
         + "val \(manifest.splits.val.count), test \(manifest.splits.test.count)")
     console.line(
       "run: \(communicator.size) rank(s), global batch \(plan.globalBatch) (\(session.stream.localBatch) on rank 0), "
-        + "\(plan.shards) training shards, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.kind.rawValue), loss \(config.loss.kind.rawValue), "
+        + "\(plan.shards) training shards, \(plan.stepsPerEpoch) steps/epoch, sampler \(config.sampler.kind.rawValue), loss \(config.loss.kind.rawValue)"
+        + (config.loss.diceWeight > 0 ? " + \(config.loss.diceWeight) × Dice" : "") + ", "
         + "lr \(config.optimization.learningRate), seed \(config.data.seed)"
         + (config.augmentation.preset == .none ? "" : ", augment \(config.augmentation.preset.rawValue)")
         + (config.augmentation.resizedCropScale.map { ", resized crop \($0)" } ?? "")

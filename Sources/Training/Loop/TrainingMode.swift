@@ -61,6 +61,12 @@ struct TrainingPhase: Equatable {
   /// The outputs a training step computes (an autoencoder step also computes the logits, so
   /// that the training log shows what the still-untrained classifier predicts).
   var outputs: [NetworkOutput] { reconstructs ? [.logits, .reconstruction] : [.logits] }
+  /// The outputs a step of `network` computes: a segmentation network's class maps, else the
+  /// phase's.
+  func outputs(of network: Network) -> [NetworkOutput] {
+    network.shape(of: .classMaps) != nil ? [.classMaps] : outputs
+  }
+
   /// A stage on the trained encoder that starts the classifier's optimisation afresh.
   var isClassifierStage: Bool { [.crt, .lws, .wb].contains(kind) }
 

@@ -36,6 +36,11 @@ final class TrainingSession {
   init(_ config: TrainingConfiguration, parallel: DataParallel, start: RunStart, console: Console) throws {
     let rank = parallel.rank
     let resume = start == .resume
+    guard config.model.task == .classification || config.debugging.maxSteps != nil else {
+      throw ConfigurationError.invalid(
+        "--task segmentation trains only with --max-steps so far: the evaluation of its class maps (validation mIoU, test.json, the report) comes next; `imbal-dist bench --task segmentation` times its step"
+      )
+    }
     self.parallel = parallel
     dataset = try DefaultDataset.resolve(
       configuration: config, communicator: parallel.communicator, console: console)
@@ -52,8 +57,11 @@ final class TrainingSession {
     var budget = config.data.loaderMemory << 20
     (stream, plan) = try TrainingStream.open(
       dataset, configuration: config, rank: rank, ranks: parallel.size, budget: &budget)
+    // Segmentation's class weights count pixels, not images.
     objectives = Objectives(
-      options: config.loss, classCounts: dataset.manifest.splits.train.classCounts,
+      options: config.loss,
+      classCounts: dataset.manifest.hasMasks
+        ? try dataset.maskTotals(.train).pixels : dataset.manifest.splits.train.classCounts,
       epochs: config.optimization.epochs)
     phases = TrainingPhase.phases(of: config)
     evaluationSplits =
@@ -88,8 +96,8 @@ final class TrainingSession {
     trainingStep = TrainingStep(
       network: network, optimizer: optimizer, parallel: parallel,
       batch: (stream.localBatch, plan.globalBatch), normalization: dataset.manifest.normalization,
-      seed: config.data.seed, reconstructionWeight: config.model.reconstructionWeight, hooks: hooks,
-      phase: phases[0])
+      seed: config.data.seed, reconstructionWeight: config.model.reconstructionWeight,
+      diceWeight: config.loss.diceWeight, hooks: hooks, phase: phases[0])
   }
 
   /// Rank 0 initialises the model (or loads the last checkpoint) and probes the run directory;
@@ -228,14 +236,22 @@ final class TrainingSession {
 
 extension TrainingStream {
   /// Step `step`'s batch (the next in order) into `input`, and what its images are trained
-  /// towards: their classes, or for mixed images the pairs of classes and weights.
+  /// towards: their classes, for mixed images the pairs of classes and weights, and with label
+  /// masks every pixel's class.
   func batch(step: Int, into input: Tensor) throws -> Targets {
     var labels = [Int32](repeating: 0, count: localBatch)
-    try labels.withUnsafeMutableBufferPointer {
-      try batch(step: step, pixels: input.pointer, labels: $0.baseAddress!)
+    var masks = [UInt8](repeating: 0, count: localBatch * maskSize)
+    try labels.withUnsafeMutableBufferPointer { labels in
+      try masks.withUnsafeMutableBufferPointer {
+        try batch(
+          step: step, pixels: input.pointer, labels: labels.baseAddress!,
+          masks: maskSize > 0 ? $0.baseAddress! : nil)
+      }
     }
     let pairing = pairing(step: step)
-    return Targets(labels: labels, partners: pairing?.partners, weights: pairing?.weights)
+    return Targets(
+      labels: labels, partners: pairing?.partners, weights: pairing?.weights,
+      masks: maskSize > 0 ? masks : nil)
   }
 
   /// This rank's stream of training batches: the sampling scheme from the GLOBAL class
@@ -265,7 +281,8 @@ extension TrainingStream {
     let threads = config.data.loaderThreads ?? LoaderThreads.defaultCount(ranks: ranks)
     budget -= TrainingStream.queueBytes(
       threads: threads, localBatch: plan.localBatch(rank: rank, ranks: ranks),
-      imageSize: image.channels * image.height * image.width)
+      imageSize: image.channels * image.height * image.width,
+      maskSize: dataset.manifest.hasMasks ? image.height * image.width : 0)
     var shards: [(index: Int, store: RecordStore)] = []
     for index in owned {
       shards.append((index, try dataset.records(.train, shards: [index], budget: &budget)))

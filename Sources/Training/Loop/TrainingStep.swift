@@ -14,6 +14,10 @@ final class TrainingStep {
   private let globalBatch: Int
   private let seed: UInt64
   private let reconstructionWeight: Double
+  /// Segmentation: the soft Dice loss's weight beside the per-pixel loss.
+  private let diceWeight: Double
+  /// Whether the network segments (its loss is on the class maps).
+  private let segments: Bool
   private(set) var phase: TrainingPhase
   private(set) var sync: GradientSync
   /// MaxNorm's radius for the classifier's rows after every update (weight balancing's stage).
@@ -25,12 +29,15 @@ final class TrainingStep {
 
   init(
     network: Network, optimizer: SGD, parallel: DataParallel, batch: (local: Int, global: Int),
-    normalization: Normalization, seed: UInt64, reconstructionWeight: Double, hooks: [StepHook],
-    phase: TrainingPhase
+    normalization: Normalization, seed: UInt64, reconstructionWeight: Double, diceWeight: Double = 0,
+    hooks: [StepHook], phase: TrainingPhase
   ) {
     (self.network, self.optimizer, self.parallel, self.hooks) = (network, optimizer, parallel, hooks)
+    segments = network.shape(of: .classMaps) != nil
+    self.diceWeight = diceWeight
     losses = IterationLosses(
-      network: network, localBatch: batch.local, classes: network.shape(of: .logits)!.channels,
+      network: network, localBatch: batch.local,
+      classes: (network.shape(of: .logits) ?? network.shape(of: .classMaps)!).channels,
       normalization: normalization, globalBatch: batch.global)
     (globalBatch, self.seed, self.reconstructionWeight, self.phase) = (
       batch.global, seed, reconstructionWeight, phase
@@ -60,7 +67,7 @@ final class TrainingStep {
     for hook in hooks { try hook.beforeForward(position, input: input) }
     network.seedStochasticLayers(seed: seed, step: position.step - 1, rank: parallel.rank)
     for (index, objective) in objectives.enumerated() {
-      let outputs = index == 0 ? phase.outputs : [.logits]
+      let outputs = index == 0 ? phase.outputs(of: network) : [.logits]
       network.zeroGradients()
       network.forward(input, outputs: outputs)
       let result = try lossesOf(
@@ -103,6 +110,9 @@ final class TrainingStep {
     _ objective: ClassificationLoss?, reconstructs: Bool, _ input: Tensor, _ targets: Targets,
     _ position: StepPosition
   ) throws -> Losses {
+    if segments, let objective, let masks = targets.masks {
+      return try segmentationLosses(objective, masks, position)
+    }
     var normalizer = (local: Double(targets.labels.count), global: Double(globalBatch))
     if let objective {
       normalizer.local = objective.normalizer(targets: targets)
@@ -117,6 +127,22 @@ final class TrainingStep {
         epoch: position.epoch, step: position.stepInEpoch, loss: contribution.loss)
     }
     return Losses(contribution: contribution, localNormalizer: normalizer.local)
+  }
+
+  /// The per-pixel loss (and Dice) of the class maps; the normaliser — labelled pixels, or
+  /// their `Σ w_y` — is summed over the ranks, which hold different numbers of them.
+  private func segmentationLosses(_ objective: ClassificationLoss, _ masks: [UInt8], _ position: StepPosition)
+    throws -> Losses
+  {
+    let local = losses.pixelNormalizer(objective, masks: masks)
+    let contribution = try losses.computeSegmentation(
+      network: network, masks: masks, objective: objective, normalizer: (local, try parallel.sum(local)),
+      diceWeight: diceWeight, sum: parallel.sum)
+    guard contribution.loss.isFinite else {
+      throw TrainingError.nonFiniteLoss(
+        epoch: position.epoch, step: position.stepInEpoch, loss: contribution.loss)
+    }
+    return Losses(contribution: contribution, localNormalizer: local)
   }
 
   /// Backward into the gradient arena, then the sum over the ranks: each rank's gradient is
@@ -136,6 +162,7 @@ final class TrainingStep {
   private func add(_ losses: Losses, labels: [Int32], to totals: inout EpochTotals) {
     totals.loss += losses.contribution.loss
     totals.normalizer += losses.localNormalizer
+    guard !segments else { return }
     labels.withUnsafeBufferPointer {
       totals.predictions.add(
         logits: network.output(.logits).pointer, labels: $0.baseAddress!, count: labels.count)

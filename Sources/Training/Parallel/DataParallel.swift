@@ -95,10 +95,13 @@ public final class DataParallel {
   }
 
   /// `value` summed over the ranks: a weighted mean's global normaliser `Σ w_y`.
-  func sum(_ value: Double) throws -> Double {
-    var sum = [value]
+  func sum(_ value: Double) throws -> Double { try sum([value])[0] }
+
+  /// `values` summed over the ranks, element by element (Dice's per-class statistics).
+  func sum(_ values: [Double]) throws -> [Double] {
+    var sum = values
     try communicator.allreduceSum(&sum)
-    return sum[0]
+    return sum
   }
 
   /// SyncBN's allreduces run inside forward and backward, which cannot throw: a failure is
