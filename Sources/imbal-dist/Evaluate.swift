@@ -36,11 +36,17 @@ struct Evaluate: ParsableCommand {
       let dataset = run.dataset
       let images = try dataset.nonEmptyRecords(SplitName(rawValue: split)!, purpose: "to evaluate")
       let config = run.hyperParameters.configuration
+      let pixels = config.model.task == .segmentation
+      if pixels && (trained.tta != .none || trained.adjustment != nil) {
+        throw ValidationError(
+          "\(trained.runPath!) is a segmentation run: --tta, --logit-adjust and --tau-norm adjust image classifiers"
+        )
+      }
       let (evaluator, adjustment) = try evaluator(
         network: run.network, dataset: dataset, normalization: dataset.manifest.normalization,
         trainCounts: dataset.manifest.splits.train.classCounts,
         scoreScale: config.loss.scoreScale,
-        metric: config.output.selectBy)
+        metric: config.selectionMetric)
       let evaluation = try evaluator.evaluate(
         network: run.network, images: images, normalization: dataset.manifest.normalization)
       let report = TestReport(
@@ -48,9 +54,10 @@ struct Evaluate: ParsableCommand {
         checkpoint: "\(trained.checkpoint).safetensors",
         epoch: Int(run.checkpoint.metadata["epoch"] ?? "") ?? 0,
         tta: trained.tta, imagesPerSecond: 0,
-        shotGroups: config.output.shotGroups(
-          evaluation, trainCounts: dataset.manifest.splits.train.classCounts),
-        adjustment: adjustment)
+        shotGroups: pixels
+          ? nil
+          : config.output.shotGroups(evaluation, trainCounts: dataset.manifest.splits.train.classCounts),
+        adjustment: adjustment, pixels: pixels)
       for line in report.summaryLines { print(line) }
       print(report.json)
     }

@@ -324,7 +324,8 @@ struct OutputArguments: ConfigurationArguments {
 
   @Option(
     name: .customLong("select-by"),
-    help: help("Validation metric that picks best.safetensors.", default: defaults.selectBy.rawValue))
+    help: help(
+      "Validation metric that picks best.safetensors.", default: "macro-f1; miou with --task segmentation"))
   var selectBy: SelectionMetric?
 
   @Option(
@@ -368,7 +369,7 @@ struct OutputArguments: ConfigurationArguments {
   func apply(to configuration: inout TrainingConfiguration) {
     if let out { configuration.output.directory = out }
     set(&configuration.output.evalEvery, evalEvery)
-    set(&configuration.output.selectBy, selectBy)
+    if let selectBy { configuration.output.selectBy = selectBy }
     set(&configuration.output.testTimeAugmentation, tta)
     set(&configuration.output.tsnePoints, tsnePoints)
     set(&configuration.output.manyShotAbove, manyShotAbove)

@@ -55,16 +55,18 @@ public struct Normalization: Codable, Sendable, Equatable {
 
 /// Turns chosen images into a float batch: `(count, C, H, W)` normalised pixels and labels.
 public enum BatchAssembler {
-  /// Writes the images `indices` of `store` starting at image slot `offset` of `pixels`.
+  /// Writes the images `indices` of `store` starting at image slot `offset` of `pixels` (and
+  /// their label masks at the same slots of `masks`, when given).
   public static func copy(
     _ indices: some Collection<Int>, of store: RecordStore, normalization: Normalization,
     into pixels: UnsafeMutablePointer<Float>, labels: UnsafeMutablePointer<Int32>, offset: Int,
-    reader: RecordReader
+    masks: UnsafeMutablePointer<UInt8>? = nil, reader: RecordReader
   ) throws {
     var image = [UInt8](repeating: 0, count: store.imageSize)
     try image.withUnsafeMutableBufferPointer { image in
       for (slot, index) in zip(offset..., indices) {
-        try store.pixels(index, into: image.baseAddress!, reader: reader)
+        try store.pixels(
+          index, into: image.baseAddress!, mask: masks.map { $0 + slot * store.maskSize }, reader: reader)
         normalize(
           image.baseAddress!, channels: store.channels, plane: store.height * store.width,
           normalization: normalization, into: pixels + slot * store.imageSize)

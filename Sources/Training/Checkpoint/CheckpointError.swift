@@ -7,6 +7,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
   case datasetMoved(path: String, id: String)
   /// A layer that an export format has no operators for.
   case notExportable(layer: String, kind: String)
+  /// A segmentation run given to a command for image classifiers.
+  case segmentationRun(path: String, command: String)
 
   public var description: String {
     switch self {
@@ -21,6 +23,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         "the dataset this run was trained on is not at \(path) (id \(id)); pass --data with its new place"
     case .notExportable(let layer, let kind):
       return "layer \(layer) (\(kind)) has no ONNX equivalent in this build; export it as safetensors"
+    case .segmentationRun(let path, let command):
+      return "\(path) is a segmentation run; \(command) takes image classifiers only in this build"
     }
   }
 }

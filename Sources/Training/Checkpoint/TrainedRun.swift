@@ -27,4 +27,15 @@ public struct TrainedRun {
     try hyperParameters.checkOwns(checkpoint, path: path)
     try ModelCheckpoint.load(checkpoint, into: network, path: path)
   }
+
+  /// Throws for a segmentation run: `command` (predict, export) takes image classifiers.
+  public static func requireClassifier(
+    _ hyperParameters: HyperParameters, run: RunDirectory, for command: String
+  )
+    throws
+  {
+    guard hyperParameters.configuration.model.task == .classification else {
+      throw CheckpointError.segmentationRun(path: run.path, command: command)
+    }
+  }
 }

@@ -219,7 +219,7 @@ extension TrainingConfiguration: Codable {
     try c.encode(augmentation.mixing.remixTau, forKey: .remixTau)
     try c.encodeIfPresent(output.directory, forKey: .out)
     try c.encode(output.evalEvery, forKey: .evalEvery)
-    try c.encode(output.selectBy, forKey: .selectBy)
+    try c.encodeIfPresent(output.selectBy, forKey: .selectBy)
     try c.encode(output.testTimeAugmentation, forKey: .tta)
     try c.encode(output.tsnePoints, forKey: .tsnePoints)
     try c.encode(output.manyShotAbove, forKey: .manyShotAbove)
@@ -296,6 +296,15 @@ private struct OptionReader {
 
   /// One of an enumeration's spelled-out values.
   func choice<T: RawRepresentable & CaseIterable>(_ option: TrainingConfiguration.Option, _ field: inout T)
+    throws where T.RawValue == String
+  {
+    var chosen: T?
+    try choice(option, &chosen)
+    if let chosen { field = chosen }
+  }
+
+  /// One of an enumeration's spelled-out values, for a field whose absence means a default.
+  func choice<T: RawRepresentable & CaseIterable>(_ option: TrainingConfiguration.Option, _ field: inout T?)
     throws where T.RawValue == String
   {
     guard let text = try decode(String.self, option) else { return }

@@ -123,8 +123,9 @@ public struct OutputOptions: Sendable, Equatable {
   public var directory: String?
   /// Evaluate on the validation split every this many epochs (and always after the last).
   public var evalEvery = 1
-  /// The validation metric that picks `best.safetensors`.
-  public var selectBy = SelectionMetric.macroF1
+  /// The validation metric that picks `best.safetensors`; `nil`: the task's
+  /// (`TrainingConfiguration.selectionMetric`).
+  public var selectBy: SelectionMetric?
   public var testTimeAugmentation = TestTimeAugmentation.none
   /// Shot groups of the test report: many-shot classes have more training images than this,
   /// few-shot classes fewer than `fewShotBelow`.
@@ -178,6 +179,12 @@ extension TrainingConfiguration {
   }
 
   /// Epochs of the whole run: the autoencoder's and the classifier's in `separate` mode.
+  /// The validation metric that picks `best.safetensors`: `--select-by`, else macro-F1, or mIoU
+  /// for segmentation.
+  public var selectionMetric: SelectionMetric {
+    output.selectBy ?? (model.task == .segmentation ? .meanIoU : .macroF1)
+  }
+
   public var totalEpochs: Int {
     (model.mode == .separate ? model.autoencoderEpochs : 0) + optimization.scheduledEpochs
       + optimization.classifierStageEpochs

@@ -25,6 +25,7 @@ public struct Classifier {
 
   /// `best` or `last` of `run`; `dataset` overrides the directory recorded in hparams.json.
   public init(run: RunDirectory, checkpoint: String, dataset override: String?) throws {
+    try TrainedRun.requireClassifier(try HyperParameters(run: run), run: run, for: "predict")
     let trained = try TrainedRun(run: run, checkpoint: checkpoint, dataset: override, decoder: false)
     let manifest = trained.dataset.manifest
     let config = trained.hyperParameters.configuration
@@ -35,7 +36,7 @@ public struct Classifier {
     preparation = ImagePreparation(recorded: manifest.preparation, image: manifest.image)
     trainCounts = manifest.splits.train.classCounts
     scoreScale = config.loss.scoreScale
-    selectBy = config.output.selectBy
+    selectBy = config.selectionMetric
     dataset = trained.dataset
     epoch = Int(trained.checkpoint.metadata["epoch"] ?? "") ?? 0
   }

@@ -25,9 +25,14 @@ public struct Evaluator {
     self.adjustment = adjustment
   }
 
+  /// The split's evaluation: images against their labels, or for a segmentation network every
+  /// labelled pixel against its mask.
   public func evaluate(network: Network, images: RecordStore, normalization: Normalization) throws
     -> Evaluation
   {
+    if network.prediction == .classMaps {
+      return try evaluatePixels(network: network, images: images, normalization: normalization)
+    }
     var counts = PredictionCounts(classes: images.classCount)
     var squaredError = 0.0
     let reconstructs = network.hasDecoder
@@ -47,6 +52,28 @@ public struct Evaluator {
       evaluation.reconstructionMSE = squaredError / Double(images.count * network.inputShape.perImage)
     }
     return evaluation
+  }
+
+  private func evaluatePixels(network: Network, images: RecordStore, normalization: Normalization) throws
+    -> Evaluation
+  {
+    precondition(images.hasMasks, "a segmentation network is evaluated on images with masks")
+    var counts = PredictionCounts(classes: images.classCount)
+    let reader = RecordReader()
+    let masks = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: batchSize * images.maskSize)
+    defer { masks.deallocate() }
+    try run(
+      count: images.count, network: network, outputs: [.classMaps], augment: false,
+      fill: { positions, input, labels in
+        try BatchAssembler.copy(
+          positions, of: images, normalization: normalization, into: input.pointer, labels: labels, offset: 0,
+          masks: masks.baseAddress!, reader: reader)
+      },
+      { maps, _, count, _ in
+        counts.addPixels(
+          maps: maps, masks: UnsafeBufferPointer(rebasing: masks[0..<(count * images.maskSize)]))
+      })
+    return Evaluation(counts)
   }
 
   /// Every image's logits (after the augmentation and the adjustment), row by row, and its
@@ -92,7 +119,8 @@ public struct Evaluator {
     var features: [[Float]] = []
     var allLabels: [Int32] = []
     try forEachBatch(
-      of: images, chosen, normalization: normalization, network: network, outputs: [.logits, .features],
+      of: images, chosen, normalization: normalization, network: network,
+      outputs: [network.prediction, .features],
       augment: false
     ) {
       _, labels, count, _ in

@@ -23,19 +23,19 @@ extension Trainer {
     let config = configuration
     let (epoch, step, totals) = (summary.epoch, summary.step, summary.totals)
     let imagesPerSecond = Double(summary.images) / summary.seconds
-    let trainCounts = session.manifest.splits.train.classCounts
     let drawn = Evaluation(totals.predictions)
     var trainRow = MetricsRow(
       epoch: epoch, step: step, loss: totals.loss / totals.normalizer, evaluation: drawn,
       learningRate: summary.learningRate, imagesPerSecond: imagesPerSecond,
-      shotGroups: config.output.shotGroups(drawn, trainCounts: trainCounts))
+      shotGroups: shotGroups(drawn, session))
     trainRow.reconstructionMSE = totals.reconstructionMSE
     try recorder.record(train: trainRow)
     let phase = summary.phase
+    let pixels = config.model.task == .segmentation
     var line =
       "epoch \(epoch)/\(config.totalEpochs)\(phase.kind == .joint ? "" : " (\(phase.kind.rawValue))")  "
       + "loss \(fixed(trainRow.loss, 4))  "
-      + (phase.classifies ? "train acc \(fixed(trainRow.accuracy, 4))  " : "")
+      + (phase.classifies ? "train \(pixels ? "pixel " : "")acc \(fixed(trainRow.accuracy, 4))  " : "")
       + (trainRow.reconstructionMSE.map { "recon MSE \(fixed($0, 5))  " } ?? "")
       + "lr \(fixed(summary.learningRate, 5))  \(Int(imagesPerSecond.rounded())) img/s"
     // Validation (and the best checkpoint) only once the classifier trains; without validation
@@ -43,7 +43,7 @@ extension Trainer {
     let due = (epoch - phase.firstEpoch + 1) % config.output.evalEvery == 0 || epoch == config.totalEpochs
     if phase.classifies && validation.count == 0 {
       session.state.bestEpoch = epoch
-      try recorder.saveBest(session.network, epoch: epoch, metric: config.output.selectBy, score: .nan)
+      try recorder.saveBest(session.network, epoch: epoch, metric: config.selectionMetric, score: .nan)
     } else if phase.classifies && due {
       let started = ContinuousClock.now
       let evaluation = try Evaluator(augmentation: config.output.testTimeAugmentation).evaluate(
@@ -52,20 +52,30 @@ extension Trainer {
         epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
         learningRate: summary.learningRate,
         imagesPerSecond: Double(validation.count) / seconds(since: started),
-        shotGroups: config.output.shotGroups(evaluation, trainCounts: trainCounts))
+        shotGroups: shotGroups(evaluation, session))
       validRow.reconstructionMSE = evaluation.reconstructionMSE
       try recorder.record(valid: validRow)
-      line += "  val acc \(fixed(validRow.accuracy, 4))  val macro-F1 \(fixed(validRow.macroF1, 4))"
-      let score = evaluation.value(of: config.output.selectBy)
-      if config.output.selectBy.improves(score, on: session.state.bestScore) {
+      line +=
+        pixels
+        ? "  val pixel acc \(fixed(validRow.accuracy, 4))  val mIoU \(fixed(evaluation.segmentation.meanIoU, 4))"
+        : "  val acc \(fixed(validRow.accuracy, 4))  val macro-F1 \(fixed(validRow.macroF1, 4))"
+      let score = evaluation.value(of: config.selectionMetric)
+      if config.selectionMetric.improves(score, on: session.state.bestScore) {
         (session.state.bestEpoch, session.state.bestScore) = (epoch, score)
-        try recorder.saveBest(session.network, epoch: epoch, metric: config.output.selectBy, score: score)
-        line += "  (best \(config.output.selectBy.rawValue))"
+        try recorder.saveBest(session.network, epoch: epoch, metric: config.selectionMetric, score: score)
+        line += "  (best \(config.selectionMetric.rawValue))"
       }
     }
     (session.state.epochsDone, session.state.stepsDone) = (epoch, step)
     try recorder.saveLast(session.network, optimizer: session.optimizer, state: session.state)
     console.line(line)
+  }
+
+  /// Many-, medium- and few-shot accuracy by the training images of each class; none for
+  /// segmentation, whose metrics count pixels.
+  private func shotGroups(_ evaluation: Evaluation, _ session: TrainingSession) -> ShotGroups? {
+    guard configuration.model.task == .classification else { return nil }
+    return configuration.output.shotGroups(evaluation, trainCounts: session.manifest.splits.train.classCounts)
   }
 
   /// Loads `best.safetensors`, evaluates the test split once, embeds test features with
@@ -82,8 +92,8 @@ extension Trainer {
     let result = TestReport(
       split: "test", evaluation: evaluation, classNames: manifest.classNames, checkpoint: "best.safetensors",
       epoch: Int(best.metadata["epoch"] ?? "") ?? 0, tta: configuration.output.testTimeAugmentation,
-      imagesPerSecond: imagesPerSecond,
-      shotGroups: configuration.output.shotGroups(evaluation, trainCounts: manifest.splits.train.classCounts))
+      imagesPerSecond: imagesPerSecond, shotGroups: shotGroups(evaluation, session),
+      pixels: configuration.model.task == .segmentation)
     let features = try Evaluator().features(
       network: network, images: test, normalization: manifest.normalization,
       limit: configuration.output.tsnePoints)

@@ -36,11 +36,6 @@ final class TrainingSession {
   init(_ config: TrainingConfiguration, parallel: DataParallel, start: RunStart, console: Console) throws {
     let rank = parallel.rank
     let resume = start == .resume
-    guard config.model.task == .classification || config.debugging.maxSteps != nil else {
-      throw ConfigurationError.invalid(
-        "--task segmentation trains only with --max-steps so far: the evaluation of its class maps (validation mIoU, test.json, the report) comes next; `imbal-dist bench --task segmentation` times its step"
-      )
-    }
     self.parallel = parallel
     dataset = try DefaultDataset.resolve(
       configuration: config, communicator: parallel.communicator, console: console)

@@ -72,7 +72,7 @@ final class TrainingStep {
       network.forward(input, outputs: outputs)
       let result = try lossesOf(
         objective, reconstructs: outputs.contains(.reconstruction), input, targets, position)
-      if index == 0 { add(result, labels: targets.dominantLabels, to: &totals) }
+      if index == 0 { add(result, targets, to: &totals) }
       try backward(input, result.contribution.outputGradients, position)
       update(learningRate: learningRate)
       if let maxNormRadius { network.capClassifierRows(radius: maxNormRadius) }
@@ -159,10 +159,16 @@ final class TrainingStep {
     waits.communication += waited.communication
   }
 
-  private func add(_ losses: Losses, labels: [Int32], to totals: inout EpochTotals) {
+  private func add(_ losses: Losses, _ targets: Targets, to totals: inout EpochTotals) {
+    let labels = targets.dominantLabels
     totals.loss += losses.contribution.loss
     totals.normalizer += losses.localNormalizer
-    guard !segments else { return }
+    if segments, let masks = targets.masks {
+      masks.withUnsafeBufferPointer {
+        totals.predictions.addPixels(maps: network.output(.classMaps), masks: $0)
+      }
+      return
+    }
     labels.withUnsafeBufferPointer {
       totals.predictions.add(
         logits: network.output(.logits).pointer, labels: $0.baseAddress!, count: labels.count)

@@ -1,3 +1,5 @@
+import Model
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -35,6 +37,23 @@ public struct PredictionCounts: Sendable, Equatable {
       crossEntropySum += log(sum) - Double(row[label] - largest)
       if above < 5 { top5Correct += 1 }
       matrix.add(truth: label, prediction: best)
+    }
+  }
+
+  /// Tallies every labelled pixel of class maps `(batch, K, H, W)` as one sample, against its
+  /// label in `masks` (image by image, row by row); pixels labelled 255 count nowhere.
+  public mutating func addPixels(maps: Tensor, masks: UnsafeBufferPointer<UInt8>) {
+    let (batch, k, plane) = (maps.shape.batch, maps.shape.channels, maps.shape.plane)
+    precondition(masks.count == batch * plane && k == classes, "one label per pixel, one map per class")
+    var rows: [Float] = []
+    var labels: [Int32] = []
+    for n in 0..<batch {
+      (rows, labels) = ([], [])
+      for p in 0..<plane where masks[n * plane + p] != PixelLoss.ignoreLabel {
+        labels.append(Int32(masks[n * plane + p]))
+        for c in 0..<k { rows.append(maps.pointer[(n * k + c) * plane + p]) }
+      }
+      add(logits: rows, labels: labels, count: labels.count)
     }
   }
 
@@ -86,6 +105,10 @@ public struct Evaluation: Sendable, Equatable {
     counts.classes > 5 && counts.images > 0 ? Double(counts.top5Correct) / Double(counts.images) : nil
   }
 
+  /// The segmentation metrics of the confusion matrix (IoU, Dice, mIoU; for pixels, or for
+  /// images as the Jaccard index of each class).
+  public var segmentation: SegmentationMetrics { SegmentationMetrics(counts.matrix) }
+
   public var meanCrossEntropy: Double {
     counts.images == 0 ? 0 : counts.crossEntropySum / Double(counts.images)
   }
@@ -99,6 +122,7 @@ public struct Evaluation: Sendable, Equatable {
     case .weightedF1: return metrics.weightedF1
     case .gmean: return metrics.geometricMeanRecall
     case .loss: return meanCrossEntropy
+    case .meanIoU: return segmentation.meanIoU
     }
   }
 }
@@ -112,6 +136,8 @@ public enum SelectionMetric: String, CaseIterable, Codable, Sendable {
   case gmean
   /// Mean validation cross-entropy; the only one where lower is better.
   case loss
+  /// Mean IoU over the classes (the default of `--task segmentation`).
+  case meanIoU = "miou"
 
   /// Whether `candidate` beats `incumbent` (strictly: ties keep the earlier checkpoint).
   public func improves(_ candidate: Double, on incumbent: Double?) -> Bool {

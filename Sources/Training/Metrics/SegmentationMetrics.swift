@@ -3,7 +3,14 @@
 /// FP + FN), none for a class in neither the ground truth nor the predictions; mIoU the mean of
 /// the IoUs there are; pixel accuracy ΣTP / Σ; frequency-weighted IoU Σ_k (ground-truth pixels
 /// of k / all) · IoU_k (Long, Shelhamer and Darrell, CVPR 2015).
-public struct SegmentationMetrics: Sendable, Equatable {
+public struct SegmentationMetrics: Codable, Sendable, Equatable {
+  enum CodingKeys: String, CodingKey {
+    case iou, dice
+    case meanIoU = "miou"
+    case pixelAccuracy
+    case frequencyWeightedIoU = "fwiou"
+  }
+
   public let iou: [Double?]
   public let dice: [Double?]
   public let meanIoU: Double

@@ -40,6 +40,9 @@ public struct TestReport: Codable, Sendable, Equatable {
   /// The post-hoc adjustment behind these predictions: `evaluate --logit-adjust` or `--tau-norm`.
   public var logitAdjustment: AdjustmentReport?
   public var tauNormalization: AdjustmentReport?
+  /// A segmentation run's metrics of the pixel confusion matrix (`nil` for classifiers): every
+  /// other field then counts pixels, not images.
+  public var segmentation: SegmentationMetrics?
   /// Global training throughput over the run (all ranks, training steps only); 0 when the
   /// report comes from `imbal-dist evaluate`.
   public var imagesPerS: Double
@@ -47,8 +50,9 @@ public struct TestReport: Codable, Sendable, Equatable {
   public init(
     split: String, evaluation: Evaluation, classNames: [String], checkpoint: String, epoch: Int,
     tta: TestTimeAugmentation, imagesPerSecond: Double, shotGroups: ShotGroups? = nil,
-    adjustment: (method: ScoreAdjustment.Method, report: AdjustmentReport)? = nil
+    adjustment: (method: ScoreAdjustment.Method, report: AdjustmentReport)? = nil, pixels: Bool = false
   ) {
+    segmentation = pixels ? evaluation.segmentation : nil
     let metrics = evaluation.metrics
     self.split = split
     self.checkpoint = checkpoint
@@ -123,17 +127,26 @@ public struct TestReport: Codable, Sendable, Equatable {
         + (top5.map { "  top-5 \(fixed($0, 4))" } ?? "")
     ]
     if let shotGroups { lines.append(shotGroups.summary) }
+    if let segmentation {
+      lines.append(
+        "  pixels: mIoU \(fixed(segmentation.meanIoU, 4))  pixel accuracy \(fixed(segmentation.pixelAccuracy, 4))  "
+          + "frequency-weighted IoU \(fixed(segmentation.frequencyWeightedIoU, 4))")
+    }
     let width = max(perClass.map(\.name.count).max() ?? 0, 5)
     lines.append(
       "  \("class".padding(toLength: width, withPad: " ", startingAt: 0))  precision  recall  f1      support"
+        + (segmentation == nil ? "" : "  IoU")
     )
     let shown =
       perClass.count > RunReport.manyClasses
       ? Array(perClass.sorted { ($0.recall, $0.name) < ($1.recall, $1.name) }.prefix(10)) : perClass
     for row in shown {
+      let iou = segmentation.map { metrics in
+        perClass.firstIndex(of: row).flatMap { metrics.iou[$0] }.map { "  " + fixed($0, 4) } ?? "  -"
+      }
       lines.append(
         "  \(row.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(fixed(row.precision, 4))     "
-          + "\(fixed(row.recall, 4))  \(fixed(row.f1, 4))  \(row.support)")
+          + "\(fixed(row.recall, 4))  \(fixed(row.f1, 4))  \(row.support)\(iou ?? "")")
     }
     if shown.count < perClass.count {
       lines.append(

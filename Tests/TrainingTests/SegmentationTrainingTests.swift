@@ -1,0 +1,85 @@
+import Foundation
+import Loader
+import Training
+import XCTest
+
+/// `train --task segmentation` end to end on the garment-canvas benchmark: class maps trained
+/// with focal + Dice on augmented images and masks, validated by mIoU (the task's default
+/// selection), tested into test.json with the pixel metrics, `evaluate` reproducing them;
+/// `predict` and `export` refuse the run in one line, as `train` refuses a dataset without masks.
+final class SegmentationTrainingTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "seg-train-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  func testASegmentationRunTrainsValidatesAndTestsByPixels() throws {
+    let data = directory.appendingPathComponent("seg").path
+    let pack = try CommandRunner.single([
+      "pack", "--source", "fashion-mnist-seg", "--out", data, "--imbalance", "exp:100", "--shards", "2",
+    ])
+    XCTAssertEqual(pack.status, 0, pack.standardError)
+    let run = directory.appendingPathComponent("run").path
+    let train = try CommandRunner.single([
+      "train", "--data", data, "--task", "segmentation", "--model", "unet", "--loss", "focal",
+      "--dice-weight",
+      "0.5", "--augment", "standard", "--epochs", "2", "--epoch-size", "256",
+      "--batch-size", "32",
+      "--tsne-points", "50", "--out", run,
+    ])
+    XCTAssertEqual(train.status, 0, train.standardError)
+    let epochLines = train.lines.filter { $0.hasPrefix("epoch ") }
+    XCTAssertEqual(epochLines.count, 2, train.standardOutput)
+    XCTAssertTrue(epochLines.allSatisfy { $0.contains("train pixel acc") && $0.contains("val mIoU") })
+    XCTAssertTrue(epochLines[0].hasSuffix("(best miou)"), epochLines[0])
+
+    let report = try TestReport(contentsOf: "\(run)/test.json")
+    let segmentation = try XCTUnwrap(report.segmentation)
+    XCTAssertEqual(segmentation, SegmentationMetrics(report.confusion))
+    XCTAssertEqual(segmentation.iou.count, 11)
+    XCTAssertNil(report.shotGroups)
+    // Every labelled test pixel is counted once; the ignored ones nowhere.
+    let test = try DatasetDirectory(path: data).maskTotals(.test)
+    XCTAssertEqual(report.perClass.map(\.support), test.pixels)
+    XCTAssertGreaterThan(test.ignored, 0)
+    XCTAssertTrue(train.standardOutput.contains("  pixels: mIoU \(fixed(segmentation.meanIoU, 4))"))
+    XCTAssertEqual(
+      try String(contentsOfFile: "\(run)/valid.csv", encoding: .utf8).split(separator: "\n").count, 3)
+
+    let evaluate = try CommandRunner.single(["evaluate", "--run", run])
+    XCTAssertEqual(evaluate.status, 0, evaluate.standardError)
+    let line = directory.appendingPathComponent("evaluate.json")
+    try Data(evaluate.lines.last!.utf8).write(to: line)
+    let again = try TestReport(contentsOf: line.path)
+    XCTAssertEqual(again.segmentation, report.segmentation)
+    XCTAssertEqual(again.confusionMatrix, report.confusionMatrix)
+
+    for (command, arguments) in [
+      ("predict", ["predict", "--run", run, data]),
+      ("export", ["export", "--run", run, "--out", directory.appendingPathComponent("model").path]),
+    ] {
+      let refused = try CommandRunner.single(arguments)
+      XCTAssertEqual(refused.status, 1, command)
+      XCTAssertEqual(
+        refused.standardError,
+        "imbal-dist: error: \(run) is a segmentation run; \(command) takes image classifiers only in this build\n"
+      )
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("model").path))
+
+    let fashion = try CommandRunner.packFashionMNIST(into: directory, imbalance: "exp:10", shards: 2)
+    let noMasks = try CommandRunner.single([
+      "train", "--data", fashion, "--task", "segmentation", "--model", "unet", "--max-steps", "1",
+    ])
+    XCTAssertEqual(noMasks.status, 1)
+    XCTAssertEqual(
+      noMasks.standardError,
+      "imbal-dist: error: \(fashion): has no label masks; --task segmentation needs a dataset packed with masks (pack --source seg-folder, voc or fashion-mnist-seg)\n"
+    )
+  }
+}
