@@ -500,6 +500,13 @@ struct AugmentationArguments: ConfigurationArguments {
       default: "\(Mixing().remixTau)"))
   var remixTau: Double?
 
+  @Option(
+    name: .customLong("copy-paste"),
+    help: help(
+      "With --task segmentation: the probability that a training image receives a rare-class object copied from another image of its shard (Ghiasi et al. 2021, as the seed pastes).",
+      default: "0"))
+  var copyPaste: Double?
+
   func apply(to configuration: inout TrainingConfiguration) {
     set(&configuration.augmentation.preset, augment)
     if let cropPadding { configuration.augmentation.cropPadding = cropPadding }
@@ -514,6 +521,7 @@ struct AugmentationArguments: ConfigurationArguments {
     set(&configuration.augmentation.mixing.alpha, mixAlpha)
     set(&configuration.augmentation.mixing.remixKappa, remixKappa)
     set(&configuration.augmentation.mixing.remixTau, remixTau)
+    set(&configuration.augmentation.copyPaste.probability, copyPaste)
   }
 }
 

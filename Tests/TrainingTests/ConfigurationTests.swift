@@ -164,6 +164,11 @@ final class ConfigurationTests: XCTestCase {
         "--crt-epochs, --lws-epochs and --wb-epochs re-train an image classifier; --task segmentation has none"
       ),
       (#"{"dice-weight": 1}"#, "--dice-weight applies to --task segmentation"),
+      (#"{"copy-paste": 0.5}"#, "--copy-paste applies to --task segmentation"),
+      (
+        #"{"task": "segmentation", "model": "unet", "copy-paste": 2}"#,
+        "--copy-paste must be a probability in [0, 1] (got 2.0)"
+      ),
       (
         #"{"task": "segmentation", "model": "unet", "dice-weight": -1}"#,
         "--dice-weight must be non-negative (got -1.0)"

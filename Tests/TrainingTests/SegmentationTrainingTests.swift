@@ -4,7 +4,7 @@ import Training
 import XCTest
 
 /// `train --task segmentation` end to end on the garment-canvas benchmark: class maps trained
-/// with focal + Dice on augmented images and masks, validated by mIoU (the task's default
+/// with focal + Dice on augmented images and masks (copy-paste too), validated by mIoU (the task's default
 /// selection), tested into test.json with the pixel metrics, `evaluate` reproducing them;
 /// `predict` and `export` refuse the run in one line, as `train` refuses a dataset without masks.
 final class SegmentationTrainingTests: XCTestCase {
@@ -28,7 +28,7 @@ final class SegmentationTrainingTests: XCTestCase {
     let train = try CommandRunner.single([
       "train", "--data", data, "--task", "segmentation", "--model", "unet", "--loss", "focal",
       "--dice-weight",
-      "0.5", "--augment", "standard", "--epochs", "2", "--epoch-size", "256",
+      "0.5", "--augment", "standard", "--copy-paste", "0.5", "--epochs", "2", "--epoch-size", "256",
       "--batch-size", "32",
       "--tsne-points", "50", "--out", run,
     ])
@@ -37,6 +37,7 @@ final class SegmentationTrainingTests: XCTestCase {
     XCTAssertEqual(epochLines.count, 2, train.standardOutput)
     XCTAssertTrue(epochLines.allSatisfy { $0.contains("train pixel acc") && $0.contains("val mIoU") })
     XCTAssertTrue(epochLines[0].hasSuffix("(best miou)"), epochLines[0])
+    XCTAssertTrue(train.standardOutput.contains(", copy-paste 0.5, "), train.standardOutput)
 
     let report = try TestReport(contentsOf: "\(run)/test.json")
     let segmentation = try XCTUnwrap(report.segmentation)

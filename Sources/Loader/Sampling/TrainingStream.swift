@@ -9,6 +9,7 @@ public final class TrainingStream {
   public let normalization: Normalization
   public let augmentation: Augmentation
   public let mixing: Mixing
+  public let copyPaste: CopyPaste
   public let localBatch: Int
   public let loaderThreads: Int
   /// Bytes of each image's label mask (0: the shards have none).
@@ -19,11 +20,13 @@ public final class TrainingStream {
   private let prefetcher: BatchPrefetcher?
   private var recipe: BatchRecipe?
 
-  /// One owned training shard: its records and its sampler.
+  /// One owned training shard: its records, its sampler, and copy-paste's cumulative source
+  /// weights (empty without copy-paste).
   struct Pool: Sendable {
     let shard: Int
     let store: RecordStore
     let sampler: ShardSampler
+    let pasteWeights: [Double]
   }
 
   /// `shards` are this rank's training shards with their indices; `scheme` is worked out from
@@ -31,24 +34,29 @@ public final class TrainingStream {
   public init(
     shards: [(index: Int, store: RecordStore)], scheme: SamplingScheme, plan: EpochPlan, seed: UInt64,
     normalization: Normalization, augmentation: Augmentation = Augmentation(), mixing: Mixing = Mixing(),
-    loaderThreads: Int = 0, prefetchDepth: Int? = nil
+    copyPaste: CopyPaste = CopyPaste(), loaderThreads: Int = 0, prefetchDepth: Int? = nil
   ) {
     self.plan = plan
     self.scheme = scheme
     self.normalization = normalization
     self.augmentation = augmentation
     self.mixing = mixing
+    self.copyPaste = copyPaste
     self.seed = seed
     self.loaderThreads = loaderThreads
     pools = shards.map { shard in
       let sampler = ShardSampler(
         labels: shard.store.labels, classes: scheme.globalCounts.count, shard: shard.index, seed: seed)
-      return Pool(shard: shard.index, store: shard.store, sampler: sampler)
+      let weights =
+        copyPaste.pastes
+        ? CopyPaste.cumulativeWeights(labels: shard.store.labels, classCounts: scheme.globalCounts) : []
+      return Pool(shard: shard.index, store: shard.store, sampler: sampler, pasteWeights: weights)
     }
     localBatch = shards.reduce(0) { $0 + plan.share(ofShard: $1.index) }
     let imageSize = shards.first?.store.imageSize ?? 0
     maskSize = shards.first?.store.maskSize ?? 0
     precondition(maskSize == 0 || !mixing.mixes, "images with label masks are not mixed")
+    precondition(maskSize > 0 || !copyPaste.pastes, "copy-paste needs label masks")
     // One worker per thread, and the last for the caller's thread.
     let mixed = mixing.mixes ? imageSize * (shards.map { plan.share(ofShard: $0.index) }.max() ?? 0) : 0
     workers = (0...loaderThreads).map { [maskSize] _ in
@@ -82,7 +90,7 @@ public final class TrainingStream {
     }
     let recipe = BatchRecipe(
       pools: pools, draws: draws, plan: plan, epoch: epoch, seed: seed, augmentation: augmentation,
-      mixing: mixing, normalization: normalization)
+      mixing: mixing, copyPaste: copyPaste, normalization: normalization)
     self.recipe = recipe
     let workers = LoaderWorkers(workers)
     prefetcher?.begin(first: firstStep, end: plan.stepsPerEpoch) { step, pixels, labels, masks, worker in
@@ -159,6 +167,9 @@ final class LoaderWorker {
   var augmented: [UInt8]
   /// The label mask as stored, before it moves with its image.
   var decodedMask: [UInt8]
+  /// Copy-paste's source image and mask.
+  var source: [UInt8]
+  var sourceMask: [UInt8]
   /// The originals of a shard's share while they are mixed.
   var mixed: [Float]
 
@@ -166,6 +177,7 @@ final class LoaderWorker {
     decoded = [UInt8](repeating: 0, count: imageSize)
     augmented = [UInt8](repeating: 0, count: imageSize)
     decodedMask = [UInt8](repeating: 0, count: maskSize)
+    (source, sourceMask) = ([UInt8](repeating: 0, count: imageSize), [UInt8](repeating: 0, count: maskSize))
     mixed = [Float](repeating: 0, count: mixedFloats)
   }
 }
@@ -186,6 +198,7 @@ struct BatchRecipe: Sendable {
   let seed: UInt64
   let augmentation: Augmentation
   let mixing: Mixing
+  let copyPaste: CopyPaste
   let normalization: Normalization
 
   func fill(
@@ -225,6 +238,29 @@ struct BatchRecipe: Sendable {
     }
   }
 
+  /// Copy-paste's object, when the draw asks for one, from another image of the pool.
+  private func paste(
+    into image: UnsafeMutablePointer<UInt8>, _ mask: UnsafeMutablePointer<UInt8>,
+    of pool: TrainingStream.Pool,
+    draw: Int, _ worker: LoaderWorker
+  ) throws {
+    guard copyPaste.pastes,
+      let choice = copyPaste.choose(
+        seed: seed, epoch: epoch, shard: pool.shard, draw: draw, cumulativeWeights: pool.pasteWeights)
+    else { return }
+    let store = pool.store
+    try worker.source.withUnsafeMutableBufferPointer { source in
+      try worker.sourceMask.withUnsafeMutableBufferPointer { sourceMask in
+        try store.pixels(
+          choice.source, into: source.baseAddress!, mask: sourceMask.baseAddress!, reader: worker.reader)
+        CopyPaste.paste(
+          label: UInt8(store.labels[choice.source]), from: source.baseAddress!, mask: sourceMask.baseAddress!,
+          into: image, mask: mask, channels: store.channels, height: store.height, width: store.width,
+          position: choice.position)
+      }
+    }
+  }
+
   /// Image `index` of a pool, drawn as its shard's `draw`-th image of the epoch, read,
   /// augmented and normalised into `target`, its label mask moved with it into `mask`.
   private func image(
@@ -238,6 +274,9 @@ struct BatchRecipe: Sendable {
         try store.pixels(
           index, into: decoded.baseAddress!, mask: mask == nil ? nil : storedMask.baseAddress!,
           reader: worker.reader)
+        if mask != nil {
+          try paste(into: decoded.baseAddress!, storedMask.baseAddress!, of: pool, draw: draw, worker)
+        }
       }
       guard !augmentation.isIdentity else {
         mask?.update(from: worker.decodedMask, count: store.maskSize)

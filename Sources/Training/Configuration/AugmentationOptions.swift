@@ -25,6 +25,8 @@ public struct AugmentationOptions: Sendable, Equatable {
   public var resizedCropRatio: ValueRange?
   /// Mixed-sample augmentation of each batch (mixup, CutMix, Remix).
   public var mixing = Mixing()
+  /// Segmentation's copy-paste of rare-class objects between images of a shard.
+  public var copyPaste = CopyPaste()
   public init() {}
 
   /// The augmentation of `height`×`width` images.

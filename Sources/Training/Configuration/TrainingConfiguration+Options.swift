@@ -47,6 +47,7 @@ extension TrainingConfiguration: Codable {
     case mixAlpha = "mix-alpha"
     case remixKappa = "remix-kappa"
     case remixTau = "remix-tau"
+    case copyPaste = "copy-paste"
     case imbalanceRatio = "imbalance-ratio"
     case epochSize = "epoch-size"
     case seed
@@ -140,6 +141,7 @@ extension TrainingConfiguration: Codable {
     try r.value(.mixAlpha, &augmentation.mixing.alpha)
     try r.value(.remixKappa, &augmentation.mixing.remixKappa)
     try r.value(.remixTau, &augmentation.mixing.remixTau)
+    try r.value(.copyPaste, &augmentation.copyPaste.probability)
     try r.optional(.out, &output.directory)
     try r.value(.evalEvery, &output.evalEvery)
     try r.choice(.selectBy, &output.selectBy)
@@ -217,6 +219,7 @@ extension TrainingConfiguration: Codable {
     try c.encode(augmentation.mixing.alpha, forKey: .mixAlpha)
     try c.encode(augmentation.mixing.remixKappa, forKey: .remixKappa)
     try c.encode(augmentation.mixing.remixTau, forKey: .remixTau)
+    try c.encode(augmentation.copyPaste.probability, forKey: .copyPaste)
     try c.encodeIfPresent(output.directory, forKey: .out)
     try c.encode(output.evalEvery, forKey: .evalEvery)
     try c.encodeIfPresent(output.selectBy, forKey: .selectBy)

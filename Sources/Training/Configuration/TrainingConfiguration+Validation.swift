@@ -110,7 +110,10 @@ extension TrainingConfiguration {
     try check(
       loss.diceWeight >= 0 && loss.diceWeight.isFinite,
       "--dice-weight must be non-negative (got \(loss.diceWeight))")
+    let paste = augmentation.copyPaste.probability
+    try check(paste >= 0 && paste <= 1, "--copy-paste must be a probability in [0, 1] (got \(paste))")
     guard model.task == .segmentation else {
+      try check(paste == 0, "--copy-paste applies to --task segmentation")
       return try check(loss.diceWeight == 0, "--dice-weight applies to --task segmentation")
     }
     try check(

@@ -206,6 +206,8 @@ public final class Trainer {
         + (config.augmentation.resizedCropScale.map { ", resized crop \($0)" } ?? "")
         + (config.augmentation.mixing.mixes
           ? ", mix \(config.augmentation.mixing.kind.rawValue) α \(config.augmentation.mixing.alpha)" : "")
+        + (config.augmentation.copyPaste.pastes
+          ? ", copy-paste \(config.augmentation.copyPaste.probability)" : "")
         + ", loader \(session.stream.loaderThreads) thread(s), \(config.data.loaderMemory) MB")
     let state = session.state
     if resume {

@@ -286,7 +286,7 @@ extension TrainingStream {
       shards: shards, scheme: scheme, plan: plan, seed: config.data.seed,
       normalization: dataset.manifest.normalization,
       augmentation: config.augmentation.resolved(height: image.height, width: image.width),
-      mixing: mixing, loaderThreads: threads)
+      mixing: mixing, copyPaste: config.augmentation.copyPaste, loaderThreads: threads)
     return (stream, plan)
   }
 }
