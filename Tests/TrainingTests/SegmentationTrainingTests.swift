@@ -51,6 +51,10 @@ final class SegmentationTrainingTests: XCTestCase {
     XCTAssertTrue(train.standardOutput.contains("  pixels: mIoU \(fixed(segmentation.meanIoU, 4))"))
     XCTAssertEqual(
       try String(contentsOfFile: "\(run)/valid.csv", encoding: .utf8).split(separator: "\n").count, 3)
+    // The report's pixel metrics: the headline table and IoU, Dice and pixel share per class.
+    let html = try String(contentsOfFile: "\(run)/report.html", encoding: .utf8)
+    XCTAssertTrue(html.contains("<tr><td>\(fixed(segmentation.meanIoU, 4))</td>"), "mIoU in the report")
+    XCTAssertTrue(html.contains("<th>IoU</th><th>Dice</th><th>pixel share</th>"))
 
     let evaluate = try CommandRunner.single(["evaluate", "--run", run])
     XCTAssertEqual(evaluate.status, 0, evaluate.standardError)

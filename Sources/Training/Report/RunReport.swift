@@ -166,7 +166,20 @@ public enum RunReport {
         + (test.tta == .flip ? ", averaging each image with its mirror image" : "") + ".</p>",
       "<table><tr>" + headline.map { "<th>\(xmlEscaped($0.0))</th>" }.joined() + "</tr>",
       "<tr>" + headline.map { "<td>\(fixed($0.1, 4))</td>" }.joined() + "</tr></table>",
-    ] + shotGroupsTable(test.shotGroups, names: test.perClass.map(\.name)) + classRows(test)
+    ] + segmentationTable(test.segmentation)
+      + shotGroupsTable(test.shotGroups, names: test.perClass.map(\.name))
+      + classRows(test)
+  }
+
+  /// A segmentation run's pixel metrics (every metric of the page counts labelled pixels).
+  private static func segmentationTable(_ metrics: SegmentationMetrics?) -> [String] {
+    guard let metrics else { return [] }
+    return [
+      "<p>Every metric counts the labelled pixels (255 ignored) as samples.</p>",
+      "<table><tr><th>mIoU</th><th>pixel accuracy</th><th>frequency-weighted IoU</th></tr>",
+      "<tr><td>\(fixed(metrics.meanIoU, 4))</td><td>\(fixed(metrics.pixelAccuracy, 4))</td>"
+        + "<td>\(fixed(metrics.frequencyWeightedIoU, 4))</td></tr></table>",
+    ]
   }
 
   /// Every class's test metrics, or past `manyClasses` the top confusions and the 20 classes of
@@ -190,12 +203,21 @@ public enum RunReport {
       ]
       rows = Array(rows.sorted { ($0.recall, $0.name) < ($1.recall, $1.name) }.prefix(20))
     }
+    // Segmentation: each class's IoU and Dice beside its share of the labelled pixels.
+    let pixels = Double(max(test.perClass.reduce(0) { $0 + $1.support }, 1))
+    let segmentationCells = { (row: TestReport.ClassRow) -> String in
+      guard let metrics = test.segmentation, let k = test.perClass.firstIndex(of: row) else { return "" }
+      return [metrics.iou[k], metrics.dice[k], Double(row.support) / pixels].map {
+        "<td>\($0.map { fixed($0, 4) } ?? "–")</td>"
+      }.joined()
+    }
     return lines + [
-      "<table><tr><th class=\"l\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
+      "<table><tr><th class=\"l\">class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th>"
+        + (test.segmentation == nil ? "" : "<th>IoU</th><th>Dice</th><th>pixel share</th>") + "</tr>"
     ]
       + rows.map { row in
         "<tr><td class=\"l\">\(xmlEscaped(row.name))</td><td>\(fixed(row.precision, 4))</td><td>\(fixed(row.recall, 4))</td>"
-          + "<td>\(fixed(row.f1, 4))</td><td>\(row.support)</td></tr>"
+          + "<td>\(fixed(row.f1, 4))</td><td>\(row.support)</td>\(segmentationCells(row))</tr>"
       } + ["</table>"]
   }
 
