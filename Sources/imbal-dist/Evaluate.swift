@@ -54,9 +54,7 @@ struct Evaluate: ParsableCommand {
         checkpoint: "\(trained.checkpoint).safetensors",
         epoch: Int(run.checkpoint.metadata["epoch"] ?? "") ?? 0,
         tta: trained.tta, imagesPerSecond: 0,
-        shotGroups: pixels
-          ? nil
-          : config.output.shotGroups(evaluation, trainCounts: dataset.manifest.splits.train.classCounts),
+        shotGroups: config.shotGroups(evaluation, trainCounts: dataset.manifest.splits.train.classCounts),
         adjustment: adjustment, pixels: pixels)
       for line in report.summaryLines { print(line) }
       print(report.json)

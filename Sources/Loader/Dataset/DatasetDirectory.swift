@@ -45,8 +45,12 @@ public struct DatasetDirectory: Sendable {
 
   /// The label masks of `split` counted from its shard headers.
   public func maskTotals(_ split: SplitName) throws -> MaskTotals {
-    let headers = try manifest.split(split).shards.indices.map { try openShard(split, $0).header }
-    return MaskTotals(
+    maskTotals(of: try manifest.split(split).shards.indices.map { try openShard(split, $0).header })
+  }
+
+  /// The label masks of `headers` (of this dataset's shards), counted.
+  public func maskTotals(of headers: [ShardHeader]) -> MaskTotals {
+    MaskTotals(
       headers: headers, classes: manifest.classNames.count,
       plane: manifest.image.height * manifest.image.width)
   }

@@ -206,9 +206,7 @@ public final class Network {
 
   /// The L2 norm of each class's row of the classifier's weights (empty without a classifier).
   public var classifierRowNorms: [Double] {
-    guard let weights = classifierWeight,
-      let classes = (shape(of: .logits) ?? shape(of: .classMaps))?.channels
-    else { return [] }
+    guard let weights = classifierWeight, let classes = shape(of: prediction)?.channels else { return [] }
     let features = weights.count / classes
     return (0..<classes).map { k in
       weights[(k * features)..<((k + 1) * features)].reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()

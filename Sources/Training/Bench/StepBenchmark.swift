@@ -166,7 +166,7 @@ public struct StepBenchmark {
     let sgemm = all[0][5]
     return BenchmarkReport(
       model: configuration.model.architecture.rawValue,
-      mode: configuration.model.task == .segmentation ? "segmentation" : configuration.model.mode.rawValue,
+      mode: configuration.model.setting,
       ranks: all.count,
       blasThreadsPerRank: blasThreads, globalBatch: plan.globalBatch, steps: steps,
       layers: layerRows(network, profile: profile, batch: localBatch),

@@ -38,8 +38,8 @@ public struct ExportedClassifier {
     run: RunDirectory, checkpoint: String, dataset override: String?, to path: String,
     format: ExportFormat = .safetensors
   ) throws -> String {
-    try TrainedRun.requireClassifier(try HyperParameters(run: run), run: run, for: "export")
-    let trained = try TrainedRun(run: run, checkpoint: checkpoint, dataset: override, decoder: false)
+    let trained = try TrainedRun(
+      run: run, checkpoint: checkpoint, dataset: override, decoder: false, classifierFor: "export")
     let metadata = try metadata(of: trained, format: format)
     switch format {
     case .safetensors:

@@ -13,11 +13,16 @@ public struct TrainedRun {
 
   /// Loads `best` or `last` of `run` into the run's network (with its decoder unless
   /// `decoder: false`). `dataset` overrides the directory recorded in hparams.json; its
-  /// manifest must be the one the run trained on.
-  public init(run: RunDirectory, checkpoint name: String, dataset override: String?, decoder: Bool? = nil)
-    throws
-  {
+  /// manifest must be the one the run trained on. With `classifierFor`, a command for image
+  /// classifiers (predict, export), a segmentation run is refused first.
+  public init(
+    run: RunDirectory, checkpoint name: String, dataset override: String?, decoder: Bool? = nil,
+    classifierFor command: String? = nil
+  ) throws {
     hyperParameters = try HyperParameters(run: run)
+    if let command, hyperParameters.configuration.model.task != .classification {
+      throw CheckpointError.segmentationRun(path: run.path, command: command)
+    }
     dataset = try hyperParameters.trainedDataset(override: override, run: run.path)
     let manifest = dataset.manifest
     network = try hyperParameters.configuration.makeNetwork(
@@ -26,16 +31,5 @@ public struct TrainedRun {
     checkpoint = try SafeTensors(contentsOf: path)
     try hyperParameters.checkOwns(checkpoint, path: path)
     try ModelCheckpoint.load(checkpoint, into: network, path: path)
-  }
-
-  /// Throws for a segmentation run: `command` (predict, export) takes image classifiers.
-  public static func requireClassifier(
-    _ hyperParameters: HyperParameters, run: RunDirectory, for command: String
-  )
-    throws
-  {
-    guard hyperParameters.configuration.model.task == .classification else {
-      throw CheckpointError.segmentationRun(path: run.path, command: command)
-    }
   }
 }

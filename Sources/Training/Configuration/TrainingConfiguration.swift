@@ -30,6 +30,9 @@ public struct ModelOptions: Sendable, Equatable {
   /// Batch norm over the global batch (SyncBatchNorm) instead of each rank's share.
   public var syncBatchNorm = false
   public init() {}
+
+  /// How the model trains, as logs and reports name it: `segmentation`, or the `--mode`.
+  public var setting: String { task == .segmentation ? "segmentation" : mode.rawValue }
 }
 
 /// SGD on a cosine schedule with linear warm-up.
@@ -179,6 +182,12 @@ extension TrainingConfiguration {
   }
 
   /// Epochs of the whole run: the autoencoder's and the classifier's in `separate` mode.
+  /// Many-, medium- and few-shot accuracy by the training images of each class; none for
+  /// segmentation, whose metrics count pixels.
+  public func shotGroups(_ evaluation: Evaluation, trainCounts: [Int]) -> ShotGroups? {
+    model.task == .classification ? output.shotGroups(evaluation, trainCounts: trainCounts) : nil
+  }
+
   /// The validation metric that picks `best.safetensors`: `--select-by`, else macro-F1, or mIoU
   /// for segmentation.
   public var selectionMetric: SelectionMetric {

@@ -23,10 +23,7 @@ public struct DatasetInspection {
     let headers = try dataset.checkHeaders()
     decodeRate = try measureDecodeRate()
     if dataset.manifest.hasMasks {
-      let (classes, image) = (dataset.manifest.classNames.count, dataset.manifest.image)
-      for (split, headers) in headers {
-        masks[split] = MaskTotals(headers: headers, classes: classes, plane: image.height * image.width)
-      }
+      for (split, headers) in headers { masks[split] = dataset.maskTotals(of: headers) }
     }
   }
 

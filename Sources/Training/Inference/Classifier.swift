@@ -25,8 +25,8 @@ public struct Classifier {
 
   /// `best` or `last` of `run`; `dataset` overrides the directory recorded in hparams.json.
   public init(run: RunDirectory, checkpoint: String, dataset override: String?) throws {
-    try TrainedRun.requireClassifier(try HyperParameters(run: run), run: run, for: "predict")
-    let trained = try TrainedRun(run: run, checkpoint: checkpoint, dataset: override, decoder: false)
+    let trained = try TrainedRun(
+      run: run, checkpoint: checkpoint, dataset: override, decoder: false, classifierFor: "predict")
     let manifest = trained.dataset.manifest
     let config = trained.hyperParameters.configuration
     network = trained.network

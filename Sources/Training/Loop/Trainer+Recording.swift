@@ -27,7 +27,7 @@ extension Trainer {
     var trainRow = MetricsRow(
       epoch: epoch, step: step, loss: totals.loss / totals.normalizer, evaluation: drawn,
       learningRate: summary.learningRate, imagesPerSecond: imagesPerSecond,
-      shotGroups: shotGroups(drawn, session))
+      shotGroups: config.shotGroups(drawn, trainCounts: session.manifest.splits.train.classCounts))
     trainRow.reconstructionMSE = totals.reconstructionMSE
     try recorder.record(train: trainRow)
     let phase = summary.phase
@@ -52,7 +52,7 @@ extension Trainer {
         epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
         learningRate: summary.learningRate,
         imagesPerSecond: Double(validation.count) / seconds(since: started),
-        shotGroups: shotGroups(evaluation, session))
+        shotGroups: config.shotGroups(evaluation, trainCounts: session.manifest.splits.train.classCounts))
       validRow.reconstructionMSE = evaluation.reconstructionMSE
       try recorder.record(valid: validRow)
       line +=
@@ -71,13 +71,6 @@ extension Trainer {
     console.line(line)
   }
 
-  /// Many-, medium- and few-shot accuracy by the training images of each class; none for
-  /// segmentation, whose metrics count pixels.
-  private func shotGroups(_ evaluation: Evaluation, _ session: TrainingSession) -> ShotGroups? {
-    guard configuration.model.task == .classification else { return nil }
-    return configuration.output.shotGroups(evaluation, trainCounts: session.manifest.splits.train.classCounts)
-  }
-
   /// Loads `best.safetensors`, evaluates the test split once, embeds test features with
   /// t-SNE, writes test.json, the plots and the report, and prints the result.
   func testBestCheckpoint(
@@ -92,7 +85,8 @@ extension Trainer {
     let result = TestReport(
       split: "test", evaluation: evaluation, classNames: manifest.classNames, checkpoint: "best.safetensors",
       epoch: Int(best.metadata["epoch"] ?? "") ?? 0, tta: configuration.output.testTimeAugmentation,
-      imagesPerSecond: imagesPerSecond, shotGroups: shotGroups(evaluation, session),
+      imagesPerSecond: imagesPerSecond,
+      shotGroups: configuration.shotGroups(evaluation, trainCounts: manifest.splits.train.classCounts),
       pixels: configuration.model.task == .segmentation)
     let features = try Evaluator().features(
       network: network, images: test, normalization: manifest.normalization,

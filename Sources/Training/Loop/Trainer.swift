@@ -188,9 +188,8 @@ public final class Trainer {
     let (manifest, plan, network) = (session.manifest, session.plan, session.network)
     let train = manifest.splits.train
     let outputs = session.phases[0].outputs(of: network)
-    let task = config.model.task == .segmentation ? "segmentation" : config.model.mode.rawValue
     console.line(
-      "imbal-dist: \(config.model.architecture.rawValue) (\(task)\(config.model.syncBatchNorm ? ", sync-bn" : "")), "
+      "imbal-dist: \(config.model.architecture.rawValue) (\(config.model.setting)\(config.model.syncBatchNorm ? ", sync-bn" : "")), "
         + "\(network.layout.count) parameters, "
         + "\(fixed(Double(network.forwardFLOPsPerImage(for: outputs)) / 1e6, 1)) M multiply-adds per image")
     console.line(

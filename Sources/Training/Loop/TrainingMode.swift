@@ -64,7 +64,7 @@ struct TrainingPhase: Equatable {
   /// The outputs a step of `network` computes: a segmentation network's class maps, else the
   /// phase's.
   func outputs(of network: Network) -> [NetworkOutput] {
-    network.shape(of: .classMaps) != nil ? [.classMaps] : outputs
+    network.prediction == .classMaps ? [.classMaps] : outputs
   }
 
   /// A stage on the trained encoder that starts the classifier's optimisation afresh.

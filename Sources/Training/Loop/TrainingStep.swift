@@ -33,11 +33,11 @@ final class TrainingStep {
     hooks: [StepHook], phase: TrainingPhase
   ) {
     (self.network, self.optimizer, self.parallel, self.hooks) = (network, optimizer, parallel, hooks)
-    segments = network.shape(of: .classMaps) != nil
+    segments = network.prediction == .classMaps
     self.diceWeight = diceWeight
     losses = IterationLosses(
       network: network, localBatch: batch.local,
-      classes: (network.shape(of: .logits) ?? network.shape(of: .classMaps)!).channels,
+      classes: network.shape(of: network.prediction)!.channels,
       normalization: normalization, globalBatch: batch.global)
     (globalBatch, self.seed, self.reconstructionWeight, self.phase) = (
       batch.global, seed, reconstructionWeight, phase
