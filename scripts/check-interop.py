@@ -39,12 +39,23 @@ def main(run):
     for split, log in (("train", "train.csv"), ("valid", "valid.csv")):
         with open(f"{run}/{log}") as f:
             rows = list(csv.DictReader(f))
-        for column in ("loss", "accuracy", "macro_f1", "balanced_accuracy", "lr", "many_shot_accuracy"):
+        pixels = rows and rows[0]["miou"] != ""
+        columns = ("loss", "accuracy", "macro_f1", "balanced_accuracy", "lr")
+        for column in columns + (("miou", "fwiou") if pixels else ("many_shot_accuracy",)):
             scalars = events.Scalars(f"{split}/{column}")
             assert [s.step for s in scalars] == [int(r["step"]) for r in rows], f"{split}/{column}: steps differ"
             for s, r in zip(scalars, rows):
                 assert math.isclose(s.value, float(r[column]), rel_tol=1e-6, abs_tol=1e-7), f"{split}/{column}"
         print(f"tensorboard: {split} scalars match {log} ({len(rows)} rows)")
+        if pixels and split == "valid":
+            # Per-class IoU under valid/iou/<class>: their mean at each step is the row's mIoU.
+            tags = [t for t in events.Tags()["scalars"] if t.startswith("valid/iou/")]
+            assert tags, "no valid/iou/<class> scalars"
+            for r in rows:
+                step = int(r["step"])
+                values = [s.value for t in tags for s in events.Scalars(t) if s.step == step]
+                assert math.isclose(sum(values) / len(values), float(r["miou"]), rel_tol=1e-5), "valid/iou mean"
+            print(f"tensorboard: the mean of {len(tags)} valid/iou scalars is valid.csv's miou")
 
 
 if __name__ == "__main__":

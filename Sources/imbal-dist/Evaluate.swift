@@ -37,10 +37,9 @@ struct Evaluate: ParsableCommand {
       let images = try dataset.nonEmptyRecords(SplitName(rawValue: split)!, purpose: "to evaluate")
       let config = run.hyperParameters.configuration
       let pixels = config.model.task == .segmentation
-      if pixels && (trained.tta != .none || trained.adjustment != nil) {
+      if pixels && trained.adjustment != nil {
         throw ValidationError(
-          "\(trained.runPath!) is a segmentation run: --tta, --logit-adjust and --tau-norm adjust image classifiers"
-        )
+          "\(trained.runPath!) is a segmentation run: --logit-adjust and --tau-norm adjust image classifiers")
       }
       let (evaluator, adjustment) = try evaluator(
         network: run.network, dataset: dataset, normalization: dataset.manifest.normalization,

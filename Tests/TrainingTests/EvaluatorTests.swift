@@ -43,4 +43,57 @@ final class EvaluatorTests: XCTestCase {
     XCTAssertNotEqual(plain.counts.crossEntropySum, flipped.counts.crossEntropySum)
     XCTAssertEqual(flipped.counts.images, count)
   }
+
+  /// For class maps, `--tta flip` averages each pixel's scores with those of its mirror pixel
+  /// in the mirror image's maps: the confusion matrix and cross-entropy equal the ones tallied
+  /// here from two single-image forward passes, the second mirrored back by hand.
+  func testFlipAveragesClassMapsWithTheMirrorImagesMapsMirroredBack() throws {
+    let (side, count, classes) = (8, 3, 3)
+    var rng = Xoshiro256(seed: 5, stream: [4])
+    let pixels = (0..<(count * side * side)).map { _ in UInt8(rng.nextIndex(below: 256)) }
+    let masks = (0..<(count * side * side)).map { p in p % 7 == 0 ? 255 : UInt8(rng.nextIndex(below: classes))
+    }
+    let images = LabeledImages(
+      channels: 1, height: side, width: side, classNames: ["a", "b", "c"], pixels: pixels,
+      labels: [0, 1, 2], masks: masks)
+    let normalization = Normalization(mean: [0.5], std: [0.25])
+    let network = try Architecture.unet.makeNetwork(
+      channels: 1, height: side, width: side, classes: classes, task: .segmentation)
+    network.initializeParameters(seed: 6)
+
+    var expected = PredictionCounts(classes: classes)
+    let plane = side * side
+    for n in 0..<count {
+      func maps(mirrored: Bool) -> [Float] {
+        let input = Tensor(shape: Shape(batch: 1, channels: 1, height: side, width: side))
+        for p in 0..<plane {
+          let (y, x) = (p / side, p % side)
+          let source = mirrored ? y * side + side - 1 - x : p
+          input.pointer[p] = (Float(pixels[n * plane + source]) / 255 - 0.5) / 0.25
+        }
+        return network.forward(input).toArray()
+      }
+      let (plain, mirror) = (maps(mirrored: false), maps(mirrored: true))
+      var mean = [Float](repeating: 0, count: classes * plane)
+      for k in 0..<classes {
+        for p in 0..<plane {
+          let (y, x) = (p / side, p % side)
+          mean[k * plane + p] = (plain[k * plane + p] + mirror[k * plane + y * side + side - 1 - x]) / 2
+        }
+      }
+      Array(masks[(n * plane)..<((n + 1) * plane)]).withUnsafeBufferPointer {
+        expected.addPixels(
+          maps: Tensor(shape: Shape(batch: 1, channels: classes, height: side, width: side), values: mean),
+          masks: $0)
+      }
+    }
+    let store = RecordStore(images: images)
+    let flipped = try Evaluator(batchSize: 2, augmentation: .flip).evaluate(
+      network: network, images: store, normalization: normalization)
+    XCTAssertEqual(flipped.counts.matrix.counts, expected.matrix.counts)
+    XCTAssertEqual(flipped.counts.crossEntropySum, expected.crossEntropySum, accuracy: 1e-3)
+    let plain = try Evaluator(batchSize: 2).evaluate(
+      network: network, images: store, normalization: normalization)
+    XCTAssertNotEqual(plain.counts.crossEntropySum, flipped.counts.crossEntropySum)
+  }
 }

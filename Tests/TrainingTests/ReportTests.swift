@@ -55,10 +55,15 @@ final class ReportTests: XCTestCase {
       Plots.learningCurve(title: "flat", train: [(1, 0.5)], valid: []),
       Plots.confusionMatrix(matrix, classNames: names),
       Plots.recallByClassCount(recall: [0.8, 0.6, 0], trainCounts: [100, 10, 1], classNames: names),
+      Plots.iouByPixelShare(iou: [0.9, nil, 0.25], pixelShare: [0.9, 0.0004, 0.0996], classNames: names),
       Plots.embedding([(0, 0), (1, 2), (-1, 0.5)], labels: [0, 1, 2], classNames: names),
     ]
     for svg in figures { try assertWellFormed(svg) }
     XCTAssertTrue(figures[2].contains("a&lt;b &amp; &quot;c&quot;"))
+    // Pixel counts fit their cells: at most 5 characters.
+    let pixels = Plots.confusionMatrix(
+      ConfusionMatrix(counts: [[3_396_935, 5284], [999_600, 12_345_678]]), classNames: ["a", "b"])
+    for cell in [">3.4M<", ">5284<", ">1.0M<", ">12M<"] { XCTAssertTrue(pixels.contains(cell), cell) }
 
     // A whole run directory's report.
     let run = try makeRunDirectory(classNames: names, matrix: matrix)
@@ -85,6 +90,39 @@ final class ReportTests: XCTestCase {
     ] {
       XCTAssertTrue(page.contains(expected), expected)
     }
+  }
+
+  /// A segmentation run's rows carry mIoU and FWIoU in the last two columns, which round-trip;
+  /// logs of older builds (10 and 13 columns) still read, those cells empty.
+  func testMetricsLogsCarryTheIoUsAndReadOlderLogs() throws {
+    var counts = PredictionCounts(classes: 2)
+    counts.add(logits: [2, 0, 1, 0, 3, 0], labels: [0, 1, 0], count: 3)
+    let row = MetricsRow(
+      epoch: 1, step: 7, loss: 0.5, evaluation: Evaluation(counts), learningRate: 0.1, imagesPerSecond: 9,
+      pixels: true)
+    // Truth 0 → 0 twice; truth 1 → 0 once: IoU 2/3 and 0, FWIoU 2/3 · 2/3.
+    XCTAssertEqual(row.meanIoU!, 1.0 / 3, accuracy: 1e-12)
+    XCTAssertEqual(row.frequencyWeightedIoU!, 4.0 / 9, accuracy: 1e-12)
+    XCTAssertTrue(row.scalars.contains { $0.name == "miou" })
+    let path = NSTemporaryDirectory() + "log-\(UUID().uuidString).csv"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    var log = MetricsLog(path: path)
+    try log.append(row)
+    XCTAssertEqual(try MetricsLog(path: path, keepingEpochsUpTo: 5).rows, [row])
+    XCTAssertTrue(
+      try String(contentsOfFile: path, encoding: .utf8).hasPrefix(MetricsRow.columns.joined(separator: ",")))
+    XCTAssertEqual(MetricsRow.columns.suffix(2), ["miou", "fwiou"])
+
+    let older = [
+      "epoch,step,loss,accuracy,top5,macro_f1,balanced_accuracy,lr,recon_mse,images_per_s",
+      "1,7,0.5,0.5,,0.4,0.5,0.1,,9", "2,14,0.4,0.6,,0.5,0.6,0.1,,9,0.7,,0.2",
+    ]
+    try Data((older.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+    let rows = try MetricsLog(path: path, keepingEpochsUpTo: 5).rows
+    XCTAssertEqual(rows.map(\.epoch), [1, 2])
+    XCTAssertEqual(rows[1].shotAccuracies, [0.7, nil, 0.2])
+    XCTAssertNil(rows[1].meanIoU)
+    XCTAssertNil(rows[0].frequencyWeightedIoU)
   }
 
   private func makeRunDirectory(classNames: [String], matrix: ConfusionMatrix) throws -> RunDirectory {

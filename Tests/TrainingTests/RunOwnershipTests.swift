@@ -120,8 +120,9 @@ final class RunOwnershipTests: XCTestCase {
     XCTAssertEqual((groups["few"] as? [String: Any])?["classes"] as? [Int], [])
     let valid = try String(contentsOfFile: "\(split)/valid.csv", encoding: .utf8).split(separator: "\n")
     XCTAssertEqual(valid.count, 3, "a header and one row per epoch, across the resume")
-    XCTAssertTrue(valid[0].hasSuffix(",many_shot_accuracy,medium_shot_accuracy,few_shot_accuracy"))
-    XCTAssertTrue(valid.dropFirst().allSatisfy { $0.hasSuffix(",,") && !$0.hasSuffix(",,,") }, "\(valid)")
+    XCTAssertTrue(valid[0].hasSuffix(",many_shot_accuracy,medium_shot_accuracy,few_shot_accuracy,miou,fwiou"))
+    // Many-shot accuracy only; no medium or few-shot classes, no IoUs for a classifier.
+    XCTAssertTrue(valid.dropFirst().allSatisfy { $0.hasSuffix(",,,,") && !$0.hasSuffix(",,,,,") }, "\(valid)")
     XCTAssertEqual(
       try XCTUnwrap(a["accuracy"] as? Double), try XCTUnwrap(b["accuracy"] as? Double), accuracy: 0.02)
 

@@ -5,8 +5,10 @@ import XCTest
 
 /// `train --task segmentation` end to end on the garment-canvas benchmark: class maps trained
 /// with focal + Dice on augmented images and masks (copy-paste too), validated by mIoU (the task's default
-/// selection), tested into test.json with the pixel metrics, `evaluate` reproducing them;
-/// `predict` and `export` refuse the run in one line, as `train` refuses a dataset without masks.
+/// selection), tested into test.json with the pixel metrics, logged with mIoU (CSV, TensorBoard:
+/// checked with TensorBoard's own reader when the venv is there), reported with the test images'
+/// masks, `evaluate` reproducing them (and taking `--tta flip`); `predict` and `export` refuse
+/// the run in one line, as `train` refuses a dataset without masks.
 final class SegmentationTrainingTests: XCTestCase {
   private var directory: URL!
 
@@ -49,12 +51,27 @@ final class SegmentationTrainingTests: XCTestCase {
     XCTAssertEqual(report.perClass.map(\.support), test.pixels)
     XCTAssertGreaterThan(test.ignored, 0)
     XCTAssertTrue(train.standardOutput.contains("  pixels: mIoU \(fixed(segmentation.meanIoU, 4))"))
-    XCTAssertEqual(
-      try String(contentsOfFile: "\(run)/valid.csv", encoding: .utf8).split(separator: "\n").count, 3)
-    // The report's pixel metrics: the headline table and IoU, Dice and pixel share per class.
+    // valid.csv's mIoU per epoch, the best of them the tested checkpoint's epoch.
+    let valid = try MetricsLog(path: "\(run)/valid.csv", keepingEpochsUpTo: .max).rows
+    XCTAssertEqual(valid.count, 2)
+    let scores = valid.map { $0.meanIoU ?? -1 }
+    XCTAssertTrue(scores.allSatisfy { $0 >= 0 } && valid.allSatisfy { $0.frequencyWeightedIoU != nil })
+    XCTAssertEqual(report.epoch, scores[1] > scores[0] ? 2 : 1)
+    XCTAssertTrue(epochLines[0].contains("val mIoU \(fixed(scores[0], 4))"), epochLines[0])
+    // The report's pixel metrics: the headline table, IoU, Dice and pixel share per class (also
+    // in per_class.csv), the mIoU curve and IoU bars, and the test images' masks.
     let html = try String(contentsOfFile: "\(run)/report.html", encoding: .utf8)
     XCTAssertTrue(html.contains("<tr><td>\(fixed(segmentation.meanIoU, 4))</td>"), "mIoU in the report")
     XCTAssertTrue(html.contains("<th>IoU</th><th>Dice</th><th>pixel share</th>"))
+    XCTAssertTrue(html.contains("<img src=\"test-masks.png\""))
+    for file in ["miou.svg", "iou-by-pixel-share.svg", "test-masks.png"] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: "\(run)/\(file)"), file)
+    }
+    XCTAssertFalse(
+      FileManager.default.fileExists(atPath: "\(run)/recall-by-class.svg"), "image counts by rarest class")
+    let perClass = try String(contentsOfFile: "\(run)/per_class.csv", encoding: .utf8).split(separator: "\n")
+    XCTAssertTrue(perClass[0].hasSuffix(",shot_group,iou,dice,pixel_share"), String(perClass[0]))
+    XCTAssertEqual(perClass.count, 12)
 
     let evaluate = try CommandRunner.single(["evaluate", "--run", run])
     XCTAssertEqual(evaluate.status, 0, evaluate.standardError)
@@ -63,6 +80,16 @@ final class SegmentationTrainingTests: XCTestCase {
     let again = try TestReport(contentsOf: line.path)
     XCTAssertEqual(again.segmentation, report.segmentation)
     XCTAssertEqual(again.confusionMatrix, report.confusionMatrix)
+    let flip = try CommandRunner.single(["evaluate", "--run", run, "--tta", "flip"])
+    XCTAssertEqual(flip.status, 0, flip.standardError)
+    XCTAssertTrue(flip.lines.last!.contains("\"tta\":\"flip\""))
+    XCTAssertTrue(flip.lines.last!.contains("\"segmentation\":{"))
+    let adjusted = try CommandRunner.single(["evaluate", "--run", run, "--logit-adjust", "1"])
+    XCTAssertEqual(adjusted.status, 1)
+    XCTAssertEqual(
+      adjusted.standardError,
+      "imbal-dist: error: \(run) is a segmentation run: --logit-adjust and --tau-norm adjust image classifiers\n"
+    )
 
     for (command, arguments) in [
       ("predict", ["predict", "--run", run, data]),
@@ -86,5 +113,16 @@ final class SegmentationTrainingTests: XCTestCase {
       noMasks.standardError,
       "imbal-dist: error: \(fashion): has no label masks; --task segmentation needs a dataset packed with masks (pack --source seg-folder, voc or fashion-mnist-seg)\n"
     )
+
+    let python = CommandRunner.repositoryRoot.appendingPathComponent(".build/python-venv/bin/python").path
+    guard FileManager.default.isExecutableFile(atPath: python) else {
+      throw MissingRequirement.skip("no .build/python-venv: TensorBoard's reader did not check the run")
+    }
+    let check = try CommandRunner.run(
+      executable: python,
+      arguments: [CommandRunner.repositoryRoot.appendingPathComponent("scripts/check-interop.py").path, run])
+    XCTAssertEqual(check.status, 0, check.standardOutput + check.standardError)
+    XCTAssertTrue(
+      check.standardOutput.contains("valid.csv's miou"), check.standardOutput + check.standardError)
   }
 }

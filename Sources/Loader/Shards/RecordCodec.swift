@@ -17,7 +17,7 @@ public enum RecordEncoding: String, CaseIterable, Codable, Sendable {
 
 /// Encodes records at pack time with libpng's simplified API and libjpeg-turbo's TurboJPEG
 /// (JPEG without chroma subsampling: at 32×32 a 4:2:0 chroma plane would be 16×16).
-struct RecordEncoder {
+public struct RecordEncoder {
   let encoding: RecordEncoding
   let jpegQuality: Int
 
@@ -26,11 +26,12 @@ struct RecordEncoder {
     guard encoding != .raw else { return Array(planar) }
     let interleaved = RecordDecoder.interleave(planar, channels: channels, plane: height * width)
     return encoding == .png
-      ? try png(interleaved, channels: channels, height: height, width: width)
+      ? try Self.png(interleaved, channels: channels, height: height, width: width)
       : try jpeg(interleaved, channels: channels, height: height, width: width)
   }
 
-  private func png(_ pixels: [UInt8], channels: Int, height: Int, width: Int) throws -> [UInt8] {
+  /// A PNG file of interleaved 8-bit gray (`channels` 1) or RGB (3) pixels.
+  public static func png(_ pixels: [UInt8], channels: Int, height: Int, width: Int) throws -> [UInt8] {
     var image = png_image()
     image.version = cpng_image_version()
     (image.width, image.height) = (UInt32(width), UInt32(height))
@@ -61,8 +62,8 @@ struct RecordEncoder {
     return Array(UnsafeBufferPointer(start: output, count: Int(size)))
   }
 
-  struct Failure: Error, CustomStringConvertible {
-    let description: String
+  public struct Failure: Error, CustomStringConvertible {
+    public let description: String
     init(_ description: String) { self.description = description }
   }
 }

@@ -134,9 +134,6 @@ extension TrainingConfiguration {
     try check(
       optimization.classifierStageEpochs == 0,
       "--crt-epochs, --lws-epochs and --wb-epochs re-train an image classifier; --task segmentation has none")
-    try check(
-      output.testTimeAugmentation == .none,
-      "--tta flip averages image logits; --task segmentation does not take it yet")
   }
 
   private func validateImbalance(_ check: (Bool, @autoclosure () -> String) throws -> Void) throws {

@@ -2,7 +2,8 @@ import Loader
 import Model
 
 /// Test-time augmentation of `--tta`: `flip` averages the logits of each image and of its
-/// mirror image (left–right), as torchvision-based evaluation scripts commonly do.
+/// mirror image (left–right), as torchvision-based evaluation scripts commonly do; for class
+/// maps, each pixel's logits with those of its mirror pixel in the mirror image's maps.
 public enum TestTimeAugmentation: String, CaseIterable, Codable, Sendable {
   case none
   case flip
@@ -63,7 +64,7 @@ public struct Evaluator {
     let masks = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: batchSize * images.maskSize)
     defer { masks.deallocate() }
     try run(
-      count: images.count, network: network, outputs: [.classMaps], augment: false,
+      count: images.count, network: network, outputs: [.classMaps],
       fill: { positions, input, labels in
         try BatchAssembler.copy(
           positions, of: images, normalization: normalization, into: input.pointer, labels: labels, offset: 0,
@@ -153,8 +154,9 @@ public struct Evaluator {
 
   /// Runs `network` in inference mode (restored afterwards) over `count` images in batches:
   /// `fill` writes the normalised images and labels of the positions given; `body` gets the
-  /// logits (averaged with the mirror images' under `flip` when `augment`, then adjusted),
-  /// labels, image count and input. The network's `outputs` belong to the input passed.
+  /// logits or class maps (averaged with the mirror images' under `flip` when `augment`, the
+  /// maps mirrored back first; then adjusted), labels, image count and input. The network's
+  /// `outputs` belong to the input passed.
   public func run(
     count: Int, network: Network, outputs: [NetworkOutput] = [.logits], augment: Bool = true,
     fill: (Range<Int>, Tensor, UnsafeMutablePointer<Int32>) throws -> Void,
@@ -178,6 +180,7 @@ public struct Evaluator {
         sum.pointer.update(from: logits.pointer, count: logits.shape.count)
         mirrorLeftRight(input)
         logits = network.forward(input, outputs: outputs)
+        if network.prediction == .classMaps { mirrorLeftRight(logits) }
         for i in 0..<logits.shape.count { sum.pointer[i] = (sum.pointer[i] + logits.pointer[i]) / 2 }
         logits = sum
       }

@@ -23,15 +23,16 @@ extension Trainer {
     let config = configuration
     let (epoch, step, totals) = (summary.epoch, summary.step, summary.totals)
     let imagesPerSecond = Double(summary.images) / summary.seconds
+    let pixels = config.model.task == .segmentation
     let drawn = Evaluation(totals.predictions)
     var trainRow = MetricsRow(
       epoch: epoch, step: step, loss: totals.loss / totals.normalizer, evaluation: drawn,
       learningRate: summary.learningRate, imagesPerSecond: imagesPerSecond,
-      shotGroups: config.shotGroups(drawn, trainCounts: session.manifest.splits.train.classCounts))
+      shotGroups: config.shotGroups(drawn, trainCounts: session.manifest.splits.train.classCounts),
+      pixels: pixels)
     trainRow.reconstructionMSE = totals.reconstructionMSE
     try recorder.record(train: trainRow)
     let phase = summary.phase
-    let pixels = config.model.task == .segmentation
     var line =
       "epoch \(epoch)/\(config.totalEpochs)\(phase.kind == .joint ? "" : " (\(phase.kind.rawValue))")  "
       + "loss \(fixed(trainRow.loss, 4))  "
@@ -52,12 +53,13 @@ extension Trainer {
         epoch: epoch, step: step, loss: evaluation.meanCrossEntropy, evaluation: evaluation,
         learningRate: summary.learningRate,
         imagesPerSecond: Double(validation.count) / seconds(since: started),
-        shotGroups: config.shotGroups(evaluation, trainCounts: session.manifest.splits.train.classCounts))
+        shotGroups: config.shotGroups(evaluation, trainCounts: session.manifest.splits.train.classCounts),
+        pixels: pixels)
       validRow.reconstructionMSE = evaluation.reconstructionMSE
-      try recorder.record(valid: validRow)
+      try recorder.record(valid: validRow, classIoU: pixels ? evaluation.segmentation.iou : [])
       line +=
         pixels
-        ? "  val pixel acc \(fixed(validRow.accuracy, 4))  val mIoU \(fixed(evaluation.segmentation.meanIoU, 4))"
+        ? "  val pixel acc \(fixed(validRow.accuracy, 4))  val mIoU \(fixed(validRow.meanIoU!, 4))"
         : "  val acc \(fixed(validRow.accuracy, 4))  val macro-F1 \(fixed(validRow.macroF1, 4))"
       let score = evaluation.value(of: config.selectionMetric)
       if config.selectionMetric.improves(score, on: session.state.bestScore) {
@@ -88,6 +90,11 @@ extension Trainer {
       imagesPerSecond: imagesPerSecond,
       shotGroups: configuration.shotGroups(evaluation, trainCounts: manifest.splits.train.classCounts),
       pixels: configuration.model.task == .segmentation)
+    if configuration.model.task == .segmentation {
+      try MaskOverlays.write(
+        network: network, images: test, normalization: manifest.normalization,
+        trainCounts: manifest.splits.train.classCounts, evaluator: evaluator, to: run.maskOverlays)
+    }
     let features = try Evaluator().features(
       network: network, images: test, normalization: manifest.normalization,
       limit: configuration.output.tsnePoints)

@@ -84,6 +84,12 @@ public struct TestReport: Codable, Sendable, Equatable {
     tauNormalization = adjustment?.method == .tauNormalization ? adjustment?.report : nil
   }
 
+  /// Each class's share of the evaluated samples (of the labelled pixels in a segmentation run).
+  public var supportShares: [Double] {
+    let total = Double(max(perClass.reduce(0) { $0 + $1.support }, 1))
+    return perClass.map { Double($0.support) / total }
+  }
+
   /// The most classes whose confusion matrix test.json writes as a K×K table.
   public static let denseLimit = 100
 

@@ -67,7 +67,8 @@ public enum Plots {
           title: "\(classNames[t]) → \(classNames[p]): \(count)")
         if cell >= 24 {
           svg.text(
-            "\(count)", x: left + (Double(p) + 0.5) * cell, y: top + (Double(t) + 0.5) * cell + 4, size: 10,
+            compactCount(count), x: left + (Double(p) + 0.5) * cell, y: top + (Double(t) + 0.5) * cell + 4,
+            size: 10,
             anchor: "middle", fill: share > 0.5 ? "#fff" : "#222")
         }
       }
@@ -81,37 +82,69 @@ public enum Plots {
     return svg.document
   }
 
+  /// A count in at most 5 characters, as a cell shows it (pixel counts run to millions):
+  /// 9999, 12k, 340k, 3.4M, 12M.
+  static func compactCount(_ count: Int) -> String {
+    switch count {
+    case ..<10_000: return "\(count)"
+    case ..<999_500: return "\(Int((Double(count) / 1e3).rounded()))k"
+    case ..<9_950_000: return String(format: "%.1fM", Double(count) / 1e6)
+    default: return "\(Int((Double(count) / 1e6).rounded()))M"
+    }
+  }
+
   /// Recall of every class as bars, classes ordered from the most to the least frequent in
   /// training, each labelled with its training count: where the tail is lost.
   public static func recallByClassCount(recall: [Double], trainCounts: [Int], classNames: [String]) -> String
   {
-    let k = recall.count
-    let order = (0..<k).sorted {
-      trainCounts[$0] > trainCounts[$1] || (trainCounts[$0] == trainCounts[$1] && $0 < $1)
-    }
+    classBars(
+      title: "test recall per class, by training count (most frequent first)", metric: "recall",
+      values: recall,
+      sizes: trainCounts.map(Double.init), sizeLabels: trainCounts.map { "\($0)" },
+      sizeUnit: "training images", classNames: classNames)
+  }
+
+  /// A segmentation run's IoU of every class as bars, classes ordered by their share of the
+  /// labelled test pixels, each labelled with it (a class in neither truth nor prediction: 0).
+  public static func iouByPixelShare(iou: [Double?], pixelShare: [Double], classNames: [String]) -> String {
+    classBars(
+      title: "test IoU per class, by share of the labelled test pixels (largest first)", metric: "IoU",
+      values: iou.map { $0 ?? 0 }, sizes: pixelShare,
+      sizeLabels: pixelShare.map { String(format: $0 < 0.001 ? "%.3f%%" : "%.1f%%", 100 * $0) },
+      sizeUnit: "of the test pixels", classNames: classNames)
+  }
+
+  /// A bar per class of `values` in [0, 1], ordered by `sizes` (largest first) and labelled with
+  /// `sizeLabels`: where the tail is lost.
+  private static func classBars(
+    title: String, metric: String, values: [Double], sizes: [Double], sizeLabels: [String], sizeUnit: String,
+    classNames: [String]
+  ) -> String {
+    let k = values.count
+    let order = (0..<k).sorted { sizes[$0] > sizes[$1] || (sizes[$0] == sizes[$1] && $0 < $1) }
     // Past `manyClasses` the bars share 800 px without labels (each still names itself on hover).
     let labelled = k <= RunReport.manyClasses
     let bar = labelled ? max(16.0, min(48.0, 560.0 / Double(max(k, 1)))) : 800 / Double(k)
     let (left, top, chartHeight) = (50.0, 40.0, 200.0)
     let labelWidth = labelled ? 8.0 * Double(classNames.map(\.count).max() ?? 4) + 20 : 0
     var svg = SVG(width: left + bar * Double(k) + 20, height: top + chartHeight + 30 + labelWidth)
-    svg.text("test recall per class, by training count (most frequent first)", x: 10, y: 22, size: 14)
-    for k in 0...4 {
-      let value = Double(k) / 4
+    svg.text(title, x: 10, y: 22, size: 14)
+    for tick in 0...4 {
+      let value = Double(tick) / 4
       let y = top + chartHeight * (1 - value)
-      svg.line(x1: left, y1: y, x2: left + bar * Double(recall.count), y2: y, stroke: "#e4e4e4")
+      svg.line(x1: left, y1: y, x2: left + bar * Double(k), y2: y, stroke: "#e4e4e4")
       svg.text(String(format: "%.2f", value), x: left - 6, y: y + 4, size: 10, anchor: "end")
     }
     for (slot, c) in order.enumerated() {
       let x = left + Double(slot) * bar
-      let height = chartHeight * min(max(recall[c], 0), 1)
+      let height = chartHeight * min(max(values[c], 0), 1)
       let gap = labelled ? 2.0 : 0
       svg.rect(
         x: x + gap, y: top + chartHeight - height, width: bar - 2 * gap, height: height, fill: classColor(c),
         title:
-          "\(classNames[c]): recall \(String(format: "%.4f", recall[c])), \(trainCounts[c]) training images")
+          "\(classNames[c]): \(metric) \(String(format: "%.4f", values[c])), \(sizeLabels[c]) \(sizeUnit)")
       guard labelled else { continue }
-      svg.text("\(trainCounts[c])", x: x + bar / 2, y: top + chartHeight + 14, size: 10, anchor: "middle")
+      svg.text(sizeLabels[c], x: x + bar / 2, y: top + chartHeight + 14, size: 10, anchor: "middle")
       svg.text(classNames[c], x: x + bar / 2, y: top + chartHeight + 26, size: 11, anchor: "end", rotate: -60)
     }
     return svg.document

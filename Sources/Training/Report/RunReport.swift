@@ -23,6 +23,7 @@ public enum RunReport {
     let names = hparams.dataset.classNames
 
     var plots: [(name: String, svg: String)] = []
+    let pixels = hparams.configuration.model.task == .segmentation
     if !train.isEmpty || !valid.isEmpty {
       plots.append(
         (
@@ -39,18 +40,36 @@ public enum RunReport {
             valid: valid.map { ($0.epoch, $0.macroF1) })
         ))
     }
+    if pixels && !valid.isEmpty {
+      plots.append(
+        (
+          RunPlot.meanIoU.rawValue,
+          Plots.learningCurve(
+            title: "mIoU", train: train.compactMap { row in row.meanIoU.map { (row.epoch, $0) } },
+            valid: valid.compactMap { row in row.meanIoU.map { (row.epoch, $0) } })
+        ))
+    }
     if let test {
       try writeAtomically(Data(perClassCSV(test, hparams.dataset).utf8), to: run.perClassTable)
       if names.count <= manyClasses {
         plots.append(
           (RunPlot.confusionMatrix.rawValue, Plots.confusionMatrix(test.confusion, classNames: names)))
       }
-      plots.append(
-        (
-          RunPlot.recallByClass.rawValue,
-          Plots.recallByClassCount(
-            recall: test.recall, trainCounts: hparams.dataset.trainCounts, classNames: names)
-        ))
+      // A segmentation run's classes by pixel share (its image counts go by rarest class).
+      if let segmentation = test.segmentation {
+        plots.append(
+          (
+            RunPlot.iouByPixelShare.rawValue,
+            Plots.iouByPixelShare(iou: segmentation.iou, pixelShare: test.supportShares, classNames: names)
+          ))
+      } else {
+        plots.append(
+          (
+            RunPlot.recallByClass.rawValue,
+            Plots.recallByClassCount(
+              recall: test.recall, trainCounts: hparams.dataset.trainCounts, classNames: names)
+          ))
+      }
     }
     if let embedding, !embedding.points.isEmpty {
       plots.append(
@@ -70,20 +89,28 @@ public enum RunReport {
   }
 
   /// `per_class.csv`: every class's index, name, images per split, test precision, recall,
-  /// F1 and shot group, one row each, to sort in a spreadsheet or pandas.
+  /// F1 and shot group (and for segmentation IoU, Dice and share of the test pixels), one row
+  /// each, to sort in a spreadsheet or pandas.
   static func perClassCSV(_ test: TestReport, _ dataset: HyperParameters.Dataset) -> String {
     func group(_ c: Int) -> String {
       guard let groups = test.shotGroups else { return "" }
       return groups.many.classes.contains(c) ? "many" : groups.few.classes.contains(c) ? "few" : "medium"
     }
+    let shares = test.supportShares
+    func pixelCells(_ c: Int) -> [String] {
+      guard let metrics = test.segmentation else { return [] }
+      return [metrics.iou[c].map { "\($0)" } ?? "", metrics.dice[c].map { "\($0)" } ?? "", "\(shares[c])"]
+    }
     let rows = test.perClass.enumerated().map { c, row in
-      [
+      ([
         "\(c)", PredictionFormat.csvField(row.name), "\(dataset.trainCounts[c])", "\(dataset.valCounts[c])",
         "\(dataset.testCounts[c])", "\(row.precision)", "\(row.recall)", "\(row.f1)", group(c),
-      ].joined(separator: ",")
+      ] + pixelCells(c)).joined(separator: ",")
     }
-    return (["class,name,train,val,test,precision,recall,f1,shot_group"] + rows).joined(separator: "\n")
-      + "\n"
+    let header =
+      "class,name,train,val,test,precision,recall,f1,shot_group"
+      + (test.segmentation == nil ? "" : ",iou,dice,pixel_share")
+    return ([header] + rows).joined(separator: "\n") + "\n"
   }
 
   /// `tsne.csv`: `x,y,label` per test image.
@@ -129,12 +156,18 @@ public enum RunReport {
         + "\(hparams.ranks) rank(s).</p>",
     ]
     page += testSection(test)
+    if FileManager.default.fileExists(atPath: run.maskOverlays) {
+      page += overlaysSection(hparams.dataset.classNames)
+    }
     if let last = valid.last {
+      let miou = last.meanIoU.map { [("mIoU", $0)] } ?? []
+      let cells =
+        [("accuracy", last.accuracy), ("macro-F1", last.macroF1)] + miou
+        + [("balanced accuracy", last.balancedAccuracy), ("cross-entropy", last.loss)]
       page += [
         "<h2>Validation, last evaluated epoch (\(last.epoch))</h2>",
-        "<table><tr><th>accuracy</th><th>macro-F1</th><th>balanced accuracy</th><th>cross-entropy</th></tr>"
-          + "<tr><td>\(fixed(last.accuracy, 4))</td><td>\(fixed(last.macroF1, 4))</td><td>\(fixed(last.balancedAccuracy, 4))</td>"
-          + "<td>\(fixed(last.loss, 4))</td></tr></table>",
+        "<table><tr>" + cells.map { "<th>\($0.0)</th>" }.joined() + "</tr>"
+          + "<tr>" + cells.map { "<td>\(fixed($0.1, 4))</td>" }.joined() + "</tr></table>",
       ]
     }
     if !plots.isEmpty {
@@ -171,6 +204,24 @@ public enum RunReport {
       + classRows(test)
   }
 
+  /// `test-masks.png` at a fixed width, scaled without smoothing, with the colour of each class.
+  private static func overlaysSection(_ classNames: [String]) -> [String] {
+    let legend = classNames.enumerated().dropFirst().map { c, name in
+      "<span style=\"display:inline-block;margin-right:1em\"><span style=\"display:inline-block;width:0.9em;"
+        + "height:0.9em;vertical-align:middle;background:\(classColor(c))\"></span> \(xmlEscaped(name))</span>"
+    }
+    return [
+      "<h3>Test images: ground truth and prediction</h3>",
+      "<p>Left to right: a test image, its ground-truth mask, the prediction of the tested checkpoint. "
+        + "From the top, the first test image whose rarest class is each of the \(MaskOverlays.rows) classes "
+        + "with the fewest training images. Class 0 (\(xmlEscaped(classNames.first ?? ""))) is left "
+        + "unpainted, ignored pixels are white.</p>",
+      "<p>" + legend.joined() + "</p>",
+      "<img src=\"test-masks.png\" alt=\"test images with their true and predicted masks\" "
+        + "style=\"width:480px;image-rendering:pixelated\"/>",
+    ]
+  }
+
   /// A segmentation run's pixel metrics (every metric of the page counts labelled pixels).
   private static func segmentationTable(_ metrics: SegmentationMetrics?) -> [String] {
     guard let metrics else { return [] }
@@ -204,10 +255,10 @@ public enum RunReport {
       rows = Array(rows.sorted { ($0.recall, $0.name) < ($1.recall, $1.name) }.prefix(20))
     }
     // Segmentation: each class's IoU and Dice beside its share of the labelled pixels.
-    let pixels = Double(max(test.perClass.reduce(0) { $0 + $1.support }, 1))
+    let shares = test.supportShares
     let segmentationCells = { (row: TestReport.ClassRow) -> String in
       guard let metrics = test.segmentation, let k = test.perClass.firstIndex(of: row) else { return "" }
-      return [metrics.iou[k], metrics.dice[k], Double(row.support) / pixels].map {
+      return [metrics.iou[k], metrics.dice[k], shares[k]].map {
         "<td>\($0.map { fixed($0, 4) } ?? "–")</td>"
       }.joined()
     }
@@ -304,5 +355,7 @@ public enum RunPlot: String, CaseIterable, Sendable {
   case macroF1 = "macro-f1"
   case confusionMatrix = "confusion-matrix"
   case recallByClass = "recall-by-class"
+  case meanIoU = "miou"
+  case iouByPixelShare = "iou-by-pixel-share"
   case tsne
 }

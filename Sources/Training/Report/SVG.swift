@@ -76,12 +76,23 @@ func xmlEscaped(_ text: String) -> String {
   return result
 }
 
-/// A colour per class: matplotlib's ten "tab10" colours, then evenly spaced hues.
+/// A colour per class, `#rrggbb`: matplotlib's ten "tab10" colours (its gray, invisible over
+/// gray images, swapped for gold), then hues 137° apart.
 func classColor(_ index: Int) -> String {
-  let tab10 = [
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-    "#17becf",
+  "#" + classRGB(index).map { String(format: "%02x", $0) }.joined()
+}
+
+/// `classColor` as red, green and blue bytes (the mask overlays paint with it); past tab10,
+/// HSL(137·k mod 360°, 65 %, 45 %) converted as CSS Color 4 specifies.
+func classRGB(_ index: Int) -> [UInt8] {
+  let tab10: [UInt32] = [
+    0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd, 0x8c564b, 0xe377c2, 0xffd700, 0xbcbd22, 0x17becf,
   ]
-  if index < tab10.count { return tab10[index] }
-  return "hsl(\((index * 137) % 360), 65%, 45%)"
+  if index < tab10.count { return [16, 8, 0].map { UInt8((tab10[index] >> $0) & 0xff) } }
+  let (hue, saturation, lightness) = (Double((index * 137) % 360), 0.65, 0.45)
+  let a = saturation * min(lightness, 1 - lightness)
+  return [0.0, 8, 4].map { n in
+    let k = (n + hue / 30).truncatingRemainder(dividingBy: 12)
+    return UInt8((255 * (lightness - a * max(-1, min(k - 3, 9 - k, 1)))).rounded())
+  }
 }

@@ -4,10 +4,11 @@ import Foundation
 public struct MetricsRow: Equatable, Sendable {
   public static let columns = [
     "epoch", "step", "loss", "accuracy", "top5", "macro_f1", "balanced_accuracy", "lr", "recon_mse",
-    "images_per_s", "many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy",
+    "images_per_s", "many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy", "miou", "fwiou",
   ]
-  /// The columns of logs written before the shot groups (still read, for `--resume`).
-  static let columnsBeforeShotGroups = 10
+  /// The column counts of logs written before the shot groups and before the segmentation
+  /// columns (still read, for `--resume`).
+  static let olderColumnCounts = [10, 13]
 
   public var epoch: Int
   public var step: Int
@@ -23,11 +24,16 @@ public struct MetricsRow: Equatable, Sendable {
   public var reconstructionMSE: Double?
   /// Many-, medium- and few-shot accuracy (`nil`, an empty cell, for a group without classes).
   public var shotAccuracies: [Double?] = [nil, nil, nil]
+  /// A segmentation run's mIoU and frequency-weighted IoU over the split's pixels (`nil`, empty
+  /// cells, for a classifier).
+  public var meanIoU: Double?
+  public var frequencyWeightedIoU: Double?
 
+  /// `pixels`: the evaluation counts pixels (a segmentation run), so its IoUs are logged too.
   public init(
     epoch: Int, step: Int, loss: Double, evaluation: Evaluation, learningRate: Double,
     imagesPerSecond: Double,
-    shotGroups: ShotGroups? = nil
+    shotGroups: ShotGroups? = nil, pixels: Bool = false
   ) {
     self.epoch = epoch
     self.step = step
@@ -41,6 +47,11 @@ public struct MetricsRow: Equatable, Sendable {
     if let shotGroups {
       shotAccuracies = [shotGroups.many, shotGroups.medium, shotGroups.few].map(\.accuracy)
     }
+    if pixels {
+      (meanIoU, frequencyWeightedIoU) = (
+        evaluation.segmentation.meanIoU, evaluation.segmentation.frequencyWeightedIoU
+      )
+    }
   }
 
   private static let shotNames = ["many_shot_accuracy", "medium_shot_accuracy", "few_shot_accuracy"]
@@ -53,6 +64,9 @@ public struct MetricsRow: Equatable, Sendable {
         ("images_per_s", imagesPerSecond),
       ] + (reconstructionMSE.map { [("recon_mse", $0)] } ?? [])
       + zip(Self.shotNames, shotAccuracies).compactMap { name, value in value.map { (name, $0) } }
+      + [("miou", meanIoU), ("fwiou", frequencyWeightedIoU)].compactMap { name, value in
+        value.map { (name, $0) }
+      }
   }
 
   var csvLine: String {
@@ -60,12 +74,13 @@ public struct MetricsRow: Equatable, Sendable {
       "\(epoch)", "\(step)", "\(loss)", "\(accuracy)", top5.map { "\($0)" } ?? "", "\(macroF1)",
       "\(balancedAccuracy)", "\(learningRate)", reconstructionMSE.map { "\($0)" } ?? "", "\(imagesPerSecond)",
     ]
-    .joined(separator: ",") + shotAccuracies.map { "," + ($0.map { "\($0)" } ?? "") }.joined()
+    .joined(separator: ",")
+      + (shotAccuracies + [meanIoU, frequencyWeightedIoU]).map { "," + ($0.map { "\($0)" } ?? "") }.joined()
   }
 
   init?(csvLine line: String) {
     let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-    guard [Self.columns.count, Self.columnsBeforeShotGroups].contains(cells.count), let epoch = Int(cells[0]),
+    guard ([Self.columns.count] + Self.olderColumnCounts).contains(cells.count), let epoch = Int(cells[0]),
       let step = Int(cells[1]),
       let numbers = Optional([2, 3, 5, 6, 7, 9].compactMap { Double(cells[$0]) }), numbers.count == 6
     else { return nil }
@@ -74,7 +89,9 @@ public struct MetricsRow: Equatable, Sendable {
     (loss, accuracy) = (numbers[0], numbers[1])
     top5 = Double(cells[4])
     reconstructionMSE = Double(cells[8])
-    shotAccuracies = (10..<13).map { cells.indices.contains($0) ? Double(cells[$0]) : nil }
+    let optional = (10..<15).map { cells.indices.contains($0) ? Double(cells[$0]) : nil }
+    shotAccuracies = Array(optional[0..<3])
+    (meanIoU, frequencyWeightedIoU) = (optional[3], optional[4])
     (macroF1, balancedAccuracy, learningRate, imagesPerSecond) = (
       numbers[2], numbers[3], numbers[4], numbers[5]
     )

@@ -27,6 +27,8 @@ public struct RunDirectory: Sendable {
   public var lastState: String { file("last.state.safetensors") }
   public var bestCheckpoint: String { file("best.safetensors") }
   public var embedding: String { file("tsne.csv") }
+  /// A segmentation run's test images with their true and predicted masks (`MaskOverlays`).
+  public var maskOverlays: String { file("test-masks.png") }
   public var report: String { file("report.html") }
   public func plot(_ name: String) -> String { file("\(name).svg") }
 

@@ -62,7 +62,7 @@ extension RunDirectory {
     let written = Set(
       [
         hyperParameters, trainLog, validLog, testResult, lastCheckpoint, lastState, bestCheckpoint, embedding,
-        report, perClassTable,
+        report, perClassTable, maskOverlays,
       ]
       .map { URL(fileURLWithPath: $0).lastPathComponent })
     let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []

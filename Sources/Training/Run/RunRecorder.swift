@@ -11,6 +11,7 @@ final class RunRecorder {
   private let events: EventFileWriter
   /// Stamped on every checkpoint (`run_identity`).
   private let identity: [String: String]
+  private let classNames: [String]
 
   /// A fresh run writes `hparams.json`; a resumed one adds the resume to its rank history and
   /// keeps the log rows of the epochs its checkpoint covers.
@@ -30,6 +31,7 @@ final class RunRecorder {
     }
     try writeAtomically(recorded.encoded(), to: run.hyperParameters)
     identity = recorded.runIdentity.map { [HyperParameters.identityKey: $0] } ?? [:]
+    classNames = recorded.dataset.classNames
     try trainLog.write()
     try validLog.write()
     events = try EventFileWriter(directory: run.path)
@@ -40,9 +42,14 @@ final class RunRecorder {
     try events.scalars(row.scalars.map { ("train/\($0.name)", $0.value) }, step: row.step)
   }
 
-  func record(valid row: MetricsRow) throws {
+  /// `classIoU`: a segmentation run's IoU per class (none for a class in neither the ground
+  /// truth nor the predictions), TensorBoard's `valid/iou/<class name>` ('/' in a name as '_').
+  func record(valid row: MetricsRow, classIoU: [Double?] = []) throws {
     try validLog.append(row)
-    try events.scalars(row.scalars.map { ("valid/\($0.name)", $0.value) }, step: row.step)
+    let perClass = zip(classNames, classIoU).compactMap { name, iou in
+      iou.map { ("valid/iou/" + name.replacingOccurrences(of: "/", with: "_"), $0) }
+    }
+    try events.scalars(row.scalars.map { ("valid/\($0.name)", $0.value) } + perClass, step: row.step)
   }
 
   func saveBest(_ network: Network, epoch: Int, metric: SelectionMetric, score: Double) throws {
