@@ -204,10 +204,12 @@ def torch_classifier(path):
 
 # A packed split, read from its shards as docs/shard-format.md describes them.
 
-def read_split(dataset, split):
+def read_split(dataset, split, masks=False):
+    """(images, labels) of a split's raw records, N×C×H×W uint8; with `masks`, a segmentation
+    split's label masks N×H×W as a third array."""
     import zstandard
     manifest = json.load(open(os.path.join(dataset, "manifest.json")))
-    images, labels = [], []
+    images, labels, planes = [], [], []
     for entry in manifest["splits"][split]["shards"]:
         data = open(os.path.join(dataset, entry["file"]), "rb").read()
         version = struct.unpack_from("<I", data, 8)[0]
@@ -228,15 +230,18 @@ def read_split(dataset, split):
         if version >= 3:
             mask_planes = struct.unpack_from("<I", data, position)[0]
             position += 4
-        assert mask_planes == 0, "this reader handles classification records only"
+        assert mask_planes == (1 if masks else 0), f"{entry['file']}: mask planes {mask_planes}"
         decompressor = zstandard.ZstdDecompressor(
             dict_data=zstandard.ZstdCompressionDict(dictionary) if dictionary else None)
         for _ in range(count):
             offset, size, label = struct.unpack_from("<QIH", data, position)
             position += 16
-            pixels = decompressor.decompress(data[offset:offset + size])
-            images.append(np.frombuffer(pixels, np.uint8).reshape(channels, height, width))
+            record = np.frombuffer(decompressor.decompress(data[offset:offset + size]), np.uint8)
+            images.append(record[:channels * height * width].reshape(channels, height, width))
+            planes.append(record[channels * height * width:].reshape(height, width))
             labels.append(label)
+    if masks:
+        return np.stack(images), np.array(labels), np.stack(planes)
     return np.stack(images), np.array(labels)
 
 
