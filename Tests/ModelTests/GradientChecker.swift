@@ -160,3 +160,17 @@ func randomTensor(_ shape: Shape, seed: UInt64, margin: Float = 0) -> Tensor {
   }
   return Tensor(shape: shape, values: values)
 }
+
+extension Network {
+  /// Scales every convolution weight (the 4-D tensors) from PyTorch's default initialisation,
+  /// U(±1/√fan-in), to He's standard deviation √(2/fan-in), × √6: the whole-network checks'
+  /// steps and tolerances are set at that scale. Batch norm makes the loss invariant to the
+  /// scale of the convolution before it, so the curvature along its weights grows as 1/‖w‖²,
+  /// and at the smaller scale float32 central differences lose a digit; the gradients checked
+  /// do not depend on the scale.
+  func scaleConvolutionsToHe() {
+    for entry in layout.entries where entry.shape.count == 4 {
+      for i in entry.offset..<(entry.offset + entry.count) { parameters.base[i] *= Float(6).squareRoot() }
+    }
+  }
+}

@@ -90,6 +90,7 @@ final class LayerGradientTests: XCTestCase {
   func testSmallCNNEndToEnd() throws {
     let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 4)
     network.initializeParameters(seed: 11)
+    network.scaleConvolutionsToHe()
     randomizeBiases(network)
     GradientChecker(epsilon: 1e-3, tolerance: 1e-3).checkAlongGradient(
       network, input: randomTensor(Shape(batch: 2, channels: 1, height: 8, width: 8), seed: 12))

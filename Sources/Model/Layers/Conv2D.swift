@@ -90,11 +90,14 @@ public final class Conv2D: Layer {
   }
 
   public var parameterSpecs: [ParameterSpec] {
-    [
+    let initialization = Initialization.uniformFanIn(fanIn: patchSize)
+    return [
       ParameterSpec(
         name: "weight", shape: [outputChannels, inputChannels, kernelSize, kernelSize],
-        initialization: .heNormal(fanIn: patchSize))
-    ] + (hasBias ? [ParameterSpec(name: "bias", shape: [outputChannels], initialization: .zeros)] : [])
+        initialization: initialization)
+    ]
+      + (hasBias
+        ? [ParameterSpec(name: "bias", shape: [outputChannels], initialization: initialization)] : [])
   }
 
   public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {

@@ -58,11 +58,13 @@ public final class ConvTranspose2D: Layer {
   private var rowsPerPixel: Int { outputChannels * kernelSize * kernelSize }
 
   public var parameterSpecs: [ParameterSpec] {
-    [
+    // PyTorch's fan-in of a transposed convolution's (in, out, k, k) weight: out · k².
+    let initialization = Initialization.uniformFanIn(fanIn: rowsPerPixel)
+    return [
       ParameterSpec(
         name: "weight", shape: [inputChannels, outputChannels, kernelSize, kernelSize],
-        initialization: .heNormal(fanIn: inputChannels * kernelSize * kernelSize / (stride * stride))),
-      ParameterSpec(name: "bias", shape: [outputChannels], initialization: .zeros),
+        initialization: initialization),
+      ParameterSpec(name: "bias", shape: [outputChannels], initialization: initialization),
     ]
   }
 

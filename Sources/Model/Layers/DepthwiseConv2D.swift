@@ -46,10 +46,11 @@ public final class DepthwiseConv2D: Layer {
   private var taps: Int { kernelSize * kernelSize }
 
   public var parameterSpecs: [ParameterSpec] {
-    [
+    let initialization = Initialization.uniformFanIn(fanIn: taps)
+    return [
       ParameterSpec(
-        name: "weight", shape: [channels, 1, kernelSize, kernelSize], initialization: .heNormal(fanIn: taps))
-    ] + (hasBias ? [ParameterSpec(name: "bias", shape: [channels], initialization: .zeros)] : [])
+        name: "weight", shape: [channels, 1, kernelSize, kernelSize], initialization: initialization)
+    ] + (hasBias ? [ParameterSpec(name: "bias", shape: [channels], initialization: initialization)] : [])
   }
 
   public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {

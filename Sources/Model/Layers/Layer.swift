@@ -4,9 +4,8 @@ import PRNG
 public enum Initialization: Sendable, Equatable {
   case zeros
   case ones
-  /// He et al. 2015: N(0, 2 / fanIn), for weights followed by ReLU.
-  case heNormal(fanIn: Int)
-  /// U(−1/√fanIn, 1/√fanIn), PyTorch's default for a linear layer's weight.
+  /// U(−1/√fanIn, 1/√fanIn): PyTorch's default for the weights and biases of linear and
+  /// convolution layers (`kaiming_uniform_` with a = √5); architecture.md, decision 43.
   case uniformFanIn(fanIn: Int)
 
   public func fill(_ values: UnsafeMutableBufferPointer<Float>, using rng: inout Xoshiro256) {
@@ -15,9 +14,6 @@ public enum Initialization: Sendable, Equatable {
       values.update(repeating: 0)
     case .ones:
       values.update(repeating: 1)
-    case .heNormal(let fanIn):
-      let std = (2.0 / Double(fanIn)).squareRoot()
-      for i in values.indices { values[i] = Float(rng.nextGaussian() * std) }
     case .uniformFanIn(let fanIn):
       let bound = 1.0 / Double(fanIn).squareRoot()
       for i in values.indices { values[i] = Float((rng.nextUnitDouble() * 2 - 1) * bound) }
