@@ -238,7 +238,8 @@ def read_split(dataset, split, masks=False):
             position += 16
             record = np.frombuffer(decompressor.decompress(data[offset:offset + size]), np.uint8)
             images.append(record[:channels * height * width].reshape(channels, height, width))
-            planes.append(record[channels * height * width:].reshape(height, width))
+            if masks:
+                planes.append(record[channels * height * width:].reshape(height, width))
             labels.append(label)
     if masks:
         return np.stack(images), np.array(labels), np.stack(planes)
