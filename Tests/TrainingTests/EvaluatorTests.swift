@@ -49,17 +49,11 @@ final class EvaluatorTests: XCTestCase {
   /// here from two single-image forward passes, the second mirrored back by hand.
   func testFlipAveragesClassMapsWithTheMirrorImagesMapsMirroredBack() throws {
     let (side, count, classes) = (8, 3, 3)
-    var rng = Xoshiro256(seed: 5, stream: [4])
-    let pixels = (0..<(count * side * side)).map { _ in UInt8(rng.nextIndex(below: 256)) }
-    let masks = (0..<(count * side * side)).map { p in p % 7 == 0 ? 255 : UInt8(rng.nextIndex(below: classes))
-    }
-    let images = LabeledImages(
-      channels: 1, height: side, width: side, classNames: ["a", "b", "c"], pixels: pixels,
-      labels: [0, 1, 2], masks: masks)
+    let (images, network) = try SyntheticData.segmentation(
+      side: side, classNames: ["a", "b", "c"], labels: [0, 1, 2], ignoreEvery: 7, seed: 5, stream: 4,
+      networkSeed: 6)
+    let (pixels, masks) = (images.pixels, images.masks!)
     let normalization = Normalization(mean: [0.5], std: [0.25])
-    let network = try Architecture.unet.makeNetwork(
-      channels: 1, height: side, width: side, classes: classes, task: .segmentation)
-    network.initializeParameters(seed: 6)
 
     var expected = PredictionCounts(classes: classes)
     let plane = side * side

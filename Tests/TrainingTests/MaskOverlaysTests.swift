@@ -2,7 +2,6 @@ import CPNG
 import Foundation
 import Loader
 import Model
-import PRNG
 import Training
 import XCTest
 
@@ -23,18 +22,13 @@ final class MaskOverlaysTests: XCTestCase {
   /// 0.4·pixel + 0.6·colour (tab10 orange 255,127,14 and green 44,160,44), 255 as white, label
   /// 0 not at all; panels and rows 4 white pixels apart.
   func testEveryPixelOfTheFigure() throws {
-    let (side, count, classes) = (8, 3, 3)
+    let (side, classes) = (8, 3)
     let plane = side * side
-    var rng = Xoshiro256(seed: 3, stream: [7])
-    let pixels = (0..<(count * plane)).map { _ in UInt8(rng.nextIndex(below: 256)) }
-    let masks = (0..<(count * plane)).map { p in p % 9 == 0 ? 255 : UInt8(rng.nextIndex(below: classes)) }
-    let images = LabeledImages(
-      channels: 1, height: side, width: side, classNames: ["background", "b", "c"], pixels: pixels,
-      labels: [1, 2, 1], masks: masks)
+    let (images, network) = try SyntheticData.segmentation(
+      side: side, classNames: ["background", "b", "c"], labels: [1, 2, 1], ignoreEvery: 9, seed: 3, stream: 7,
+      networkSeed: 4)
+    let (pixels, masks) = (images.pixels, images.masks!)
     let normalization = Normalization(mean: [0.5], std: [0.25])
-    let network = try Architecture.unet.makeNetwork(
-      channels: 1, height: side, width: side, classes: classes, task: .segmentation)
-    network.initializeParameters(seed: 4)
     let path = NSTemporaryDirectory() + "overlays-\(UUID().uuidString).png"
     defer { try? FileManager.default.removeItem(atPath: path) }
     try MaskOverlays.write(

@@ -1,10 +1,35 @@
 import Foundation
+import Loader
+import Model
+import PRNG
 import XCTest
 
 /// Small datasets written by the tests themselves, for what Fashion-MNIST cannot show: RGB
 /// 32×32 records (CIFAR-10's binary layout) and folders of image files of mixed sizes
 /// (netpbm files, which libvips decodes like any photo).
 enum SyntheticData {
+  /// `labels.count` random 1-channel `side`×`side` images with random masks over `classNames`
+  /// (every `ignoreEvery`-th pixel the ignore label), drawn from `seed` and `stream`, and an
+  /// untrained segmentation UNet for them, initialised from `networkSeed`.
+  static func segmentation(
+    side: Int, classNames: [String], labels: [Int32], ignoreEvery: Int, seed: UInt64, stream: UInt64,
+    networkSeed: UInt64
+  ) throws -> (images: LabeledImages, network: Network) {
+    let (count, classes) = (labels.count * side * side, classNames.count)
+    var rng = Xoshiro256(seed: seed, stream: [stream])
+    let pixels = (0..<count).map { _ in UInt8(rng.nextIndex(below: 256)) }
+    let masks = (0..<count).map { p in
+      p % ignoreEvery == 0 ? PixelLoss.ignoreLabel : UInt8(rng.nextIndex(below: classes))
+    }
+    let images = LabeledImages(
+      channels: 1, height: side, width: side, classNames: classNames, pixels: pixels, labels: labels,
+      masks: masks)
+    let network = try Architecture.unet.makeNetwork(
+      channels: 1, height: side, width: side, classes: classes, task: .segmentation)
+    network.initializeParameters(seed: networkSeed)
+    return (images, network)
+  }
+
   /// Class `c`'s image `n`: a colour gradient whose direction and hue depend on the class,
   /// with a pseudo-random speckle, so that a few steps learn something.
   static func pixel(class c: Int, image n: Int, channel: Int, row: Int, column: Int, size: Int) -> UInt8 {

@@ -84,13 +84,14 @@ extension Trainer {
     try ModelCheckpoint.load(best, into: network, path: run.bestCheckpoint)
     let evaluation = try evaluator.evaluate(
       network: network, images: test, normalization: manifest.normalization)
+    let pixels = configuration.model.task == .segmentation
     let result = TestReport(
       split: "test", evaluation: evaluation, classNames: manifest.classNames, checkpoint: "best.safetensors",
       epoch: Int(best.metadata["epoch"] ?? "") ?? 0, tta: configuration.output.testTimeAugmentation,
       imagesPerSecond: imagesPerSecond,
       shotGroups: configuration.shotGroups(evaluation, trainCounts: manifest.splits.train.classCounts),
-      pixels: configuration.model.task == .segmentation)
-    if configuration.model.task == .segmentation {
+      pixels: pixels)
+    if pixels {
       try MaskOverlays.write(
         network: network, images: test, normalization: manifest.normalization,
         trainCounts: manifest.splits.train.classCounts, evaluator: evaluator, to: run.maskOverlays)

@@ -48,9 +48,8 @@ public struct MetricsRow: Equatable, Sendable {
       shotAccuracies = [shotGroups.many, shotGroups.medium, shotGroups.few].map(\.accuracy)
     }
     if pixels {
-      (meanIoU, frequencyWeightedIoU) = (
-        evaluation.segmentation.meanIoU, evaluation.segmentation.frequencyWeightedIoU
-      )
+      let metrics = evaluation.segmentation
+      (meanIoU, frequencyWeightedIoU) = (metrics.meanIoU, metrics.frequencyWeightedIoU)
     }
   }
 
