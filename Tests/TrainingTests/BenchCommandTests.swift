@@ -73,6 +73,9 @@ final class BenchCommandTests: XCTestCase {
         "2", "--json",
       ]))
     XCTAssertEqual(single["mode"] as? String, "segmentation")
+    XCTAssertEqual(single["input"] as? String, "1x64x64")
+    // The UNet of bench/pytorch/bench.py's unet-seg has the same count (printed by PyTorch).
+    XCTAssertEqual(single["parameters"] as? Int, 117_243)
     let layers = try XCTUnwrap(single["layers"] as? [[String: Any]])
     XCTAssertEqual(layers.last?["name"] as? String, "classifier")
     XCTAssertFalse(layers.contains { ($0["name"] as? String)?.hasPrefix("decoder.") == true })

@@ -18,6 +18,9 @@ public struct BenchmarkReport: Codable, Sendable {
 
   public var model: String
   public var mode: String
+  /// One image's shape, `C×H×W` written `3x32x32`, and the network's parameter count.
+  public var input: String
+  public var parameters: Int
   public var ranks: Int
   public var blasThreadsPerRank: Int
   public var globalBatch: Int
@@ -52,7 +55,8 @@ public struct BenchmarkReport: Codable, Sendable {
 
   /// Rates are `…_images_per_s`, as in `test.json` and the CSVs.
   enum CodingKeys: String, CodingKey {
-    case model, mode, ranks, blasThreadsPerRank, globalBatch, steps, layers, stepMilliseconds
+    case model, mode, input, parameters, ranks, blasThreadsPerRank, globalBatch, steps, layers,
+      stepMilliseconds
     case imagesPerSecond = "images_per_s"
     case stepGFLOPS, sgemmGFLOPS, fractionOfSGEMM, allreduceBuckets, allreduceMilliseconds
     case slowerRankWaitMilliseconds, communicationWaitMilliseconds
@@ -79,7 +83,7 @@ public struct BenchmarkReport: Codable, Sendable {
     }
     var lines = textTable(rows, numericFrom: 2)
     lines.insert(
-      "imbal-dist bench: \(model) (\(mode)), \(ranks) rank(s) × \(blasThreadsPerRank) BLAS thread(s), global batch \(globalBatch), \(steps) steps",
+      "imbal-dist bench: \(model) (\(mode)) on \(input) images, \(parameters) parameters, \(ranks) rank(s) × \(blasThreadsPerRank) BLAS thread(s), global batch \(globalBatch), \(steps) steps",
       at: 0)
     lines += [
       "step: \(f(stepMilliseconds)) ms, \(f(imagesPerSecond)) images/s (global), \(f(stepGFLOPS)) GFLOP/s per rank = \(f(100 * fractionOfSGEMM)) % of one thread's sgemm (\(f(sgemmGFLOPS)) GFLOP/s at 1024³)",

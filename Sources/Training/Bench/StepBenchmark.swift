@@ -159,6 +159,7 @@ public struct StepBenchmark {
     func slowest(_ index: Int) -> Double { all.map { $0[index] }.max()! }
     func lowest(_ index: Int) -> Double { all.map { $0[index] }.min()! }
     let stepSeconds = slowest(0)
+    let input = network.inputShape
     let flopsPerImage = 2 * Double(network.forwardFLOPsPerImage(for: phase.outputs(of: network)))
     // Backward ≈ twice the forward's multiply–adds (weight and input gradients).
     let stepFLOPs = 3 * flopsPerImage * Double(localBatch)
@@ -167,6 +168,8 @@ public struct StepBenchmark {
     return BenchmarkReport(
       model: configuration.model.architecture.rawValue,
       mode: configuration.model.setting,
+      input: [input.channels, input.height, input.width].map(String.init).joined(separator: "x"),
+      parameters: network.layout.count,
       ranks: all.count,
       blasThreadsPerRank: blasThreads, globalBatch: plan.globalBatch, steps: steps,
       layers: layerRows(network, profile: profile, batch: localBatch),
