@@ -12,36 +12,9 @@ final class WinogradTests: XCTestCase {
       network, input: randomTensor(Shape(batch: 2, channels: 3, height: 5, width: 7), seed: 2))
   }
 
-  /// Forward, weight, bias and input gradients of both lowerings agree to Float rounding.
   /// Batch 25 of 7×5 images is three chunks (21 + 4 images of 12 tiles), 6×6 a single one.
   func testWinogradEqualsIm2col() {
-    for (height, width, batch) in [(7, 5, 25), (6, 6, 3), (1, 1, 2)] {
-      let shape = Shape(batch: batch, channels: 9, height: height, width: width)
-      var results: [[[Float]]] = []
-      for lowering in [ConvolutionLowering.im2col, .winograd] {
-        let network = Network(
-          layers: [Conv2D(name: "conv", inputChannels: 9, outputChannels: 10, lowering: lowering)],
-          channels: 9, height: height, width: width)
-        randomize(network, seed: 3)
-        let input = randomTensor(shape, seed: 4)
-        let output = network.forward(input).toArray()
-        let outputGradient = randomTensor(
-          Shape(batch: batch, channels: 10, height: height, width: width), seed: 5)
-        let inputGradient = Tensor(shape: shape)
-        network.zeroGradients()
-        network.backward(input: input, logitsGradient: outputGradient, inputGradient: inputGradient)
-        results.append([output, Array(network.gradients.buffer), inputGradient.toArray()])
-      }
-      for (what, (reference, winograd)) in zip(
-        ["output", "parameter gradients", "input gradient"], zip(results[0], results[1]))
-      {
-        let scale = reference.map { abs($0) }.max() ?? 0
-        XCTAssertGreaterThan(scale, 0.1, "\(height)×\(width) \(what)")
-        for (a, b) in zip(reference, winograd) {
-          XCTAssertEqual(a, b, accuracy: 1e-5 * scale, "\(height)×\(width) \(what)")
-        }
-      }
-    }
+    assertAgreesWithIm2col(.winograd, kernelSize: 3, images: [(7, 5, 25), (6, 6, 3), (1, 1, 2)])
   }
 
   /// A convolution with its ReLU fused gives bit for bit what the convolution then a `ReLU`
@@ -95,7 +68,70 @@ final class WinogradTests: XCTestCase {
     XCTAssertEqual(Conv2D(name: "c", inputChannels: 32, outputChannels: 32).lowering, .winograd)
     XCTAssertEqual(Conv2D(name: "c", inputChannels: 1, outputChannels: 32).lowering, .im2col)
     XCTAssertEqual(Conv2D(name: "c", inputChannels: 32, outputChannels: 32, stride: 2).lowering, .im2col)
-    XCTAssertEqual(Conv2D(name: "c", inputChannels: 32, outputChannels: 32, kernelSize: 1).lowering, .im2col)
+    XCTAssertEqual(
+      Conv2D(name: "c", inputChannels: 32, outputChannels: 32, kernelSize: 1).lowering, .pointwise)
+    XCTAssertEqual(
+      Conv2D(name: "c", inputChannels: 32, outputChannels: 32, kernelSize: 1, stride: 2).lowering, .im2col)
     XCTAssertEqual(Conv2D(name: "c", inputChannels: 32, outputChannels: 32, padding: 0).lowering, .im2col)
+  }
+}
+
+/// The pointwise lowering (1×1, stride 1) against finite differences and against im2col.
+final class PointwiseConvolutionTests: XCTestCase {
+  /// (The fused activation's mask is shared with im2col and checked there; here it is compared
+  /// with im2col's below.)
+  func testPointwiseGradientsMatchFiniteDifferences() {
+    let conv = Conv2D(name: "conv", inputChannels: 3, outputChannels: 4, kernelSize: 1, lowering: .pointwise)
+    let network = Network(layers: [conv], channels: 3, height: 3, width: 2)
+    randomize(network, seed: 21)
+    GradientChecker().check(
+      network, input: randomTensor(Shape(batch: 3, channels: 3, height: 3, width: 2), seed: 22))
+  }
+
+  /// 7×5 images are 7 to a chunk (25 images: 7 + 7 + 7 + 4), 40×40 images one each (used in
+  /// place), 1×1 images all in one; with and without a bias and a fused ReLU6.
+  func testPointwiseEqualsIm2col() {
+    let images = [(7, 5, 25), (40, 40, 2), (1, 1, 3)]
+    assertAgreesWithIm2col(.pointwise, kernelSize: 1, images: images)
+    assertAgreesWithIm2col(.pointwise, kernelSize: 1, bias: false, activationCap: 6, images: images)
+  }
+}
+
+extension XCTestCase {
+  /// Forward, weight, bias and input gradients of a 9 → 10 channel convolution by `lowering`
+  /// and by im2col agree to Float rounding (1e-5 of the largest value), for each
+  /// (height, width, batch) of `images`.
+  func assertAgreesWithIm2col(
+    _ lowering: ConvolutionLowering, kernelSize: Int, bias: Bool = true, activationCap: Float? = nil,
+    images: [(Int, Int, Int)], file: StaticString = #filePath, line: UInt = #line
+  ) {
+    for (height, width, batch) in images {
+      let shape = Shape(batch: batch, channels: 9, height: height, width: width)
+      var results: [[[Float]]] = []
+      for lowering in [ConvolutionLowering.im2col, lowering] {
+        let conv = Conv2D(
+          name: "conv", inputChannels: 9, outputChannels: 10, kernelSize: kernelSize, bias: bias,
+          lowering: lowering, activationCap: activationCap)
+        let network = Network(layers: [conv], channels: 9, height: height, width: width)
+        randomize(network, seed: 3)
+        let input = randomTensor(shape, seed: 4)
+        let output = network.forward(input).toArray()
+        let outputGradient = randomTensor(
+          Shape(batch: batch, channels: 10, height: height, width: width), seed: 5)
+        let inputGradient = Tensor(shape: shape)
+        network.zeroGradients()
+        network.backward(input: input, logitsGradient: outputGradient, inputGradient: inputGradient)
+        results.append([output, Array(network.gradients.buffer), inputGradient.toArray()])
+      }
+      for (what, (reference, other)) in zip(
+        ["output", "parameter gradients", "input gradient"], zip(results[0], results[1]))
+      {
+        let scale = reference.map { abs($0) }.max() ?? 0
+        XCTAssertGreaterThan(scale, 0.1, "\(height)×\(width) \(what)", file: file, line: line)
+        for (a, b) in zip(reference, other) {
+          XCTAssertEqual(a, b, accuracy: 1e-5 * scale, "\(height)×\(width) \(what)", file: file, line: line)
+        }
+      }
+    }
   }
 }

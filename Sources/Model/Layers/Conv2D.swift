@@ -6,6 +6,9 @@ public enum ConvolutionLowering: String, Sendable {
   case im2col
   /// Winograd F(2×2, 3×3) (Lavin & Gray 2016): 3×3 stride 1 "same" only, 2.25× fewer multiplies.
   case winograd
+  /// 1×1, stride 1, unpadded: no im2col (its columns are the input), small images several
+  /// to an sgemm (`PointwiseConvolution`).
+  case pointwise
 }
 
 /// 2-D convolution (cross-correlation, as in every framework) lowered to one `cblas_sgemm`
@@ -16,7 +19,8 @@ public enum ConvolutionLowering: String, Sendable {
 /// `[outputChannels]` unless `bias: false` (before batch norm, whose β replaces it). Per image:
 /// `col[C·k·k, Ho·Wo] = im2col(x)`, `y = W · col + b`; backward: `dW += dy · colᵀ`,
 /// `db += Σ dy`, `dx = col2im(Wᵀ · dy)`. 3×3 stride-1 "same" layers with enough channels to
-/// fill the products go through `WinogradConvolution` instead. A fused ReLU clamps the output
+/// fill the products go through `WinogradConvolution` instead, 1×1 stride-1 layers through
+/// `PointwiseConvolution`. A fused ReLU clamps the output
 /// in the same pass and masks `dy` from it (the no-BN small CNN saves a pass over each activation).
 public final class Conv2D: Layer {
   public let name: String
@@ -38,6 +42,7 @@ public final class Conv2D: Layer {
   private let transposedWeights = Scratch()
   private let maskedGradient = Scratch()
   private let winograd: WinogradConvolution?
+  private let pointwise: PointwiseConvolution?
 
   /// Fewest input and output channels for Winograd: its 16 products have an inner dimension
   /// of `Cin`, too thin for sgemm on a first layer (`bench`: the small CNN's 1→32 conv1 takes
@@ -73,11 +78,17 @@ public final class Conv2D: Layer {
     let winogradPays = min(inputChannels, outputChannels) >= Self.winogradMinimumChannels
     precondition(
       lowering != .winograd || winogradApplies, "\(name): Winograd needs a 3×3 stride-1 padding-1 kernel")
-    self.lowering = lowering ?? (winogradApplies && winogradPays ? .winograd : .im2col)
+    let pointwiseApplies = kernelSize == 1 && stride == 1 && padding == 0
+    precondition(lowering != .pointwise || pointwiseApplies, "\(name): pointwise needs a 1×1 stride-1 kernel")
+    self.lowering =
+      lowering ?? (winogradApplies && winogradPays ? .winograd : pointwiseApplies ? .pointwise : .im2col)
     self.activationCap = activationCap
     winograd =
       self.lowering == .winograd
       ? WinogradConvolution(inputChannels: inputChannels, outputChannels: outputChannels) : nil
+    pointwise =
+      self.lowering == .pointwise
+      ? PointwiseConvolution(inputChannels: inputChannels, outputChannels: outputChannels) : nil
   }
 
   private var patchSize: Int { inputChannels * kernelSize * kernelSize }
@@ -86,7 +97,7 @@ public final class Conv2D: Layer {
   /// the direct convolution it replaces.
   public var kind: String {
     let activation = activationCap.map { $0 == .infinity ? "+ReLU" : "+ReLU\(Int($0))" } ?? ""
-    return (lowering == .winograd ? "Conv2D/winograd" : "Conv2D") + activation
+    return (lowering == .im2col ? "Conv2D" : "Conv2D/\(lowering.rawValue)") + activation
   }
 
   public var parameterSpecs: [ParameterSpec] {
@@ -130,6 +141,12 @@ public final class Conv2D: Layer {
       winograd.forward(
         input.pointer, weights: weight, bias: bias, activationCap: activationCap, into: output.pointer,
         batch: input.shape.batch, height: input.shape.height, width: input.shape.width)
+      return
+    }
+    if let pointwise {
+      pointwise.forward(
+        input.pointer, weights: weight, bias: bias, activationCap: activationCap, into: output.pointer,
+        batch: input.shape.batch, plane: input.shape.plane)
       return
     }
     let g = geometry(input.shape, output.shape)
@@ -177,6 +194,14 @@ public final class Conv2D: Layer {
         activationCap: activationCap, flippedWeights: inputGradient == nil ? nil : flippedWeights(),
         filterGradient: weightGradient, biasGradient: biasGradient, inputGradient: inputGradient?.pointer,
         batch: input.shape.batch, height: input.shape.height, width: input.shape.width)
+      return
+    }
+    if let pointwise {
+      pointwise.backward(
+        input: input.pointer, output: output.pointer, outputGradient: outputGradient.pointer,
+        activationCap: activationCap, weights: weight, weightGradient: weightGradient,
+        biasGradient: biasGradient,
+        inputGradient: inputGradient?.pointer, batch: input.shape.batch, plane: input.shape.plane)
       return
     }
     let g = geometry(input.shape, output.shape)
