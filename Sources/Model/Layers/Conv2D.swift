@@ -45,9 +45,10 @@ public final class Conv2D: Layer {
   private let pointwise: PointwiseConvolution?
 
   /// Fewest input and output channels for Winograd: its 16 products have an inner dimension
-  /// of `Cin`, too thin for sgemm on a first layer (`bench`: the small CNN's 1→32 conv1 takes
-  /// 5.4 ms forward by Winograd against 1.6 ms by im2col).
-  static let winogradMinimumChannels = 8
+  /// of `Cin` and `Cout` rows, too thin for sgemm on a first layer (`bench`: the small CNN's
+  /// 1→32 conv1, 5.4 ms forward by Winograd against 1.6 ms by im2col) and still at 16 channels
+  /// (ResNet-20's first stage at 32×32: 29 GFLOP/s by Winograd, 41 by im2col).
+  static let winogradMinimumChannels = 17
 
   /// `padding` defaults to `kernelSize / 2` ("same" size at stride 1); `lowering` defaults
   /// to Winograd where it applies and pays, im2col elsewhere.
