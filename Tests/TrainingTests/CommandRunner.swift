@@ -142,8 +142,10 @@ struct CommandRunner {
   }
 
   /// `imbal-dist ARGS` with no mpirun (single-process debug mode), in `directory` if given.
-  static func single(_ arguments: [String], in directory: URL? = nil) throws -> Result {
-    try run(executable: try binary(), arguments: arguments, in: directory)
+  static func single(
+    _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+  ) throws -> Result {
+    try run(executable: try binary(), arguments: arguments, in: directory, environment: environment)
   }
 
   /// `mpirun -n RANKS imbal-dist ARGS` through `scripts/mpirun-local`.

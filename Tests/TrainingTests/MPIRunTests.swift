@@ -47,7 +47,10 @@ final class MPIRunTests: XCTestCase {
   /// model without batch norm (also with `--augment strong`), and for batch-norm models with `--sync-bn` (the small CNN on
   /// 2 and 3 ranks, ResNet-20 with its residual joins on 2). ResNet-20's first steps at this
   /// learning rate amplify rounding about tenfold per step (measured: 2·10⁻⁸ after one step,
-  /// 2·10⁻⁶ after two, 8·10⁻⁴ after five), so it is compared after two.
+  /// 2·10⁻⁶ after two, 8·10⁻⁴ after five), so it is compared after two. The one-rank runs use
+  /// one BLAS thread, as each rank does: OpenBLAS on two threads blocks long inner dimensions
+  /// differently, which alone put ResNet-20 (im2col on its 16-channel stage) 1.7·10⁻⁴ from
+  /// two ranks after two steps, against 3·10⁻⁸ with one thread (AMD EPYC).
   func testTwoAndThreeRanksMatchOneRankAfterFiveStepsAndReplicasAreIdentical() throws {
     let data = try packed(shards: 8)
     let models: [(name: String, options: [String], parameters: Int, ranks: [Int], steps: Int)] = [
@@ -65,11 +68,12 @@ final class MPIRunTests: XCTestCase {
         ] + model.options
       let prefix = directory.appendingPathComponent(model.name).path
       let steps = "\(model.steps)"
+      let oneThread = ["OPENBLAS_NUM_THREADS": "1"]
       let one = try CommandRunner.single(
-        common + ["--max-steps", steps, "--dump-parameters", prefix + "-one"])
+        common + ["--max-steps", steps, "--dump-parameters", prefix + "-one"], environment: oneThread)
       XCTAssertEqual(one.status, 0, one.standardError)
       let early = try CommandRunner.single(
-        common + ["--max-steps", "1", "--dump-parameters", prefix + "-early"])
+        common + ["--max-steps", "1", "--dump-parameters", prefix + "-early"], environment: oneThread)
       XCTAssertEqual(early.status, 0, early.standardError)
       let single = try parameters("\(model.name)-one", rank: 0)
       XCTAssertEqual(single.count, model.parameters, model.name)

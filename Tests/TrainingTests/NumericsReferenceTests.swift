@@ -44,9 +44,8 @@ final class NumericsReferenceTests: XCTestCase {
     let data = try CommandRunner.packFashionMNIST(into: directory, imbalance: "exp:10", shards: 2)
     for reference in references {
       let prefix = directory.appendingPathComponent(reference.model).path
-      let run = try CommandRunner.run(
-        executable: try CommandRunner.binary(),
-        arguments: [
+      let run = try CommandRunner.single(
+        [
           "train", "--data", data, "--model", reference.model, "--batch-size", "128", "--seed", "7", "--lr",
           "0.005", "--warmup-epochs", "0", "--max-steps", "20", "--dump-parameters", prefix,
         ], environment: ["OPENBLAS_NUM_THREADS": "1"])
