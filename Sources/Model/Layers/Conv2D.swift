@@ -12,8 +12,7 @@ public enum ConvolutionLowering: String, Sendable {
 }
 
 /// 2-D convolution (cross-correlation, as in every framework) lowered to one `cblas_sgemm`
-/// per image through im2col (Chellapilla et al. 2006); k×k with any stride and padding,
-/// including the 1×1 (pointwise) case.
+/// per image through im2col (Chellapilla et al. 2006); k×k with any stride and padding.
 ///
 /// Weight layout `[outputChannels, inputChannels, kernel, kernel]` (PyTorch's), bias
 /// `[outputChannels]` unless `bias: false` (before batch norm, whose β replaces it). Per image:
@@ -51,7 +50,7 @@ public final class Conv2D: Layer {
   static let winogradMinimumChannels = 17
 
   /// `padding` defaults to `kernelSize / 2` ("same" size at stride 1); `lowering` defaults
-  /// to Winograd where it applies and pays, im2col elsewhere.
+  /// to Winograd where it applies and pays, pointwise for 1×1 stride-1 kernels, im2col elsewhere.
   public var settings: [String: Any] {
     [
       "in_channels": inputChannels, "out_channels": outputChannels, "kernel_size": kernelSize,
