@@ -15,6 +15,7 @@ public final class AvgPool2D: Layer {
     self.stride = stride ?? size
   }
 
+  public var backwardReads: BackwardReads { [] }
   public func outputShape(for input: Shape) -> Shape {
     input.windowed(kernel: size, stride: stride, layer: name)
   }

@@ -93,6 +93,7 @@ public final class BatchNorm2D: Layer {
     return cap == .infinity ? "BatchNorm2D+ReLU" : "BatchNorm2D+ReLU\(Int(cap))"
   }
 
+  public var backwardReads: BackwardReads { .input }
   public func outputShape(for input: Shape) -> Shape {
     precondition(input.channels == channels, "\(name): expected \(channels) channels, got \(input)")
     return input

@@ -120,6 +120,7 @@ public final class Conv2D: Layer {
     }
   }
 
+  public var backwardReads: BackwardReads { activationCap == nil ? .input : [.input, .output] }
   public func outputShape(for input: Shape) -> Shape {
     precondition(input.channels == inputChannels, "\(name): expected \(inputChannels) channels, got \(input)")
     return input.windowed(

@@ -75,6 +75,7 @@ public final class ConvTranspose2D: Layer {
     biasGradient = gradients + inputChannels * rowsPerPixel
   }
 
+  public var backwardReads: BackwardReads { .input }
   public func outputShape(for input: Shape) -> Shape {
     precondition(input.channels == inputChannels, "\(name): expected \(inputChannels) channels, got \(input)")
     let height = (input.height - 1) * stride - 2 * padding + kernelSize + outputPadding

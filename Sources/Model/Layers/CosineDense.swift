@@ -40,6 +40,7 @@ public final class CosineDense: Layer {
     weightGradient = gradients
   }
 
+  public var backwardReads: BackwardReads { [] }
   public func outputShape(for input: Shape) -> Shape {
     precondition(input.perImage == inputFeatures, "\(name): expected \(inputFeatures) features, got \(input)")
     return Shape(batch: input.batch, channels: outputFeatures)

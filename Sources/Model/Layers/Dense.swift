@@ -40,6 +40,7 @@ public final class Dense: Layer {
     biasGradient = gradients + outputFeatures * inputFeatures
   }
 
+  public var backwardReads: BackwardReads { .input }
   public func outputShape(for input: Shape) -> Shape {
     precondition(input.perImage == inputFeatures, "\(name): expected \(inputFeatures) features, got \(input)")
     return Shape(batch: input.batch, channels: outputFeatures)

@@ -62,6 +62,7 @@ public final class DepthwiseConv2D: Layer {
     }
   }
 
+  public var backwardReads: BackwardReads { .input }
   public func outputShape(for input: Shape) -> Shape {
     precondition(input.channels == channels, "\(name): expected \(channels) channels, got \(input)")
     return input.windowed(kernel: kernelSize, stride: stride, padding: padding, layer: name)

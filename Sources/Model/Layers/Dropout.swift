@@ -25,6 +25,7 @@ public final class Dropout: Layer {
 
   public func setTraining(_ training: Bool) { isTraining = training }
 
+  public var backwardReads: BackwardReads { [] }
   public func outputShape(for input: Shape) -> Shape { input }
 
   public func forward(_ input: Tensor, into output: Tensor) {

@@ -4,6 +4,7 @@ public final class GlobalAvgPool: Layer {
   public let name: String
   public init(name: String = "gap") { self.name = name }
 
+  public var backwardReads: BackwardReads { [] }
   public func outputShape(for input: Shape) -> Shape {
     Shape(batch: input.batch, channels: input.channels)
   }

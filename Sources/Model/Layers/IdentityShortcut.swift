@@ -15,6 +15,7 @@ public final class IdentityShortcut: Layer {
     self.stride = stride
   }
 
+  public var backwardReads: BackwardReads { [] }
   public func outputShape(for input: Shape) -> Shape {
     precondition(
       input.channels <= outputChannels, "\(name): \(input) has more channels than \(outputChannels)")

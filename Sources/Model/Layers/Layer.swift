@@ -58,6 +58,9 @@ public protocol Layer: AnyObject {
   func setTraining(_ training: Bool)
   func forward(_ input: Tensor, into output: Tensor)
   func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?)
+  /// Which of its input and output tensors `backward` reads beyond their shapes: the network
+  /// keeps only those after the forward pass and lends the others' memory to later tensors.
+  var backwardReads: BackwardReads { get }
   /// Multiply–adds of the forward pass for one image of `input` shape.
   func forwardFLOPs(for input: Shape) -> Int
   /// What the layer is, for tables (`Conv2D`; a fused layer says what it fuses).
@@ -73,6 +76,7 @@ extension Layer {
   public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
   public func bind(buffers: UnsafeMutablePointer<Float>) {}
   public func setTraining(_ training: Bool) {}
+  public var backwardReads: BackwardReads { [.input, .output] }
   public func forwardFLOPs(for input: Shape) -> Int { 0 }
   public var settings: [String: Any] { [:] }
   public var kind: String { String(describing: type(of: self)) }
@@ -85,6 +89,20 @@ public protocol MergeLayer: AnyObject {
   func outputShape(for inputs: [Shape]) -> Shape
   func forward(_ inputs: [Tensor], into output: Tensor)
   func backward(inputs: [Tensor], outputGradient: Tensor, inputGradients: [Tensor?])
+  /// Whether `backward` reads its inputs' values (not only their shapes).
+  var backwardReadsInputs: Bool { get }
+}
+
+/// The tensors a layer's backward pass reads the values of.
+public struct BackwardReads: OptionSet, Sendable {
+  public let rawValue: Int
+  public init(rawValue: Int) { self.rawValue = rawValue }
+  public static let input = BackwardReads(rawValue: 1)
+  public static let output = BackwardReads(rawValue: 2)
+}
+
+extension MergeLayer {
+  public var backwardReadsInputs: Bool { true }
 }
 
 /// `relu`, `relu6` (a cap of 6) or `none`: the activation a layer applies after itself.

@@ -10,6 +10,7 @@ public final class ReLU: Layer {
     self.cap = cap
   }
 
+  public var backwardReads: BackwardReads { .output }
   public func outputShape(for input: Shape) -> Shape { input }
 
   public func forward(_ input: Tensor, into output: Tensor) {
@@ -19,7 +20,7 @@ public final class ReLU: Layer {
   public func backward(input: Tensor, output: Tensor, outputGradient: Tensor, inputGradient: Tensor?) {
     guard let inputGradient else { return }
     Self.maskGradient(
-      outputGradient.pointer, by: input.pointer, cap: cap, count: input.shape.count,
+      outputGradient.pointer, by: output.pointer, cap: cap, count: input.shape.count,
       into: inputGradient.pointer)
   }
 

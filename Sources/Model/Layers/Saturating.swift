@@ -6,6 +6,7 @@ public final class Sigmoid: Layer {
   public let name: String
   public init(name: String = "sigmoid") { self.name = name }
 
+  public var backwardReads: BackwardReads { .output }
   public func outputShape(for input: Shape) -> Shape { input }
 
   public func forward(_ input: Tensor, into output: Tensor) {
@@ -26,6 +27,7 @@ public final class Tanh: Layer {
   public let name: String
   public init(name: String = "tanh") { self.name = name }
 
+  public var backwardReads: BackwardReads { .output }
   public func outputShape(for input: Shape) -> Shape { input }
 
   public func forward(_ input: Tensor, into output: Tensor) {

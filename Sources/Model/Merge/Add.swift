@@ -4,6 +4,8 @@ public final class Add: MergeLayer {
   public let name: String
   public init(name: String) { self.name = name }
 
+  public var backwardReadsInputs: Bool { false }
+
   public func outputShape(for inputs: [Shape]) -> Shape {
     precondition(
       inputs.count >= 2 && inputs.allSatisfy { $0 == inputs[0] }, "\(name): shapes differ: \(inputs)")

@@ -77,6 +77,14 @@ public final class Network {
   /// For nodes read by several others: where the second and later consumers write their share.
   private var fanOutScratch: [Int: Tensor] = [:]
   private var plannedBatch = 0
+  /// Whether tensors that are never alive at once share memory; false gives every activation
+  /// and gradient its own (the reference the sharing is tested against).
+  public var reusesMemory = true {
+    didSet { plannedBatch = 0 }
+  }
+  /// The bytes of the activations, their gradients and scratch, as planned for the largest
+  /// batch so far.
+  public private(set) var plannedBytes = 0
   private var neededCache: [[NetworkOutput]: [Bool]] = [:]
 
   public init(nodes: [Node], outputs: [NetworkOutput: Int], inputShape: Shape, classifier: Int? = nil) {
@@ -450,23 +458,34 @@ public final class Network {
     return needed
   }
 
-  /// Makes the activation buffers hold `batch` images, allocating only when it grows.
+  /// Makes the activation buffers hold `batch` images, allocating only when it grows: one
+  /// arena, in which tensors that are never alive at the same time share memory (`MemoryPlan`).
   private func plan(batch: Int) {
-    let nodeShapes = shapes(batch: batch)
-    if batch > plannedBatch {
-      activations = nodeShapes.map { Tensor(shape: $0) }
-      activationGradients = nodeShapes.map { Tensor(shape: $0) }
-      var consumers = [Int](repeating: 0, count: nodes.count)
-      for node in nodes { for source in node.inputs where source >= 0 { consumers[source] += 1 } }
-      fanOutScratch = [:]
-      for (i, count) in consumers.enumerated() where count > 1 {
-        fanOutScratch[i] = Tensor(shape: nodeShapes[i])
-      }
-      plannedBatch = batch
-    } else {
+    guard batch > plannedBatch else {
       for tensor in activations + activationGradients + Array(fanOutScratch.values) {
         tensor.resize(batch: batch)
       }
+      return
     }
+    let nodeShapes = shapes(batch: batch)
+    let always = 0...(2 * nodes.count)
+    let (forward, backward, scratch) = lifetimes()
+    let lifetimes = forward + backward.map { $0 ?? always } + scratch.map { $0 ?? always }
+    let counts = nodeShapes.map(\.count)
+    let wanted = counts + counts + zip(counts, scratch).map { $1 == nil ? 0 : $0 }
+    let plan = MemoryPlan(
+      zip(wanted, lifetimes).map { .init(count: $0, lifetime: reusesMemory ? $1 : always) })
+    let arena = Arena(count: plan.size)
+    func view(_ k: Int) -> Tensor {
+      Tensor(shape: nodeShapes[k % nodes.count], in: arena, at: plan.offsets[k])
+    }
+    activations = nodes.indices.map(view)
+    activationGradients = nodes.indices.map { view(nodes.count + $0) }
+    fanOutScratch = [:]
+    for (i, lifetime) in scratch.enumerated() where lifetime != nil {
+      fanOutScratch[i] = view(2 * nodes.count + i)
+    }
+    plannedBytes = plan.size * MemoryLayout<Float>.stride
+    plannedBatch = batch
   }
 }

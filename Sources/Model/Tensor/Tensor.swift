@@ -3,10 +3,13 @@
 /// Storage is allocated once, for the largest batch it will hold (`capacity`); a smaller
 /// batch reuses it (`resize(batch:)`), so the training step allocates nothing. It is a
 /// reference type on purpose: layers write into tensors planned by the network, never copies.
+/// A tensor either owns its storage or views part of an arena the network plans.
 public final class Tensor {
   public private(set) var shape: Shape
   public let capacity: Int
   public let pointer: UnsafeMutablePointer<Float>
+  /// The arena a view's storage lies in (kept alive by the view); nil when the tensor owns it.
+  private let arena: Arena?
 
   /// A zero-filled tensor of `shape`.
   public init(shape: Shape) {
@@ -14,6 +17,17 @@ public final class Tensor {
     capacity = max(shape.count, 1)
     pointer = .allocate(capacity: capacity)
     pointer.initialize(repeating: 0, count: capacity)
+    arena = nil
+  }
+
+  /// A tensor of `shape` over `arena`'s elements from `offset`, which other views may share.
+  public init(shape: Shape, in arena: Arena, at offset: Int) {
+    precondition(
+      offset >= 0 && offset + shape.count <= arena.count, "\(shape) does not fit the arena at \(offset)")
+    self.shape = shape
+    capacity = shape.count
+    pointer = arena.base + offset
+    self.arena = arena
   }
 
   /// A tensor holding `values` (count must equal `shape.count`).
@@ -23,7 +37,7 @@ public final class Tensor {
     values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
   }
 
-  deinit { pointer.deallocate() }
+  deinit { if arena == nil { pointer.deallocate() } }
 
   /// Changes the batch size in place; the storage must already be large enough.
   public func resize(batch: Int) {
