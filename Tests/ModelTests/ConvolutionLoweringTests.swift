@@ -135,3 +135,65 @@ extension XCTestCase {
     }
   }
 }
+
+/// The im2col lowering against the convolution written from its definition,
+/// `y[co, oy, ox] = b[co] + Σ w[co, ci, ky, kx] · x[ci, oy·s − p + ky, ox·s − p + kx]`, and the
+/// input gradient against that sum's adjoint: same-size kernels (one shifted copy per row of
+/// the column matrix, including shifts past a whole 1×2 plane, and planes of 64×64 and 40×48)
+/// and strided or unpadded ones.
+final class Im2colTests: XCTestCase {
+  func testIm2colEqualsTheDirectConvolution() {
+    let cases = [
+      (3, 1, 1, 5, 4), (5, 1, 2, 6, 7), (5, 1, 2, 1, 2), (3, 1, 1, 1, 1), (3, 2, 1, 7, 6), (3, 1, 0, 5, 5),
+      (3, 1, 1, 64, 64), (5, 1, 2, 40, 48),
+    ]
+    for (k, s, p, h, w) in cases {
+      let (channels, filters, batch) = (3, 4, 2)
+      let conv = Conv2D(
+        name: "conv", inputChannels: channels, outputChannels: filters, kernelSize: k, stride: s, padding: p,
+        lowering: .im2col)
+      let network = Network(layers: [conv], channels: channels, height: h, width: w)
+      randomize(network, seed: 21)
+      let x = randomTensor(Shape(batch: batch, channels: channels, height: h, width: w), seed: 22)
+      let y = network.forward(x).toArray()
+      let out = network.nodes[0].shape
+      let dy = randomTensor(out.with(batch: batch), seed: 23)
+      let dx = Tensor(shape: x.shape)
+      network.zeroGradients()
+      network.backward(input: x, logitsGradient: dy, inputGradient: dx)
+      let (weight, bias) = (network.parameter(named: "conv.weight")!, network.parameter(named: "conv.bias")!)
+      let (inputs, gradients) = (x.toArray(), dy.toArray())
+      var expectedY = [Double](repeating: 0, count: y.count)
+      var expectedDx = [Double](repeating: 0, count: inputs.count)
+      for n in 0..<batch {
+        for co in 0..<filters {
+          for oy in 0..<out.height {
+            for ox in 0..<out.width {
+              let o = ((n * filters + co) * out.height + oy) * out.width + ox
+              expectedY[o] = Double(bias[co])
+              for ci in 0..<channels {
+                for ky in 0..<k {
+                  for kx in 0..<k {
+                    let (iy, ix) = (oy * s - p + ky, ox * s - p + kx)
+                    guard iy >= 0 && iy < h && ix >= 0 && ix < w else { continue }
+                    let i = ((n * channels + ci) * h + iy) * w + ix
+                    let weightValue = Double(weight[((co * channels + ci) * k + ky) * k + kx])
+                    expectedY[o] += weightValue * Double(inputs[i])
+                    expectedDx[i] += weightValue * Double(gradients[o])
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      let what = "k \(k), stride \(s), padding \(p), \(h)×\(w)"
+      for (actual, expected) in zip(y, expectedY) {
+        XCTAssertEqual(Double(actual), expected, accuracy: 1e-5, what)
+      }
+      for (actual, expected) in zip(dx.toArray(), expectedDx) {
+        XCTAssertEqual(Double(actual), expected, accuracy: 1e-5, what)
+      }
+    }
+  }
+}

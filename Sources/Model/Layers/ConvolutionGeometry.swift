@@ -31,6 +31,7 @@ struct ConvolutionGeometry {
   /// kernel tap (zero in the padding).
   func im2col(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
     let (h, w, oh, ow) = (height, width, outputHeight, outputWidth)
+    if stride == 1 && oh == h && ow == w { return im2colSameSize(x, into: col) }
     var row = col
     for c in 0..<channels {
       let plane = x + c * h * w
@@ -54,6 +55,31 @@ struct ConvolutionGeometry {
             }
           }
           row += oh * ow
+        }
+      }
+    }
+  }
+
+  /// `im2col` of a stride-1 convolution whose output has the input's size: each row is the
+  /// plane shifted by its tap's offset, copied in one piece, then the columns that wrapped
+  /// around a row edge zeroed (one copy per row of `col`, not one per image row).
+  private func im2colSameSize(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
+    let plane = height * width
+    var row = col
+    for c in 0..<channels {
+      let source = x + c * plane
+      for ky in 0..<kernel {
+        for kx in 0..<kernel {
+          let dx = kx - padding
+          let shift = (ky - padding) * width + dx
+          let first = min(plane, max(0, -shift))
+          let end = max(first, min(plane, plane - shift))
+          row.update(repeating: 0, count: first)
+          (row + first).update(from: source + first + shift, count: end - first)
+          (row + end).update(repeating: 0, count: plane - end)
+          let wrapped = dx < 0 ? 0..<min(-dx, width) : max(width - dx, 0)..<width
+          for oy in 0..<height { for ox in wrapped { row[oy * width + ox] = 0 } }
+          row += plane
         }
       }
     }
