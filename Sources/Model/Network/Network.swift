@@ -19,7 +19,8 @@ public enum NetworkOutput: String, CaseIterable, Sendable {
 
 /// A network as a graph of layers in topological order, with its parameters in one arena,
 /// their gradients in a mirror arena and its buffers (batch norm's running statistics) in a
-/// third; activations and their gradients are planned once per batch size.
+/// third; activations and their gradients are planned once per batch size, in one arena
+/// where tensors that are never alive at the same time share memory (`MemoryPlan`).
 ///
 /// Lifecycle of a step: `zeroGradients()`, `forward(_:outputs:)`, losses on the outputs,
 /// `backward(input:outputGradients:)`, then the caller syncs `gradients[trainableRange]` and
