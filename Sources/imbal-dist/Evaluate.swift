@@ -41,6 +41,11 @@ struct Evaluate: ParsableCommand {
         throw ValidationError(
           "\(trained.runPath!) is a segmentation run: --logit-adjust and --tau-norm adjust image classifiers")
       }
+      if pixels && trained.tta == .flipShift {
+        throw ValidationError(
+          "\(trained.runPath!) is a segmentation run: --tta flip-shift averages image classifiers' scores; use none or flip"
+        )
+      }
       let (evaluator, adjustment) = try evaluator(
         network: run.network, dataset: dataset, normalization: dataset.manifest.normalization,
         trainCounts: dataset.manifest.splits.train.classCounts,

@@ -330,7 +330,7 @@ struct OutputArguments: ConfigurationArguments {
 
   @Option(
     help: help(
-      "Test-time augmentation for validation and test: none, or flip (average with the mirror image).",
+      "Test-time augmentation for validation and test: none, flip (average with the mirror image) or flip-shift (image classifiers: and both moved one pixel each way, 10 views).",
       default: defaults.testTimeAugmentation.rawValue))
   var tta: TestTimeAugmentation?
 

@@ -13,7 +13,10 @@ struct TrainedModelArguments: ParsableArguments {
   @Option(help: "An exported classifier (safetensors from `imbal-dist export`) instead of --run.")
   var model: String?
 
-  @Option(help: "Test-time augmentation: none, or flip (average with the mirror image).")
+  @Option(
+    help:
+      "Test-time augmentation: none, flip (average with the mirror image) or flip-shift (image classifiers: and both moved one pixel each way, 10 views)."
+  )
   var tta: TestTimeAugmentation = .none
 
   @Option(

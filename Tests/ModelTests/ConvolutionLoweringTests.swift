@@ -138,14 +138,14 @@ extension XCTestCase {
 
 /// The im2col lowering against the convolution written from its definition,
 /// `y[co, oy, ox] = b[co] + Σ w[co, ci, ky, kx] · x[ci, oy·s − p + ky, ox·s − p + kx]`, and the
-/// input gradient against that sum's adjoint: same-size kernels (one shifted copy per row of
-/// the column matrix, including shifts past a whole 1×2 plane, and planes of 64×64 and 40×48)
-/// and strided or unpadded ones.
+/// weight and input gradients against that sum's adjoints: same-size kernels (one shifted copy
+/// per row of the column matrix, including shifts past a whole 1×2 plane, and planes of 64×64
+/// and 40×48) and strided or unpadded ones (150×160 at stride 2 among them).
 final class Im2colTests: XCTestCase {
   func testIm2colEqualsTheDirectConvolution() {
     let cases = [
       (3, 1, 1, 5, 4), (5, 1, 2, 6, 7), (5, 1, 2, 1, 2), (3, 1, 1, 1, 1), (3, 2, 1, 7, 6), (3, 1, 0, 5, 5),
-      (3, 1, 1, 64, 64), (5, 1, 2, 40, 48),
+      (3, 1, 1, 64, 64), (5, 1, 2, 40, 48), (3, 2, 1, 150, 160),
     ]
     for (k, s, p, h, w) in cases {
       let (channels, filters, batch) = (3, 4, 2)
@@ -165,6 +165,7 @@ final class Im2colTests: XCTestCase {
       let (inputs, gradients) = (x.toArray(), dy.toArray())
       var expectedY = [Double](repeating: 0, count: y.count)
       var expectedDx = [Double](repeating: 0, count: inputs.count)
+      var expectedDw = [Double](repeating: 0, count: filters * channels * k * k)
       for n in 0..<batch {
         for co in 0..<filters {
           for oy in 0..<out.height {
@@ -177,9 +178,10 @@ final class Im2colTests: XCTestCase {
                     let (iy, ix) = (oy * s - p + ky, ox * s - p + kx)
                     guard iy >= 0 && iy < h && ix >= 0 && ix < w else { continue }
                     let i = ((n * channels + ci) * h + iy) * w + ix
-                    let weightValue = Double(weight[((co * channels + ci) * k + ky) * k + kx])
-                    expectedY[o] += weightValue * Double(inputs[i])
-                    expectedDx[i] += weightValue * Double(gradients[o])
+                    let tap = ((co * channels + ci) * k + ky) * k + kx
+                    expectedY[o] += Double(weight[tap]) * Double(inputs[i])
+                    expectedDx[i] += Double(weight[tap]) * Double(gradients[o])
+                    expectedDw[tap] += Double(gradients[o]) * Double(inputs[i])
                   }
                 }
               }
@@ -193,6 +195,10 @@ final class Im2colTests: XCTestCase {
       }
       for (actual, expected) in zip(dx.toArray(), expectedDx) {
         XCTAssertEqual(Double(actual), expected, accuracy: 1e-5, what)
+      }
+      // The weight is the arena's first tensor, its gradient the gradients' first.
+      for (actual, expected) in zip(network.gradients.buffer.prefix(expectedDw.count), expectedDw) {
+        XCTAssertEqual(Double(actual), expected, accuracy: 1e-4 * max(1, abs(expected)), what)
       }
     }
   }

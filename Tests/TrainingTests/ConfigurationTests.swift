@@ -163,6 +163,10 @@ final class ConfigurationTests: XCTestCase {
         #"{"task": "segmentation", "model": "unet", "crt-epochs": 2}"#,
         "--crt-epochs, --lws-epochs and --wb-epochs re-train an image classifier; --task segmentation has none"
       ),
+      (
+        #"{"task": "segmentation", "model": "unet", "tta": "flip-shift"}"#,
+        "--tta flip-shift averages an image classifier's scores; --task segmentation takes --tta none or flip"
+      ),
       (#"{"dice-weight": 1}"#, "--dice-weight applies to --task segmentation"),
       (#"{"copy-paste": 0.5}"#, "--copy-paste applies to --task segmentation"),
       (

@@ -44,6 +44,55 @@ final class EvaluatorTests: XCTestCase {
     XCTAssertEqual(flipped.counts.images, count)
   }
 
+  /// `--tta flip-shift` scores each image by the mean logits of the ten crops training's
+  /// augmentation draws at one pixel of padding (`Augmentation.transform`: crop corners (1, 1),
+  /// (0, 1), (2, 1), (1, 0), (1, 2), each plain and mirrored), in three channels whose black
+  /// pixels normalise to different values: the summed cross-entropy equals the one computed here.
+  func testFlipShiftAveragesTheTenCropsTrainingDrawsAtOnePixelOfPadding() throws {
+    let (channels, height, width, count) = (3, 6, 5, 3)
+    var rng = Xoshiro256(seed: 9, stream: [2])
+    let size = channels * height * width
+    let pixels = (0..<(count * size)).map { _ in UInt8(rng.nextIndex(below: 256)) }
+    let images = LabeledImages(
+      channels: channels, height: height, width: width, classNames: ["a", "b", "c"], pixels: pixels,
+      labels: [0, 2, 1])
+    let normalization = Normalization(mean: [0.5, 0.2, 0.7], std: [0.25, 0.3, 0.1])
+    let network = try Architecture.smallCNN.makeNetwork(
+      channels: channels, height: height, width: width, classes: 3)
+    network.initializeParameters(seed: 3)
+
+    var expected = 0.0
+    for n in 0..<count {
+      var mean = [Double](repeating: 0, count: 3)
+      for flip in [false, true] {
+        for (cropX, cropY) in [(1, 1), (0, 1), (2, 1), (1, 0), (1, 2)] {
+          var draw = Augmentation.Draw()
+          (draw.cropX, draw.cropY, draw.flip) = (cropX, cropY, flip)
+          var cropped = [UInt8](repeating: 0, count: size)
+          let input = Tensor(shape: Shape(batch: 1, channels: channels, height: height, width: width))
+          pixels.withUnsafeBufferPointer { source in
+            Augmentation.transform(
+              source.baseAddress! + n * size, into: &cropped, channels: channels, height: height,
+              width: width,
+              padding: 1, draw: draw)
+          }
+          BatchAssembler.normalize(
+            cropped, channels: channels, plane: height * width, normalization: normalization,
+            into: input.pointer)
+          for (k, logit) in network.forward(input).toArray().enumerated() { mean[k] += Double(logit) / 10 }
+        }
+      }
+      expected += log(mean.map(exp).reduce(0, +)) - mean[Int(images.labels[n])]
+    }
+    let store = RecordStore(images: images)
+    let shifted = try Evaluator(batchSize: 2, augmentation: .flipShift).evaluate(
+      network: network, images: store, normalization: normalization)
+    XCTAssertEqual(shifted.counts.crossEntropySum, expected, accuracy: 1e-4)
+    let flipped = try Evaluator(batchSize: 2, augmentation: .flip).evaluate(
+      network: network, images: store, normalization: normalization)
+    XCTAssertGreaterThan(abs(flipped.counts.crossEntropySum - expected), 1e-3)
+  }
+
   /// For class maps, `--tta flip` averages each pixel's scores with those of its mirror pixel
   /// in the mirror image's maps: the confusion matrix and cross-entropy equal the ones tallied
   /// here from two single-image forward passes, the second mirrored back by hand.

@@ -25,8 +25,8 @@ final class PredictTests: XCTestCase {
     XCTAssertEqual(train.status, 0, train.standardError)
     // The whole test split as it is; the validation split with each option of the scores.
     for (split, options) in [
-      ("test", []), ("val", ["--tta", "flip"]), ("val", ["--logit-adjust", "1.5"]),
-      ("val", ["--tau-norm", "0.8"]),
+      ("test", []), ("val", ["--tta", "flip"]), ("val", ["--tta", "flip-shift"]),
+      ("val", ["--logit-adjust", "1.5"]), ("val", ["--tau-norm", "0.8"]),
     ] {
       let evaluate = try CommandRunner.single(["evaluate", "--run", run, "--split", split] + options)
       XCTAssertEqual(evaluate.status, 0, evaluate.standardError)

@@ -90,6 +90,12 @@ final class SegmentationTrainingTests: XCTestCase {
       adjusted.standardError,
       "imbal-dist: error: \(run) is a segmentation run: --logit-adjust and --tau-norm adjust image classifiers\n"
     )
+    let shifted = try CommandRunner.single(["evaluate", "--run", run, "--tta", "flip-shift"])
+    XCTAssertEqual(shifted.status, 1)
+    XCTAssertEqual(
+      shifted.standardError,
+      "imbal-dist: error: \(run) is a segmentation run: --tta flip-shift averages image classifiers' scores; use none or flip\n"
+    )
 
     for (command, arguments) in [
       ("predict", ["predict", "--run", run, data]),

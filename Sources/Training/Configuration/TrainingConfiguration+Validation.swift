@@ -134,6 +134,9 @@ extension TrainingConfiguration {
     try check(
       optimization.classifierStageEpochs == 0,
       "--crt-epochs, --lws-epochs and --wb-epochs re-train an image classifier; --task segmentation has none")
+    try check(
+      output.testTimeAugmentation != .flipShift,
+      "--tta flip-shift averages an image classifier's scores; --task segmentation takes --tta none or flip")
   }
 
   private func validateImbalance(_ check: (Bool, @autoclosure () -> String) throws -> Void) throws {

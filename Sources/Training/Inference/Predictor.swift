@@ -45,7 +45,7 @@ public struct Predictor {
     let size = image.channels * image.height * image.width
     var pixels = [UInt8](repeating: 0, count: size)
     try evaluator.run(
-      count: range.count, network: classifier.network,
+      count: range.count, network: classifier.network, normalization: classifier.normalization,
       fill: { positions, input, labels in
         let indices = positions.map { range.lowerBound + $0 }
         switch inputs {

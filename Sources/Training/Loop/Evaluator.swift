@@ -4,9 +4,37 @@ import Model
 /// Test-time augmentation of `--tta`: `flip` averages the logits of each image and of its
 /// mirror image (left–right), as torchvision-based evaluation scripts commonly do; for class
 /// maps, each pixel's logits with those of its mirror pixel in the mirror image's maps.
+/// `flip-shift` adds both images moved by one pixel up, down, left and right (10 views, as
+/// AlexNet's ten crops; Krizhevsky et al. 2012), black pixels shifted in as training's padded
+/// crops bring them in; image classifiers only.
 public enum TestTimeAugmentation: String, CaseIterable, Codable, Sendable {
   case none
   case flip
+  case flipShift = "flip-shift"
+
+  /// What the report says of the views, after "evaluated with the best checkpoint".
+  public var averaging: String {
+    switch self {
+    case .none: ""
+    case .flip: ", averaging each image with its mirror image"
+    case .flipShift:
+      ", averaging each image with its mirror image and both moved one pixel up, down, left and right"
+    }
+  }
+
+  /// The views averaged besides the image itself: a mirror flag and the shift `(dx, dy)` of
+  /// the image under view pixel (x, y), which shows image pixel (x + dx, y + dy) (x mirrored first).
+  var views: [(mirrored: Bool, dx: Int, dy: Int)] {
+    switch self {
+    case .none: []
+    case .flip: [(true, 0, 0)]
+    case .flipShift:
+      [(true, 0, 0)]
+        + [false, true].flatMap { mirrored in
+          [(1, 0), (-1, 0), (0, 1), (0, -1)].map { (mirrored, $0.0, $0.1) }
+        }
+    }
+  }
 }
 
 /// Runs a network over a whole split in inference mode, in fixed-size batches, and tallies its
@@ -64,7 +92,7 @@ public struct Evaluator {
     let masks = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: batchSize * images.maskSize)
     defer { masks.deallocate() }
     try run(
-      count: images.count, network: network, outputs: [.classMaps],
+      count: images.count, network: network, outputs: [.classMaps], normalization: normalization,
       fill: { positions, input, labels in
         try BatchAssembler.copy(
           positions, of: images, normalization: normalization, into: input.pointer, labels: labels, offset: 0,
@@ -145,6 +173,7 @@ public struct Evaluator {
     let reader = RecordReader()
     try run(
       count: indices.count, network: network, outputs: outputs, augment: augment,
+      normalization: normalization,
       fill: { positions, input, labels in
         try BatchAssembler.copy(
           indices[positions], of: images, normalization: normalization, into: input.pointer, labels: labels,
@@ -153,19 +182,26 @@ public struct Evaluator {
   }
 
   /// Runs `network` in inference mode (restored afterwards) over `count` images in batches:
-  /// `fill` writes the normalised images and labels of the positions given; `body` gets the
-  /// logits or class maps (averaged with the mirror images' under `flip` when `augment`, the
-  /// maps mirrored back first; then adjusted), labels, image count and input. The network's
-  /// `outputs` belong to the input passed.
+  /// `fill` writes the images and labels of the positions given, normalised by
+  /// `normalization`; `body` gets the logits or class maps (averaged over the `--tta` views
+  /// when `augment`, mirrored maps mirrored back first; then adjusted), labels, image count and
+  /// input. The network's `outputs` belong to the input passed.
   public func run(
     count: Int, network: Network, outputs: [NetworkOutput] = [.logits], augment: Bool = true,
+    normalization: Normalization,
     fill: (Range<Int>, Tensor, UnsafeMutablePointer<Int32>) throws -> Void,
     _ body: (Tensor, UnsafePointer<Int32>, Int, Tensor) throws -> Void
   ) throws {
+    let views = augment ? augmentation.views : []
+    precondition(
+      network.prediction != .classMaps || views.allSatisfy { $0.dx == 0 && $0.dy == 0 },
+      "class maps are averaged over mirror images only")
     let wasTraining = network.isTraining
     network.setTraining(false)
     defer { network.setTraining(wasTraining) }
     let input = Tensor(shape: network.inputShape.with(batch: batchSize))
+    let original = views.isEmpty ? input : Tensor(shape: input.shape)
+    let black = normalization.mean.indices.map { -normalization.mean[$0] / normalization.std[$0] }
     var labels = [Int32](repeating: 0, count: batchSize)
     var averaged: Tensor?
     for start in stride(from: 0, to: count, by: batchSize) {
@@ -173,19 +209,46 @@ public struct Evaluator {
       input.resize(batch: size)
       try labels.withUnsafeMutableBufferPointer { try fill(start..<(start + size), input, $0.baseAddress!) }
       var logits = network.forward(input, outputs: outputs)
-      if augment && augmentation == .flip {
+      if !views.isEmpty {
         let sum = averaged ?? Tensor(shape: logits.shape.with(batch: batchSize))
         averaged = sum
         sum.resize(batch: size)
         sum.pointer.update(from: logits.pointer, count: logits.shape.count)
-        mirrorLeftRight(input)
-        logits = network.forward(input, outputs: outputs)
-        if network.prediction == .classMaps { mirrorLeftRight(logits) }
-        for i in 0..<logits.shape.count { sum.pointer[i] = (sum.pointer[i] + logits.pointer[i]) / 2 }
+        original.resize(batch: size)
+        original.pointer.update(from: input.pointer, count: input.shape.count)
+        for view in views {
+          shift(original, mirrored: view.mirrored, dx: view.dx, dy: view.dy, fill: black, into: input)
+          logits = network.forward(input, outputs: outputs)
+          if network.prediction == .classMaps && view.mirrored { mirrorLeftRight(logits) }
+          for i in 0..<logits.shape.count { sum.pointer[i] += logits.pointer[i] }
+        }
+        let scale = 1 / Float(views.count + 1)
+        for i in 0..<sum.shape.count { sum.pointer[i] *= scale }
         logits = sum
       }
       if augment, let adjustment { adjustment.apply(to: logits.pointer, images: size) }
       try labels.withUnsafeBufferPointer { try body(logits, $0.baseAddress!, size, input) }
+    }
+  }
+}
+
+/// Writes each plane of `images` as training's crop then flip would (`Augmentation.crop`):
+/// target (x, y) = source (x' + dx, y + dy) with x' = W − 1 − x when `mirrored`, else x; the
+/// pixels from outside are `fill` (one value per channel).
+func shift(
+  _ images: Tensor, mirrored: Bool, dx: Int, dy: Int, fill: [Float], into target: Tensor
+) {
+  let (height, width, channels) = (images.shape.height, images.shape.width, images.shape.channels)
+  for plane in 0..<(images.shape.count / (height * width)) {
+    let (source, output) = (images.pointer + plane * height * width, target.pointer + plane * height * width)
+    let value = fill[plane % channels]
+    for y in 0..<height {
+      let sy = y + dy
+      for x in 0..<width {
+        let sx = (mirrored ? width - 1 - x : x) + dx
+        let inside = sy >= 0 && sy < height && sx >= 0 && sx < width
+        output[y * width + x] = inside ? source[sy * width + sx] : value
+      }
     }
   }
 }

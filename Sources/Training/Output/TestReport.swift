@@ -127,7 +127,7 @@ public struct TestReport: Codable, Sendable, Equatable {
   /// Human-readable lines: the headline metrics, then the per-class table.
   public var summaryLines: [String] {
     var lines = [
-      "\(split) (\(checkpoint), epoch \(epoch)\(tta == .flip ? ", flip TTA" : "")\(adjustmentNote))  accuracy \(fixed(accuracy, 4))  "
+      "\(split) (\(checkpoint), epoch \(epoch)\(tta == .none ? "" : ", \(tta.rawValue) TTA")\(adjustmentNote))  accuracy \(fixed(accuracy, 4))  "
         + "macro-F1 \(fixed(macroF1, 4))  balanced accuracy \(fixed(balancedAccuracy, 4))  "
         + "weighted-F1 \(fixed(weightedF1, 4))  G-mean \(fixed(gmean, 4))"
         + (top5.map { "  top-5 \(fixed($0, 4))" } ?? "")

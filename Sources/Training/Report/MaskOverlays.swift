@@ -34,7 +34,7 @@ public enum MaskOverlays {
     let reader = RecordReader()
     try truth.withUnsafeMutableBufferPointer { truth in
       try evaluator.run(
-        count: chosen.count, network: network, outputs: [.classMaps],
+        count: chosen.count, network: network, outputs: [.classMaps], normalization: normalization,
         fill: { positions, input, labels in
           try BatchAssembler.copy(
             chosen[positions], of: images, normalization: normalization, into: input.pointer, labels: labels,

@@ -196,7 +196,7 @@ public enum RunReport {
     return [
       "<h2>Test metrics</h2>",
       "<p>Evaluated with <code>\(xmlEscaped(test.checkpoint))</code> (epoch \(test.epoch))"
-        + (test.tta == .flip ? ", averaging each image with its mirror image" : "") + ".</p>",
+        + test.tta.averaging + ".</p>",
       "<table><tr>" + headline.map { "<th>\(xmlEscaped($0.0))</th>" }.joined() + "</tr>",
       "<tr>" + headline.map { "<td>\(fixed($0.1, 4))</td>" }.joined() + "</tr></table>",
     ] + segmentationTable(test.segmentation)
