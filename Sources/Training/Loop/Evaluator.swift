@@ -4,9 +4,9 @@ import Model
 /// Test-time augmentation of `--tta`: `flip` averages the logits of each image and of its
 /// mirror image (left–right), as torchvision-based evaluation scripts commonly do; for class
 /// maps, each pixel's logits with those of its mirror pixel in the mirror image's maps.
-/// `flip-shift` adds both images moved by one pixel up, down, left and right (10 views, as
-/// AlexNet's ten crops; Krizhevsky et al. 2012), black pixels shifted in as training's padded
-/// crops bring them in; image classifiers only.
+/// `flip-shift` adds both images moved by one pixel up, down, left and right (10 views; AlexNet's
+/// ten crops, Krizhevsky et al. 2012, are the corners and the centre instead), black pixels
+/// shifted in as training's padded crops bring them in; image classifiers only.
 public enum TestTimeAugmentation: String, CaseIterable, Codable, Sendable {
   case none
   case flip
