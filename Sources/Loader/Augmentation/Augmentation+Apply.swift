@@ -45,9 +45,11 @@ extension Augmentation {
   /// One plane cropped from its padded self and flipped as `draw` says. Output (x, y) is the
   /// crop's (x, y), or its (W − 1 − x, y) when flipped (crop, then flip, as torchvision):
   /// padded (x + cropX, y + cropY) = source (x + cropX − p, y + cropY − p), `fill` outside.
-  static func crop(
-    _ source: UnsafePointer<UInt8>, into target: UnsafeMutablePointer<UInt8>, height: Int, width: Int,
-    padding: Int, draw: Draw, fill: UInt8
+  /// Pixels, label masks, and `--tta flip-shift`'s normalised views.
+  @inlinable
+  public static func crop<Pixel>(
+    _ source: UnsafePointer<Pixel>, into target: UnsafeMutablePointer<Pixel>, height: Int, width: Int,
+    padding: Int, draw: Draw, fill: Pixel
   ) {
     for y in 0..<height {
       let sy = y + draw.cropY - padding

@@ -22,19 +22,25 @@ public enum TestTimeAugmentation: String, CaseIterable, Codable, Sendable {
     }
   }
 
-  /// The views averaged besides the image itself: a mirror flag and the shift `(dx, dy)` of
-  /// the image under view pixel (x, y), which shows image pixel (x + dx, y + dy) (x mirrored first).
-  var views: [(mirrored: Bool, dx: Int, dy: Int)] {
+  /// The views averaged besides the image itself, as crops of the image padded by
+  /// `viewPadding` (`Augmentation.crop`; corner (1, 1) is the image unmoved).
+  var views: [Augmentation.Draw] {
+    func view(_ flip: Bool, _ cropX: Int, _ cropY: Int) -> Augmentation.Draw {
+      var draw = Augmentation.Draw()
+      (draw.flip, draw.cropX, draw.cropY) = (flip, cropX, cropY)
+      return draw
+    }
     switch self {
-    case .none: []
-    case .flip: [(true, 0, 0)]
+    case .none: return []
+    case .flip: return [view(true, 1, 1)]
     case .flipShift:
-      [(true, 0, 0)]
-        + [false, true].flatMap { mirrored in
-          [(1, 0), (-1, 0), (0, 1), (0, -1)].map { (mirrored, $0.0, $0.1) }
-        }
+      return [view(true, 1, 1)]
+        + [false, true].flatMap { flip in [(2, 1), (0, 1), (1, 2), (1, 0)].map { view(flip, $0.0, $0.1) } }
     }
   }
+
+  /// The padding the views are cropped from: their shifts are one pixel.
+  static let viewPadding = 1
 }
 
 /// Runs a network over a whole split in inference mode, in fixed-size batches, and tallies its
@@ -194,7 +200,7 @@ public struct Evaluator {
   ) throws {
     let views = augment ? augmentation.views : []
     precondition(
-      network.prediction != .classMaps || views.allSatisfy { $0.dx == 0 && $0.dy == 0 },
+      network.prediction != .classMaps || views.allSatisfy { $0.cropX == 1 && $0.cropY == 1 },
       "class maps are averaged over mirror images only")
     let wasTraining = network.isTraining
     network.setTraining(false)
@@ -217,9 +223,9 @@ public struct Evaluator {
         original.resize(batch: size)
         original.pointer.update(from: input.pointer, count: input.shape.count)
         for view in views {
-          shift(original, mirrored: view.mirrored, dx: view.dx, dy: view.dy, fill: black, into: input)
+          crop(original, view, fill: black, into: input)
           logits = network.forward(input, outputs: outputs)
-          if network.prediction == .classMaps && view.mirrored { mirrorLeftRight(logits) }
+          if network.prediction == .classMaps && view.flip { mirrorLeftRight(logits) }
           for i in 0..<logits.shape.count { sum.pointer[i] += logits.pointer[i] }
         }
         let scale = 1 / Float(views.count + 1)
@@ -232,24 +238,14 @@ public struct Evaluator {
   }
 }
 
-/// Writes each plane of `images` as training's crop then flip would (`Augmentation.crop`):
-/// target (x, y) = source (x' + dx, y + dy) with x' = W − 1 − x when `mirrored`, else x; the
-/// pixels from outside are `fill` (one value per channel).
-func shift(
-  _ images: Tensor, mirrored: Bool, dx: Int, dy: Int, fill: [Float], into target: Tensor
-) {
+/// Every plane of `images` cropped into `target` as training's augmentation crops it
+/// (`Augmentation.crop` at `TestTimeAugmentation.viewPadding`), the padding `fill` of its channel.
+func crop(_ images: Tensor, _ view: Augmentation.Draw, fill: [Float], into target: Tensor) {
   let (height, width, channels) = (images.shape.height, images.shape.width, images.shape.channels)
   for plane in 0..<(images.shape.count / (height * width)) {
-    let (source, output) = (images.pointer + plane * height * width, target.pointer + plane * height * width)
-    let value = fill[plane % channels]
-    for y in 0..<height {
-      let sy = y + dy
-      for x in 0..<width {
-        let sx = (mirrored ? width - 1 - x : x) + dx
-        let inside = sy >= 0 && sy < height && sx >= 0 && sx < width
-        output[y * width + x] = inside ? source[sy * width + sx] : value
-      }
-    }
+    Augmentation.crop(
+      images.pointer + plane * height * width, into: target.pointer + plane * height * width, height: height,
+      width: width, padding: TestTimeAugmentation.viewPadding, draw: view, fill: fill[plane % channels])
   }
 }
 
