@@ -1,8 +1,8 @@
 import Model
 import XCTest
 
-/// Winograd F(2×2, 3×3) against finite differences and against the im2col lowering of the
-/// same layer, including odd sizes (edge tiles half outside the image) and several chunks.
+/// Winograd F(4×4, 3×3) against finite differences and against the im2col lowering of the
+/// same layer, including odd sizes (edge tiles partly outside the image) and several chunks.
 final class WinogradTests: XCTestCase {
   func testWinogradGradientsMatchFiniteDifferences() {
     let conv = Conv2D(name: "conv", inputChannels: 3, outputChannels: 4, lowering: .winograd)
@@ -12,18 +12,21 @@ final class WinogradTests: XCTestCase {
       network, input: randomTensor(Shape(batch: 2, channels: 3, height: 5, width: 7), seed: 2))
   }
 
-  /// Batch 25 of 7×5 images is three chunks (21 + 4 images of 12 tiles), 6×6 a single one.
+  /// Batch 70 of 7×5 images is three chunks (32 + 32 + 6 images of 4 tiles), 6×6 a single
+  /// one; rows of 6 and 9 tiles (21 and 33 pixels wide) end in a part of the four tiles
+  /// transformed at once, and 33 pixels split into phases sixteen at a time and one by one.
   func testWinogradEqualsIm2col() {
-    assertAgreesWithIm2col(.winograd, kernelSize: 3, images: [(7, 5, 25), (6, 6, 3), (1, 1, 2)])
+    assertAgreesWithIm2col(
+      .winograd, kernelSize: 3, images: [(7, 5, 70), (6, 6, 3), (1, 1, 2), (9, 21, 3), (12, 33, 2)])
   }
 
   /// A convolution with its ReLU fused gives bit for bit what the convolution then a `ReLU`
   /// layer gives (output, parameter and input gradients), for both lowerings and a ReLU6-like
-  /// cap; 25 images of 7×5 make the Winograd backward run over three chunks.
+  /// cap; 70 images of 7×5 make the Winograd backward run over three chunks.
   func testFusedActivationEqualsConvolutionThenReLU() {
     for lowering in [ConvolutionLowering.im2col, .winograd] {
       for cap in [Float.infinity, 0.8] {
-        let shape = Shape(batch: 25, channels: 9, height: 7, width: 5)
+        let shape = Shape(batch: 70, channels: 9, height: 7, width: 5)
         func convolution(_ activationCap: Float?) -> Conv2D {
           Conv2D(
             name: "conv", inputChannels: 9, outputChannels: 10, lowering: lowering,
@@ -35,7 +38,7 @@ final class WinogradTests: XCTestCase {
         randomize(fused, seed: 31)
         separate.parameters.base.update(from: fused.parameters.base, count: fused.parameters.count)
         let input = randomTensor(shape, seed: 32)
-        let gradient = randomTensor(Shape(batch: 25, channels: 10, height: 7, width: 5), seed: 33)
+        let gradient = randomTensor(Shape(batch: 70, channels: 10, height: 7, width: 5), seed: 33)
         var results: [[Float]] = []
         for network in [fused, separate] {
           let y = network.forward(input).toArray()

@@ -87,15 +87,16 @@ final class LayerGradientTests: XCTestCase {
 
   /// The whole small CNN, end to end (on 8×8 inputs), checked along each tensor's gradient:
   /// this proves the wiring (every layer reached in order with the right buffers). A wiring
-  /// error is off by order 1; Float rounding of the forward passes alone gives up to 1.2e-3 on
-  /// the input gradient at this ε on an AMD EPYC (OpenBLAS's AVX-512 kernels; below 1e-3 on an
-  /// Intel Xeon), hence the tolerance of 2e-3.
+  /// error is off by order 1; Float rounding of the forward passes alone gives up to 3.1e-3 at
+  /// this ε (bn1's bias, through conv2's input gradient: Winograd F(4×4, 3×3) rounds ten times
+  /// more than F(2×2, 3×3) did, whose worst was 1.2e-3; the error falls as 1/ε, to 5e-4 at
+  /// ε = 4e-3), hence the tolerance of 5e-3.
   func testSmallCNNEndToEnd() throws {
     let network = try Architecture.smallCNN.makeNetwork(channels: 1, height: 8, width: 8, classes: 4)
     network.initializeParameters(seed: 11)
     network.scaleConvolutionsToHe()
     randomizeBiases(network)
-    GradientChecker(epsilon: 1e-3, tolerance: 2e-3).checkAlongGradient(
+    GradientChecker(epsilon: 1e-3, tolerance: 5e-3).checkAlongGradient(
       network, input: randomTensor(Shape(batch: 2, channels: 1, height: 8, width: 8), seed: 12))
   }
 

@@ -4,7 +4,7 @@ import CBLAS
 public enum ConvolutionLowering: String, Sendable {
   /// im2col + one sgemm per image (Chellapilla et al. 2006): any kernel, stride and padding.
   case im2col
-  /// Winograd F(2×2, 3×3) (Lavin & Gray 2016): 3×3 stride 1 "same" only, 2.25× fewer multiplies.
+  /// Winograd F(4×4, 3×3) (Lavin & Gray 2016): 3×3 stride 1 "same" only, 4× fewer multiplies.
   case winograd
   /// 1×1, stride 1, unpadded: no im2col (its columns are the input), small images several
   /// to an sgemm (`PointwiseConvolution`).
@@ -43,11 +43,12 @@ public final class Conv2D: Layer {
   private let winograd: WinogradConvolution?
   private let pointwise: PointwiseConvolution?
 
-  /// Fewest input and output channels for Winograd: its 16 products have an inner dimension
+  /// Fewest input and output channels for Winograd: its 36 products have an inner dimension
   /// of `Cin` and `Cout` rows, too thin for sgemm on a first layer (`bench`: the small CNN's
-  /// 1→32 conv1, 5.4 ms forward by Winograd against 1.6 ms by im2col) and still at 16 channels
-  /// (ResNet-20's first stage at 32×32: 29 GFLOP/s by Winograd, 41 by im2col).
-  static let winogradMinimumChannels = 17
+  /// 1→32 conv1, 5.4 ms forward by F(2×2, 3×3) against 1.6 ms by im2col). At 16 channels
+  /// F(4×4, 3×3) wins (ResNet-20's first stage at 32×32: 9.4–10.5 ms forward and 17.6–19.2
+  /// backward, against 12.7–15.6 and 28.4–34.7 by im2col); fewer were not measured.
+  static let winogradMinimumChannels = 16
 
   /// `padding` defaults to `kernelSize / 2` ("same" size at stride 1); `lowering` defaults
   /// to Winograd where it applies and pays, pointwise for 1×1 stride-1 kernels, im2col elsewhere.

@@ -1,18 +1,21 @@
 import CBLAS
 
-/// A 3×3, stride-1, padding-1 convolution by Winograd's minimal filtering F(2×2, 3×3)
-/// (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks"): every 2×2 output
-/// tile is `Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` of its 4×4 input tile `d`, so the 36 multiplies of a
-/// direct tile become 16, done as 16 matrix products `M[ξ] = U[ξ] · V[ξ]` over channels.
+/// A 3×3, stride-1, padding-1 convolution by Winograd's minimal filtering F(4×4, 3×3)
+/// (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks"): every 4×4 output
+/// tile is `Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` of its 6×6 input tile `d`, so the 144 multiplies of a
+/// direct tile become 36, done as 36 matrix products `M[ξ] = U[ξ] · V[ξ]` over channels.
 ///
-/// Layouts: filters `U[ξ][Cout][Cin]`, transformed input `V[ξ][Cin][P]`, products
-/// `M[ξ][Cout][P]` with `P` the tiles of a chunk of images. The filter gradient is the adjoint,
-/// `dg = Gᵀ (Σ_P (A dY Aᵀ) ⊙ V) G`, accumulated as 16 products `dU[ξ] += dM[ξ] · V[ξ]ᵀ`.
+/// Layouts: filters `U[ξ][Cout][Cin]`, transformed input `V[Cin][ξ][P]`, products
+/// `M[Cout][ξ][P]` with `P` the tiles of a chunk of images (so that a channel's 36 entries are
+/// written and read within one stretch of memory; the products step over `ξ`). The filter gradient is the adjoint,
+/// `dg = Gᵀ (Σ_P (A dY Aᵀ) ⊙ V) G`, accumulated as 36 products `dU[ξ] += dM[ξ] · V[ξ]ᵀ`.
+/// The transforms work on four horizontally adjacent tiles at a time, one tile per SIMD lane.
 final class WinogradConvolution {
-  /// Tiles per chunk the products are sized for (whole images, at least one). Measured on the
-  /// small CNN and ResNet-20: 64–512 tiles are alike within the machine's noise, 1,024 and
-  /// more are 10–35 % slower once `V` and `M` no longer fit the core's cache.
+  /// Tiles per chunk the products are sized for (whole images, at least one): 64, 128 and 256
+  /// were alike within the noise on the small CNN at 3×32 (one 32×32 image is 64 tiles).
   static let tilesPerChunk = 128
+  /// Entries of a transformed tile, `ξ = 6i + j`.
+  static let points = 36
 
   let inputChannels: Int
   let outputChannels: Int
@@ -22,6 +25,7 @@ final class WinogradConvolution {
   private let transformedInput = Scratch()
   private let products = Scratch()
   private let paddedPlane = Scratch()
+  private let halfTransformed = Scratch()
   private let filterGradient = Scratch()
   private let maskedGradient = Scratch()
 
@@ -33,8 +37,8 @@ final class WinogradConvolution {
   private struct Tiling {
     let height: Int
     let width: Int
-    var tilesY: Int { (height + 1) / 2 }
-    var tilesX: Int { (width + 1) / 2 }
+    var tilesY: Int { (height + 3) / 4 }
+    var tilesX: Int { (width + 3) / 4 }
     var perImage: Int { tilesY * tilesX }
     /// Tiles per row rounded up to the four the transforms handle at once.
     var groupedTilesX: Int { (tilesX + 3) / 4 * 4 }
@@ -53,7 +57,7 @@ final class WinogradConvolution {
     activationCap: Float?, into y: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int
   ) {
     let tiling = Tiling(height: height, width: width)
-    let u = filters.reserve(16 * outputChannels * inputChannels)
+    let u = filters.reserve(Self.points * outputChannels * inputChannels)
     Self.transformFilters(g, outputChannels: outputChannels, inputChannels: inputChannels, into: u)
     let chunk = tiling.imagesPerChunk(batch: batch)
     let (v, m) = chunkBuffers(tiles: chunk * tiling.perImage)
@@ -81,10 +85,10 @@ final class WinogradConvolution {
     let tiling = Tiling(height: height, width: width)
     let chunk = tiling.imagesPerChunk(batch: batch)
     let (v, dm) = chunkBuffers(tiles: chunk * tiling.perImage)
-    let du = filterGradient.reserve(16 * cout * cin)
-    du.update(repeating: 0, count: 16 * cout * cin)
+    let du = filterGradient.reserve(Self.points * cout * cin)
+    du.update(repeating: 0, count: Self.points * cout * cin)
     let flipped = flippedWeights.map { weights in
-      let u = flippedFilters.reserve(16 * cin * cout)
+      let u = flippedFilters.reserve(Self.points * cin * cout)
       Self.transformFilters(weights, outputChannels: cin, inputChannels: cout, into: u)
       return u
     }
@@ -102,12 +106,12 @@ final class WinogradConvolution {
       transformInput(
         x + first * cin * tiling.plane, images: images, channels: cin, tiling: tiling, into: v, tiles: p)
       transformOutputGradient(dy, images: images, channels: cout, tiling: tiling, into: dm, tiles: p)
-      for xi in 0..<16 {
+      for xi in 0..<Self.points {
         cblas_sgemm(
           CblasRowMajor, CblasNoTrans, CblasTrans,
           Int32(cout), Int32(cin), Int32(p),
-          1, dm + xi * cout * p, Int32(p),
-          v + xi * cin * p, Int32(p),
+          1, dm + xi * Self.entryStride(tiles: p), Int32(Self.channelStride(tiles: p)),
+          v + xi * Self.entryStride(tiles: p), Int32(Self.channelStride(tiles: p)),
           1, du + xi * cout * cin, Int32(cin))
       }
       if let flipped, let dx {
@@ -120,14 +124,22 @@ final class WinogradConvolution {
   }
 
   /// `V` and `M` (or `dM`) for a chunk of `tiles` tiles, sized for the wider side so that
-  /// forward, the filter gradient and the input gradient (channels swapped) all fit; `M` has
-  /// four floats more, for the output transform's four-tile loads past the last tile.
+  /// forward, the filter gradient and the input gradient (channels swapped) all fit.
   private func chunkBuffers(tiles: Int) -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
-    let channels = max(inputChannels, outputChannels)
-    return (transformedInput.reserve(16 * channels * tiles), products.reserve(16 * channels * tiles + 4))
+    let size = max(inputChannels, outputChannels) * Self.channelStride(tiles: tiles)
+    return (transformedInput.reserve(size), products.reserve(size))
   }
 
-  /// One chunk of images through the transforms and the 16 products `M[ξ] = U[ξ] · V[ξ]`, in
+  /// Floats from one entry `ξ` of a channel in `V` or `M` to the next: the chunk's tiles and
+  /// four more, so that the transforms can load and store whole groups of four tiles. A group
+  /// that runs past the end of a row of tiles spills into tiles transformed later (image by
+  /// image, row by row), past the last one into these four.
+  private static func entryStride(tiles: Int) -> Int { tiles + 4 }
+
+  /// Floats from one channel of `V` or `M` to the next, the products' leading dimension.
+  private static func channelStride(tiles: Int) -> Int { points * entryStride(tiles: tiles) }
+
+  /// One chunk of images through the transforms and the 36 products `M[ξ] = U[ξ] · V[ξ]`, in
   /// `buffers` from `chunkBuffers`.
   private func convolve(
     _ x: UnsafePointer<Float>, filters u: UnsafePointer<Float>, inputChannels: Int, outputChannels: Int,
@@ -136,47 +148,40 @@ final class WinogradConvolution {
   ) {
     let (p, v, m) = (images * tiling.perImage, buffers.v, buffers.m)
     transformInput(x, images: images, channels: inputChannels, tiling: tiling, into: v, tiles: p)
-    for xi in 0..<16 {
+    for xi in 0..<Self.points {
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasNoTrans,
         Int32(outputChannels), Int32(p), Int32(inputChannels),
         1, u + xi * outputChannels * inputChannels, Int32(inputChannels),
-        v + xi * inputChannels * p, Int32(p),
-        0, m + xi * outputChannels * p, Int32(p))
+        v + xi * Self.entryStride(tiles: p), Int32(Self.channelStride(tiles: p)),
+        0, m + xi * Self.entryStride(tiles: p), Int32(Self.channelStride(tiles: p)))
     }
-    Self.transformOutput(
+    transformOutput(
       m, tiles: p, images: images, channels: outputChannels, bias: bias, activationCap: activationCap,
       tiling: tiling, into: y)
   }
 
-  // MARK: Transforms
+  // MARK: Filter transforms, four (output, input) channel pairs per lane group
 
-  /// `U = G g Gᵀ` with `G = [[1, 0, 0], [½, ½, ½], [½, −½, ½], [0, 0, 1]]`, for every
-  /// (output, input) channel pair.
+  /// `U = G g Gᵀ` for every (output, input) channel pair.
   private static func transformFilters(
     _ g: UnsafePointer<Float>, outputChannels: Int, inputChannels: Int, into u: UnsafeMutablePointer<Float>
   ) {
     let pairs = outputChannels * inputChannels
-    for pair in 0..<pairs {
-      let f = g + pair * 9
-      // (G g) row by row, each a vector over the kernel's three columns.
-      let g0 = SIMD4<Float>(f[0], f[1], f[2], 0)
-      let g1 = SIMD4<Float>(f[3], f[4], f[5], 0)
-      let g2 = SIMD4<Float>(f[6], f[7], f[8], 0)
-      storeFilterRow(g0, at: u + pair, pairs: pairs)
-      storeFilterRow(0.5 * (g0 + g1 + g2), at: u + 4 * pairs + pair, pairs: pairs)
-      storeFilterRow(0.5 * (g0 - g1 + g2), at: u + 8 * pairs + pair, pairs: pairs)
-      storeFilterRow(g2, at: u + 12 * pairs + pair, pairs: pairs)
+    for pair in stride(from: 0, to: pairs, by: 4) {
+      let count = min(4, pairs - pair)
+      func tap(_ row: Int, _ column: Int) -> SIMD4<Float> {
+        var lanes = SIMD4<Float>()
+        for lane in 0..<count { lanes[lane] = g[(pair + lane) * 9 + 3 * row + column] }
+        return lanes
+      }
+      func column(_ c: Int) -> Six { WinogradTransform.filter(tap(0, c), tap(1, c), tap(2, c)) }
+      let (c0, c1, c2) = (column(0), column(1), column(2))
+      for i in 0..<6 {
+        WinogradTransform.filter(c0[i], c1[i], c2[i])
+          .store(at: u + 6 * i * pairs + pair, stride: pairs, count: count)
+      }
     }
-  }
-
-  /// Row `r` of `G g` times `Gᵀ`.
-  @inline(__always)
-  private static func storeFilterRow(_ r: SIMD4<Float>, at out: UnsafeMutablePointer<Float>, pairs: Int) {
-    out[0] = r[0]
-    out[pairs] = 0.5 * (r[0] + r[1] + r[2])
-    out[2 * pairs] = 0.5 * (r[0] - r[1] + r[2])
-    out[3 * pairs] = r[2]
   }
 
   /// `dg += Gᵀ dU G` for every (output, input) channel pair.
@@ -184,191 +189,161 @@ final class WinogradConvolution {
     _ du: UnsafePointer<Float>, outputChannels: Int, inputChannels: Int, into dg: UnsafeMutablePointer<Float>
   ) {
     let pairs = outputChannels * inputChannels
-    for pair in 0..<pairs {
-      let d = du + pair
-      // (Gᵀ dU) row by row, each a vector over the four transform columns.
-      func row(_ i: Int) -> SIMD4<Float> {
-        SIMD4(d[4 * i * pairs], d[(4 * i + 1) * pairs], d[(4 * i + 2) * pairs], d[(4 * i + 3) * pairs])
+    for pair in stride(from: 0, to: pairs, by: 4) {
+      let count = min(4, pairs - pair)
+      func entry(_ xi: Int) -> SIMD4<Float> {
+        var lanes = SIMD4<Float>()
+        for lane in 0..<count { lanes[lane] = du[xi * pairs + pair + lane] }
+        return lanes
       }
-      let (d0, d1, d2, d3) = (row(0), row(1), row(2), row(3))
-      let f = dg + pair * 9
-      accumulateFilterRow(d0 + 0.5 * (d1 + d2), into: f)
-      accumulateFilterRow(0.5 * (d1 - d2), into: f + 3)
-      accumulateFilterRow(0.5 * (d1 + d2) + d3, into: f + 6)
+      func row(_ i: Int) -> Three { WinogradTransform.filterAdjoint(Six { j in entry(6 * i + j) }) }
+      let (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5))
+      for c in 0..<3 {
+        let column = WinogradTransform.filterAdjoint(Six(r0[c], r1[c], r2[c], r3[c], r4[c], r5[c]))
+        for r in 0..<3 {
+          for lane in 0..<count { dg[(pair + lane) * 9 + 3 * r + c] += column[r][lane] }
+        }
+      }
     }
   }
 
-  /// Row `r` of `Gᵀ dU` times `G`, added to one row of the kernel's gradient.
-  @inline(__always)
-  private static func accumulateFilterRow(_ r: SIMD4<Float>, into f: UnsafeMutablePointer<Float>) {
-    f[0] += r[0] + 0.5 * (r[1] + r[2])
-    f[1] += 0.5 * (r[1] - r[2])
-    f[2] += 0.5 * (r[1] + r[2]) + r[3]
-  }
+  // MARK: Data transforms, four horizontally adjacent tiles per vector
 
-  /// `V = Bᵀ d B` of every 4×4 input tile (zero outside the image), with
-  /// `Bᵀ = [[1, 0, −1, 0], [0, 1, 1, 0], [0, −1, 1, 0], [0, 1, 0, −1]]`; tile `p` of image `n`
-  /// is column `n·tilesPerImage + p` of `V[ξ][c]`. Four horizontally adjacent tiles at a time,
-  /// from a zero-padded copy of the plane whose rows are split into even and odd columns, so
-  /// that column `j` of four tiles is four consecutive floats.
+  /// `V = Bᵀ d B` of every 6×6 input tile (zero outside the image); tile `p` of image `n` is
+  /// column `n·tilesPerImage + p` of `V[c][ξ]`. The zero-padded plane's rows are split by
+  /// column into four phases, so that column `j` of four adjacent tiles is four consecutive
+  /// floats; the columns are transformed first (`Bᵀ d`), then the rows of that (`· B`).
   private func transformInput(
     _ x: UnsafePointer<Float>, images: Int, channels: Int, tiling: Tiling,
     into v: UnsafeMutablePointer<Float>, tiles p: Int
   ) {
-    let half = tiling.groupedTilesX + 1
-    let rows = 2 * tiling.tilesY + 2
-    let padded = paddedPlane.reserve(rows * 2 * half)
-    padded.update(repeating: 0, count: rows * 2 * half)
-    let planes = channels * p
-    for n in 0..<images {
-      for c in 0..<channels {
+    // Image column c is phase c % 4, index c / 4 + 1: index 0 of phase 3 is the left padding.
+    let quarter = tiling.groupedTilesX + 2
+    let rowFloats = 4 * quarter
+    let rows = 4 * tiling.tilesY + 2
+    let padded = paddedPlane.reserve(rows * rowFloats)
+    padded.update(repeating: 0, count: rows * rowFloats)
+    let half = halfTransformed.reserve(6 * 6 * 4)
+    let entry = Self.entryStride(tiles: p)
+    for c in 0..<channels {
+      for n in 0..<images {
         let plane = x + (n * channels + c) * tiling.plane
         for row in 0..<tiling.height {
-          // Padded column q = image column + 1 goes to even[q / 2] or odd[q / 2].
-          let even = padded + (row + 1) * 2 * half
-          let odd = even + half
-          let source = plane + row * tiling.width
-          for i in 0..<(tiling.width + 1) / 2 { odd[i] = source[2 * i] }
-          for i in 0..<tiling.width / 2 { even[i + 1] = source[2 * i + 1] }
+          Self.splitPhases(
+            plane + row * tiling.width, count: tiling.width, into: padded + (row + 1) * rowFloats + 1,
+            quarter: quarter)
         }
-        let out = v + c * p + n * tiling.perImage
+        let out = v + c * Self.channelStride(tiles: p) + n * tiling.perImage
         for by in 0..<tiling.tilesY {
-          let top = UnsafeRawPointer(padded + 2 * by * 2 * half)
-          let rowBytes = 2 * half * MemoryLayout<Float>.stride
-          let oddBytes = half * MemoryLayout<Float>.stride
+          let top = padded + 4 * by * rowFloats
           for bx in stride(from: 0, to: tiling.tilesX, by: 4) {
-            let at = bx * MemoryLayout<Float>.stride
-            func columns(_ i: Int) -> TileRow {
-              let even = top + at + i * rowBytes
-              return TileRow(
-                even.loadUnaligned(as: SIMD4<Float>.self),
-                even.loadUnaligned(fromByteOffset: oddBytes, as: SIMD4<Float>.self),
-                even.loadUnaligned(fromByteOffset: 4, as: SIMD4<Float>.self),
-                even.loadUnaligned(fromByteOffset: oddBytes + 4, as: SIMD4<Float>.self))
+            for j in 0..<6 {
+              let column = top + ((j + 3) & 3) * quarter + bx + (j + 3) >> 2
+              WinogradTransform.input(Six(at: column, stride: rowFloats)).store(at: half + 4 * j, stride: 24)
             }
-            let (d0, d1, d2, d3) = (columns(0), columns(1), columns(2), columns(3))
-            let count = min(4, tiling.tilesX - bx)
             let tile = out + by * tiling.tilesX + bx
-            Self.storeInputRow(d0 - d2, at: tile, planes: planes, count: count)
-            Self.storeInputRow(d1 + d2, at: tile + 4 * planes, planes: planes, count: count)
-            Self.storeInputRow(d2 - d1, at: tile + 8 * planes, planes: planes, count: count)
-            Self.storeInputRow(d1 - d3, at: tile + 12 * planes, planes: planes, count: count)
+            for i in 0..<6 {
+              WinogradTransform.input(Six(at: half + 24 * i, stride: 4))
+                .store(at: tile + 6 * i * entry, stride: entry)
+            }
           }
         }
       }
     }
   }
 
-  /// Row `t` of `Bᵀ d` times `B` (each entry a vector over four tiles): the entries
-  /// `ξ = 4i + j` of `count` tiles.
-  @inline(__always)
-  private static func storeInputRow(
-    _ t: TileRow, at out: UnsafeMutablePointer<Float>, planes: Int, count: Int
-  ) {
-    store(t.c0 - t.c2, at: out, count: count)
-    store(t.c1 + t.c2, at: out + planes, count: count)
-    store(t.c2 - t.c1, at: out + 2 * planes, count: count)
-    store(t.c1 - t.c3, at: out + 3 * planes, count: count)
-  }
-
-  /// One row of four 4×4 tiles: column `j` of each tile in lane `t` of `cj`.
-  private struct TileRow {
-    var c0, c1, c2, c3: SIMD4<Float>
-    @inline(__always) init(_ c0: SIMD4<Float>, _ c1: SIMD4<Float>, _ c2: SIMD4<Float>, _ c3: SIMD4<Float>) {
-      (self.c0, self.c1, self.c2, self.c3) = (c0, c1, c2, c3)
-    }
-    @inline(__always) static func + (a: Self, b: Self) -> Self {
-      Self(a.c0 + b.c0, a.c1 + b.c1, a.c2 + b.c2, a.c3 + b.c3)
-    }
-    @inline(__always) static func - (a: Self, b: Self) -> Self {
-      Self(a.c0 - b.c0, a.c1 - b.c1, a.c2 - b.c2, a.c3 - b.c3)
-    }
-  }
-
-  /// `dM = A dY Aᵀ` of every 2×2 output-gradient tile (zero outside the image), with
-  /// `A = [[1, 0], [1, 1], [1, −1], [0, −1]]`: the adjoint of the output transform.
+  /// `dM = A dY Aᵀ` of every 4×4 output-gradient tile (zero outside the image): the adjoint of
+  /// the output transform, columns first, from rows split into phases as in `transformInput`.
   private func transformOutputGradient(
     _ dy: UnsafePointer<Float>, images: Int, channels: Int, tiling: Tiling,
     into dm: UnsafeMutablePointer<Float>, tiles p: Int
   ) {
-    let pw = 2 * tiling.groupedTilesX
-    let rows = 2 * tiling.tilesY
-    let padded = paddedPlane.reserve(rows * pw)
-    padded.update(repeating: 0, count: rows * pw)
-    let planes = channels * p
-    for n in 0..<images {
-      for c in 0..<channels {
+    let quarter = tiling.groupedTilesX
+    let rowFloats = 4 * quarter
+    let rows = 4 * tiling.tilesY
+    let padded = paddedPlane.reserve(rows * rowFloats)
+    padded.update(repeating: 0, count: rows * rowFloats)
+    let half = halfTransformed.reserve(6 * 4 * 4)
+    let entry = Self.entryStride(tiles: p)
+    for c in 0..<channels {
+      for n in 0..<images {
         let plane = dy + (n * channels + c) * tiling.plane
         for row in 0..<tiling.height {
-          (padded + row * pw).update(from: plane + row * tiling.width, count: tiling.width)
+          Self.splitPhases(
+            plane + row * tiling.width, count: tiling.width, into: padded + row * rowFloats, quarter: quarter)
         }
-        let out = dm + c * p + n * tiling.perImage
+        let out = dm + c * Self.channelStride(tiles: p) + n * tiling.perImage
         for by in 0..<tiling.tilesY {
-          let top = UnsafeRawPointer(padded + 2 * by * pw)
-          let bottom = top + pw * MemoryLayout<Float>.stride
+          let top = padded + 4 * by * rowFloats
           for bx in stride(from: 0, to: tiling.tilesX, by: 4) {
-            let at = 2 * bx * MemoryLayout<Float>.stride
-            let a = top.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self)
-            let b = bottom.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self)
-            let (a0, a1, b0, b1) = (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
-            let count = min(4, tiling.tilesX - bx)
+            for j in 0..<4 {
+              WinogradTransform.outputAdjoint(Four(at: top + j * quarter + bx, stride: rowFloats))
+                .store(at: half + 4 * j, stride: 16)
+            }
             let tile = out + by * tiling.tilesX + bx
-            Self.storeGradientRow(a0, a1, at: tile, planes: planes, count: count)
-            Self.storeGradientRow(a0 + b0, a1 + b1, at: tile + 4 * planes, planes: planes, count: count)
-            Self.storeGradientRow(a0 - b0, a1 - b1, at: tile + 8 * planes, planes: planes, count: count)
-            Self.storeGradientRow(-b0, -b1, at: tile + 12 * planes, planes: planes, count: count)
+            for i in 0..<6 {
+              WinogradTransform.outputAdjoint(Four(at: half + 16 * i, stride: 4))
+                .store(at: tile + 6 * i * entry, stride: entry)
+            }
           }
         }
       }
     }
   }
 
-  /// Row `(r0, r1)` of `A dY` times `Aᵀ`, for `count` tiles.
+  /// `count` floats of a row into four phases `quarter` floats apart: float `c` to phase
+  /// `c % 4`, index `c / 4`; sixteen at a time as a 4×4 transpose.
   @inline(__always)
-  private static func storeGradientRow(
-    _ r0: SIMD4<Float>, _ r1: SIMD4<Float>, at out: UnsafeMutablePointer<Float>, planes: Int, count: Int
+  private static func splitPhases(
+    _ source: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>, quarter: Int
   ) {
-    store(r0, at: out, count: count)
-    store(r0 + r1, at: out + planes, count: count)
-    store(r0 - r1, at: out + 2 * planes, count: count)
-    store(-r1, at: out + 3 * planes, count: count)
+    var c = 0
+    while c + 16 <= count {
+      let (a, b, d, e) = (
+        WinogradTransform.load(source + c), WinogradTransform.load(source + c + 4),
+        WinogradTransform.load(source + c + 8), WinogradTransform.load(source + c + 12)
+      )
+      let at = target + c / 4
+      Four(
+        SIMD4(a[0], b[0], d[0], e[0]), SIMD4(a[1], b[1], d[1], e[1]), SIMD4(a[2], b[2], d[2], e[2]),
+        SIMD4(a[3], b[3], d[3], e[3])
+      ).store(at: at, stride: quarter)
+      c += 16
+    }
+    while c < count {
+      target[(c & 3) * quarter + c >> 2] = source[c]
+      c += 1
+    }
   }
 
-  /// `Y = Aᵀ M A + b` of every tile, with `Aᵀ = [[1, 1, 1, 0], [0, 1, −1, −1]]`, written into
-  /// the output planes (the part of an edge tile outside the image is dropped). Four tiles at
-  /// a time; their two output rows are interleaved back into eight consecutive pixels.
-  private static func transformOutput(
+  /// `Y = Aᵀ M A + b` of every tile, written into the output planes (the part of an edge tile
+  /// outside the image is dropped), clamped to `[0, activationCap]` when given (as
+  /// `ReLU.apply`). Columns first; each output row of four tiles is transposed back into
+  /// sixteen consecutive pixels.
+  private func transformOutput(
     _ m: UnsafePointer<Float>, tiles p: Int, images: Int, channels: Int, bias: UnsafePointer<Float>?,
     activationCap: Float?, tiling: Tiling, into y: UnsafeMutablePointer<Float>
   ) {
-    let planes = channels * p
+    let entry = Self.entryStride(tiles: p)
     let (h, w) = (tiling.height, tiling.width)
+    let half = halfTransformed.reserve(6 * 4 * 4)
     for n in 0..<images {
       for k in 0..<channels {
         let b = SIMD4<Float>(repeating: bias?[k] ?? 0)
-        let products = UnsafeRawPointer(m + k * p + n * tiling.perImage)
+        let products = m + k * Self.channelStride(tiles: p) + n * tiling.perImage
         let plane = y + (n * channels + k) * tiling.plane
         for by in 0..<tiling.tilesY {
           for bx in stride(from: 0, to: tiling.tilesX, by: 4) {
-            let tile = products + (by * tiling.tilesX + bx) * MemoryLayout<Float>.stride
-            func entry(_ xi: Int) -> SIMD4<Float> {
-              tile.loadUnaligned(
-                fromByteOffset: xi * planes * MemoryLayout<Float>.stride, as: SIMD4<Float>.self)
+            let tile = products + by * tiling.tilesX + bx
+            for j in 0..<6 {
+              WinogradTransform.output(Six(at: tile + j * entry, stride: 6 * entry)).store(
+                at: half + 4 * j, stride: 24)
             }
-            // (Aᵀ M) rows 0 and 1, column j, each over four tiles.
-            func sums(_ j: Int) -> (SIMD4<Float>, SIMD4<Float>) {
-              let (m1, m2) = (entry(4 + j), entry(8 + j))
-              return (entry(j) + m1 + m2, m1 - m2 - entry(12 + j))
-            }
-            let (s0, s1, s2, s3) = (sums(0), sums(1), sums(2), sums(3))
-            let top = plane + 2 * by * w + 2 * bx
-            let columns = min(8, w - 2 * bx)
-            storeOutputRow(
-              s0.0 + s1.0 + s2.0 + b, s1.0 - s2.0 - s3.0 + b, activationCap: activationCap, at: top,
-              count: columns)
-            if 2 * by + 1 < h {
-              storeOutputRow(
-                s0.1 + s1.1 + s2.1 + b, s1.1 - s2.1 - s3.1 + b, activationCap: activationCap, at: top + w,
+            let columns = min(16, w - 4 * bx)
+            for r in 0..<min(4, h - 4 * by) {
+              let row = WinogradTransform.output(Six(at: half + 24 * r, stride: 4))
+              Self.storeOutputRow(
+                row, bias: b, activationCap: activationCap, at: plane + (4 * by + r) * w + 4 * bx,
                 count: columns)
             }
           }
@@ -377,32 +352,23 @@ final class WinogradConvolution {
     }
   }
 
-  /// The even and odd pixels of four tiles' output row, interleaved and clamped to
-  /// `[0, activationCap]` when given (as `ReLU.apply`); `count` of the eight.
+  /// Four tiles' output row (`row.v0` column 0 of each tile, …), transposed into sixteen
+  /// pixels, `count` of them stored.
   @inline(__always)
   private static func storeOutputRow(
-    _ even: SIMD4<Float>, _ odd: SIMD4<Float>, activationCap: Float?, at out: UnsafeMutablePointer<Float>,
-    count: Int
+    _ row: Four, bias: SIMD4<Float>, activationCap: Float?, at out: UnsafeMutablePointer<Float>, count: Int
   ) {
-    var row = SIMD8(even[0], odd[0], even[1], odd[1], even[2], odd[2], even[3], odd[3])
-    if let activationCap {
-      row.replace(with: 0, where: row .<= 0)
-      row.replace(with: activationCap, where: row .> activationCap)
-    }
-    if count == 8 {
-      UnsafeMutableRawPointer(out).storeBytes(of: row, as: SIMD8<Float>.self)
+    let (c0, c1, c2, c3) = (row.v0 + bias, row.v1 + bias, row.v2 + bias, row.v3 + bias)
+    var pixels = Four(
+      SIMD4(c0[0], c1[0], c2[0], c3[0]), SIMD4(c0[1], c1[1], c2[1], c3[1]), SIMD4(c0[2], c1[2], c2[2], c3[2]),
+      SIMD4(c0[3], c1[3], c2[3], c3[3]))
+    if let activationCap { pixels.clamp(to: activationCap) }
+    if count == 16 {
+      pixels.store(at: out, stride: 4)
     } else {
-      for i in 0..<count { out[i] = row[i] }
-    }
-  }
-
-  /// The first `count` lanes of `value` at `out`.
-  @inline(__always)
-  private static func store(_ value: SIMD4<Float>, at out: UnsafeMutablePointer<Float>, count: Int) {
-    if count == 4 {
-      UnsafeMutableRawPointer(out).storeBytes(of: value, as: SIMD4<Float>.self)
-    } else {
-      for i in 0..<count { out[i] = value[i] }
+      for t in 0..<(count + 3) / 4 {
+        WinogradTransform.store(pixels[t], at: out + 4 * t, count: min(4, count - 4 * t))
+      }
     }
   }
 }
