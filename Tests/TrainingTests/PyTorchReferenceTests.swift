@@ -70,8 +70,10 @@ final class PyTorchReferenceTests: XCTestCase {
       let g = UnsafeBufferPointer(start: network.gradients.base + entry.offset, count: entry.count).map(
         Double.init)
       // Everything is compared against the tensor's own norm: sums of a zero-mean gradient are
-      // near zero, and float32 summation order differs between the two libraries.
-      let tolerance = 2e-5 * reference.norm
+      // near zero, and float32 summation order differs between the two libraries. Winograd
+      // F(4×4, 3×3) in conv2–4 rounds more than PyTorch's direct convolution: the largest
+      // deviation is 2.9e-5 of the norm (conv3.weight's sum; under 2e-5 with F(2×2, 3×3)).
+      let tolerance = 5e-5 * reference.norm
       XCTAssertEqual(
         g.reduce(0) { $0 + $1 * $1 }.squareRoot(), reference.norm, accuracy: tolerance, entry.name)
       XCTAssertEqual(g.reduce(0, +), reference.sum, accuracy: tolerance, entry.name)
@@ -92,7 +94,8 @@ final class PyTorchReferenceTests: XCTestCase {
           network.bufferLayout.entries.first { $0.name == "\(reference.layer).\(suffix)" })
         let values = UnsafeBufferPointer(start: network.buffers.base + entry.offset, count: entry.count)
         let actual = values.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
-        XCTAssertEqual(actual, expected, accuracy: 1e-5 * expected, entry.name)
+        // Largest deviation 1.7e-5 (bn4's running mean; under 1e-5 with F(2×2, 3×3)).
+        XCTAssertEqual(actual, expected, accuracy: 5e-5 * expected, entry.name)
       }
     }
   }
