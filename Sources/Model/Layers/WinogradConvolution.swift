@@ -7,8 +7,9 @@ import CBLAS
 ///
 /// Layouts: filters `U[ξ][Cout][Cin]`, transformed input `V[Cin][ξ][P]`, products
 /// `M[Cout][ξ][P]` with `P` the tiles of a chunk of images (so that a channel's 36 entries are
-/// written and read within one stretch of memory; the products step over `ξ`). The filter gradient is the adjoint,
-/// `dg = Gᵀ (Σ_P (A dY Aᵀ) ⊙ V) G`, accumulated as 36 products `dU[ξ] += dM[ξ] · V[ξ]ᵀ`.
+/// written and read within one stretch of memory; the products step over `ξ`). The filter
+/// gradient is the adjoint, `dg = Gᵀ (Σ_P (A dY Aᵀ) ⊙ V) G`, accumulated as 36 products
+/// `dU[ξ] += dM[ξ] · V[ξ]ᵀ`.
 /// The transforms work on four horizontally adjacent tiles at a time, one tile per SIMD lane.
 final class WinogradConvolution {
   /// Tiles per chunk the products are sized for (whole images, at least one): 64, 128 and 256
@@ -210,81 +211,83 @@ final class WinogradConvolution {
   // MARK: Data transforms, four horizontally adjacent tiles per vector
 
   /// `V = Bᵀ d B` of every 6×6 input tile (zero outside the image); tile `p` of image `n` is
-  /// column `n·tilesPerImage + p` of `V[c][ξ]`. The zero-padded plane's rows are split by
-  /// column into four phases, so that column `j` of four adjacent tiles is four consecutive
-  /// floats; the columns are transformed first (`Bᵀ d`), then the rows of that (`· B`).
+  /// column `n·tilesPerImage + p` of `V[c][ξ]`. The columns are transformed first (`Bᵀ d`),
+  /// then the rows of that (`· B`).
   private func transformInput(
     _ x: UnsafePointer<Float>, images: Int, channels: Int, tiling: Tiling,
     into v: UnsafeMutablePointer<Float>, tiles p: Int
   ) {
-    // Image column c is phase c % 4, index c / 4 + 1: index 0 of phase 3 is the left padding.
-    let quarter = tiling.groupedTilesX + 2
-    let rowFloats = 4 * quarter
-    let rows = 4 * tiling.tilesY + 2
-    let padded = paddedPlane.reserve(rows * rowFloats)
-    padded.update(repeating: 0, count: rows * rowFloats)
     let half = halfTransformed.reserve(6 * 6 * 4)
     let entry = Self.entryStride(tiles: p)
-    for c in 0..<channels {
-      for n in 0..<images {
-        let plane = x + (n * channels + c) * tiling.plane
-        for row in 0..<tiling.height {
-          Self.splitPhases(
-            plane + row * tiling.width, count: tiling.width, into: padded + (row + 1) * rowFloats + 1,
-            quarter: quarter)
-        }
-        let out = v + c * Self.channelStride(tiles: p) + n * tiling.perImage
-        for by in 0..<tiling.tilesY {
-          let top = padded + 4 * by * rowFloats
-          for bx in stride(from: 0, to: tiling.tilesX, by: 4) {
-            for j in 0..<6 {
-              let column = top + ((j + 3) & 3) * quarter + bx + (j + 3) >> 2
-              WinogradTransform.input(Six(at: column, stride: rowFloats)).store(at: half + 4 * j, stride: 24)
-            }
-            let tile = out + by * tiling.tilesX + bx
-            for i in 0..<6 {
-              WinogradTransform.input(Six(at: half + 24 * i, stride: 4))
-                .store(at: tile + 6 * i * entry, stride: entry)
-            }
-          }
-        }
+    forEachTileGroup(of: x, images: images, channels: channels, tiling: tiling, margin: 1, into: v, tiles: p)
+    {
+      top, quarter, tile in
+      // Tile column j is image column j − 1: phase (j + 3) % 4, index (j + 3) / 4 on.
+      for j in 0..<6 {
+        let column = top + ((j + 3) & 3) * quarter + (j + 3) >> 2
+        WinogradTransform.input(Six(at: column, stride: 4 * quarter)).store(at: half + 4 * j, stride: 24)
+      }
+      for i in 0..<6 {
+        WinogradTransform.input(Six(at: half + 24 * i, stride: 4)).store(
+          at: tile + 6 * i * entry, stride: entry)
       }
     }
   }
 
   /// `dM = A dY Aᵀ` of every 4×4 output-gradient tile (zero outside the image): the adjoint of
-  /// the output transform, columns first, from rows split into phases as in `transformInput`.
+  /// the output transform, columns first.
   private func transformOutputGradient(
     _ dy: UnsafePointer<Float>, images: Int, channels: Int, tiling: Tiling,
     into dm: UnsafeMutablePointer<Float>, tiles p: Int
   ) {
-    let quarter = tiling.groupedTilesX
-    let rowFloats = 4 * quarter
-    let rows = 4 * tiling.tilesY
-    let padded = paddedPlane.reserve(rows * rowFloats)
-    padded.update(repeating: 0, count: rows * rowFloats)
     let half = halfTransformed.reserve(6 * 4 * 4)
     let entry = Self.entryStride(tiles: p)
+    forEachTileGroup(
+      of: dy, images: images, channels: channels, tiling: tiling, margin: 0, into: dm, tiles: p
+    ) {
+      top, quarter, tile in
+      for j in 0..<4 {
+        WinogradTransform.outputAdjoint(Four(at: top + j * quarter, stride: 4 * quarter))
+          .store(at: half + 4 * j, stride: 16)
+      }
+      for i in 0..<6 {
+        WinogradTransform.outputAdjoint(Four(at: half + 16 * i, stride: 4))
+          .store(at: tile + 6 * i * entry, stride: entry)
+      }
+    }
+  }
+
+  /// Every group of four horizontally adjacent tiles of every (channel, image) plane of
+  /// `source`, for the two transforms that read planes. Each plane is copied into a plane with
+  /// `margin` zeros on every side whose rows are split by column into four phases
+  /// (`splitPhases`), so that column `j` of four adjacent tiles is four consecutive floats.
+  /// `body` gets the padded plane at the group's first column of phase 0 (rows `4·quarter`
+  /// floats apart), the phases' length `quarter`, and where the group's first tile goes in
+  /// `target` (entry `ξ = 0` of its channel, `V[c][ξ]` or `dM[c][ξ]`).
+  @inline(__always)
+  private func forEachTileGroup(
+    of source: UnsafePointer<Float>, images: Int, channels: Int, tiling: Tiling, margin: Int,
+    into target: UnsafeMutablePointer<Float>, tiles p: Int,
+    _ body: (_ top: UnsafePointer<Float>, _ quarter: Int, _ tile: UnsafeMutablePointer<Float>) -> Void
+  ) {
+    let quarter = tiling.groupedTilesX + 2 * margin
+    let rowFloats = 4 * quarter
+    let rows = 4 * tiling.tilesY + 2 * margin
+    let padded = paddedPlane.reserve(rows * rowFloats)
+    padded.update(repeating: 0, count: rows * rowFloats)
     for c in 0..<channels {
       for n in 0..<images {
-        let plane = dy + (n * channels + c) * tiling.plane
+        let plane = source + (n * channels + c) * tiling.plane
         for row in 0..<tiling.height {
           Self.splitPhases(
-            plane + row * tiling.width, count: tiling.width, into: padded + row * rowFloats, quarter: quarter)
+            plane + row * tiling.width, count: tiling.width,
+            into: padded + (row + margin) * rowFloats + margin,
+            quarter: quarter)
         }
-        let out = dm + c * Self.channelStride(tiles: p) + n * tiling.perImage
+        let out = target + c * Self.channelStride(tiles: p) + n * tiling.perImage
         for by in 0..<tiling.tilesY {
-          let top = padded + 4 * by * rowFloats
           for bx in stride(from: 0, to: tiling.tilesX, by: 4) {
-            for j in 0..<4 {
-              WinogradTransform.outputAdjoint(Four(at: top + j * quarter + bx, stride: rowFloats))
-                .store(at: half + 4 * j, stride: 16)
-            }
-            let tile = out + by * tiling.tilesX + bx
-            for i in 0..<6 {
-              WinogradTransform.outputAdjoint(Four(at: half + 16 * i, stride: 4))
-                .store(at: tile + 6 * i * entry, stride: entry)
-            }
+            body(padded + 4 * by * rowFloats + bx, quarter, out + by * tiling.tilesX + bx)
           }
         }
       }
