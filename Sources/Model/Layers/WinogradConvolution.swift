@@ -295,28 +295,20 @@ final class WinogradConvolution {
   }
 
   /// `count` floats of a row into four phases `quarter` floats apart: float `c` to phase
-  /// `c % 4`, index `c / 4`; sixteen at a time as a 4×4 transpose.
+  /// `c % 4`, index `c / 4`; sixteen at a time as a 4×4 transpose, the last block padded with
+  /// zeros (the phases must hold `count` rounded up to 16, which `Tiling.groupedTilesX` does).
   @inline(__always)
   private static func splitPhases(
     _ source: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>, quarter: Int
   ) {
     var c = 0
     while c + 16 <= count {
-      let (a, b, d, e) = (
-        WinogradTransform.load(source + c), WinogradTransform.load(source + c + 4),
-        WinogradTransform.load(source + c + 8), WinogradTransform.load(source + c + 12)
-      )
-      let at = target + c / 4
-      Four(
-        SIMD4(a[0], b[0], d[0], e[0]), SIMD4(a[1], b[1], d[1], e[1]), SIMD4(a[2], b[2], d[2], e[2]),
-        SIMD4(a[3], b[3], d[3], e[3])
-      ).store(at: at, stride: quarter)
+      Four(at: source + c, stride: 4).transposed().store(at: target + c / 4, stride: quarter)
       c += 16
     }
-    while c < count {
-      target[(c & 3) * quarter + c >> 2] = source[c]
-      c += 1
-    }
+    guard c < count else { return }
+    Four { WinogradTransform.load(source + c + 4 * $0, count: count - c - 4 * $0) }.transposed()
+      .store(at: target + c / 4, stride: quarter)
   }
 
   /// `Y = Aᵀ M A + b` of every tile, written into the output planes (the part of an edge tile
@@ -361,10 +353,7 @@ final class WinogradConvolution {
   private static func storeOutputRow(
     _ row: Four, bias: SIMD4<Float>, activationCap: Float?, at out: UnsafeMutablePointer<Float>, count: Int
   ) {
-    let (c0, c1, c2, c3) = (row.v0 + bias, row.v1 + bias, row.v2 + bias, row.v3 + bias)
-    var pixels = Four(
-      SIMD4(c0[0], c1[0], c2[0], c3[0]), SIMD4(c0[1], c1[1], c2[1], c3[1]), SIMD4(c0[2], c1[2], c2[2], c3[2]),
-      SIMD4(c0[3], c1[3], c2[3], c3[3]))
+    var pixels = Four(row.v0 + bias, row.v1 + bias, row.v2 + bias, row.v3 + bias).transposed()
     if let activationCap { pixels.clamp(to: activationCap) }
     if count == 16 {
       pixels.store(at: out, stride: 4)

@@ -55,6 +55,18 @@ enum WinogradTransform {
     UnsafeRawPointer(at).loadUnaligned(as: SIMD4<Float>.self)
   }
 
+  /// The first `count` floats at `at` (all four when `count` ≥ 4), the other lanes zero.
+  @inline(__always)
+  static func load(_ at: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+    switch count {
+    case 4...: load(at)
+    case 3: SIMD4(at[0], at[1], at[2], 0)
+    case 2: SIMD4(at[0], at[1], 0, 0)
+    case 1: SIMD4(at[0], 0, 0, 0)
+    default: SIMD4()
+    }
+  }
+
   /// The first `count` lanes of `value` at `out`.
   @inline(__always)
   static func store(_ value: SIMD4<Float>, at out: UnsafeMutablePointer<Float>, count: Int = 4) {
@@ -144,6 +156,14 @@ struct Four {
     WinogradTransform.store(v1, at: base + stride)
     WinogradTransform.store(v2, at: base + 2 * stride)
     WinogradTransform.store(v3, at: base + 3 * stride)
+  }
+
+  /// The 4×4 transpose: lane `i` of vector `j` becomes lane `j` of vector `i`.
+  @inline(__always)
+  func transposed() -> Four {
+    Four(
+      SIMD4(v0[0], v1[0], v2[0], v3[0]), SIMD4(v0[1], v1[1], v2[1], v3[1]), SIMD4(v0[2], v1[2], v2[2], v3[2]),
+      SIMD4(v0[3], v1[3], v2[3], v3[3]))
   }
 
   /// Every lane clamped to `[0, cap]`, as `ReLU.apply`.
