@@ -192,11 +192,7 @@ final class WinogradConvolution {
     let pairs = outputChannels * inputChannels
     for pair in stride(from: 0, to: pairs, by: 4) {
       let count = min(4, pairs - pair)
-      func entry(_ xi: Int) -> SIMD4<Float> {
-        var lanes = SIMD4<Float>()
-        for lane in 0..<count { lanes[lane] = du[xi * pairs + pair + lane] }
-        return lanes
-      }
+      func entry(_ xi: Int) -> SIMD4<Float> { WinogradTransform.load(du + xi * pairs + pair, count: count) }
       func row(_ i: Int) -> Three { WinogradTransform.filterAdjoint(Six { j in entry(6 * i + j) }) }
       let (r0, r1, r2, r3, r4, r5) = (row(0), row(1), row(2), row(3), row(4), row(5))
       for c in 0..<3 {
@@ -295,20 +291,16 @@ final class WinogradConvolution {
   }
 
   /// `count` floats of a row into four phases `quarter` floats apart: float `c` to phase
-  /// `c % 4`, index `c / 4`; sixteen at a time as a 4×4 transpose, the last block padded with
-  /// zeros (the phases must hold `count` rounded up to 16, which `Tiling.groupedTilesX` does).
+  /// `c % 4`, index `c / 4`; sixteen at a time as a 4×4 transpose, a last partial block padded
+  /// with zeros (the phases must hold `count` rounded up to 16, which `Tiling.groupedTilesX` does).
   @inline(__always)
   private static func splitPhases(
     _ source: UnsafePointer<Float>, count: Int, into target: UnsafeMutablePointer<Float>, quarter: Int
   ) {
-    var c = 0
-    while c + 16 <= count {
-      Four(at: source + c, stride: 4).transposed().store(at: target + c / 4, stride: quarter)
-      c += 16
+    for c in stride(from: 0, to: count, by: 16) {
+      Four { WinogradTransform.load(source + c + 4 * $0, count: count - c - 4 * $0) }.transposed()
+        .store(at: target + c / 4, stride: quarter)
     }
-    guard c < count else { return }
-    Four { WinogradTransform.load(source + c + 4 * $0, count: count - c - 4 * $0) }.transposed()
-      .store(at: target + c / 4, stride: quarter)
   }
 
   /// `Y = Aᵀ M A + b` of every tile, written into the output planes (the part of an edge tile
