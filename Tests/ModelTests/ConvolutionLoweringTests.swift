@@ -15,9 +15,12 @@ final class WinogradTests: XCTestCase {
   /// Batch 70 of 7×5 images is three chunks (32 + 32 + 6 images of 4 tiles), 6×6 a single
   /// one; rows of 6 and 9 tiles (21 and 33 pixels wide) end in a part of the four tiles
   /// transformed at once, and 33 pixels split into phases sixteen at a time and one by one.
+  /// Two-tile rows go through the transforms two rows at a time: 7×5 and 6×6 in whole pairs,
+  /// 9×7 and 12×8 (3 tile rows) with a last single row, over two chunks of 21 images (batch 25).
   func testWinogradEqualsIm2col() {
     assertAgreesWithIm2col(
-      .winograd, kernelSize: 3, images: [(7, 5, 70), (6, 6, 3), (1, 1, 2), (9, 21, 3), (12, 33, 2)])
+      .winograd, kernelSize: 3,
+      images: [(7, 5, 70), (6, 6, 3), (1, 1, 2), (9, 21, 3), (12, 33, 2), (9, 7, 25), (12, 8, 3)])
   }
 
   /// A convolution with its ReLU fused gives bit for bit what the convolution then a `ReLU`

@@ -10,7 +10,8 @@ import CBLAS
 /// written and read within one stretch of memory; the products step over `ξ`). The filter
 /// gradient is the adjoint, `dg = Gᵀ (Σ_P (A dY Aᵀ) ⊙ V) G`, accumulated as 36 products
 /// `dU[ξ] += dM[ξ] · V[ξ]ᵀ`.
-/// The transforms work on four horizontally adjacent tiles at a time, one tile per SIMD lane.
+/// The transforms work on four tiles at a time, one tile per SIMD lane: four horizontally
+/// adjacent ones, or where a row has two tiles, two of one row and the two below them.
 final class WinogradConvolution {
   /// Tiles per chunk the products are sized for (whole images, at least one): 64, 128 and 256
   /// were alike within the noise on the small CNN at 3×32 (one 32×32 image is 64 tiles).
@@ -41,8 +42,14 @@ final class WinogradConvolution {
     var tilesY: Int { (height + 3) / 4 }
     var tilesX: Int { (width + 3) / 4 }
     var perImage: Int { tilesY * tilesX }
-    /// Tiles per row rounded up to the four the transforms handle at once.
+    /// Tiles per row rounded up to a multiple of four (the phases of a padded row hold
+    /// `4·groupedTilesX` pixels, which `splitPhases` needs).
     var groupedTilesX: Int { (tilesX + 3) / 4 * 4 }
+    /// Tile rows in a group of four lanes: two where a row has two tiles (planes five to eight
+    /// pixels wide, where one row would leave half of the lanes empty), else one.
+    var rowsPerGroup: Int { tilesX == 2 ? 2 : 1 }
+    /// Tiles of one row in a group of four lanes.
+    var groupWidth: Int { 4 / rowsPerGroup }
     var plane: Int { height * width }
 
     func imagesPerChunk(batch: Int) -> Int {
@@ -204,7 +211,7 @@ final class WinogradConvolution {
     }
   }
 
-  // MARK: Data transforms, four horizontally adjacent tiles per vector
+  // MARK: Data transforms, a group of four tiles per vector
 
   /// `V = Bᵀ d B` of every 6×6 input tile (zero outside the image); tile `p` of image `n` is
   /// column `n·tilesPerImage + p` of `V[c][ξ]`. The columns are transformed first (`Bᵀ d`),
@@ -217,11 +224,12 @@ final class WinogradConvolution {
     let entry = Self.entryStride(tiles: p)
     forEachTileGroup(of: x, images: images, channels: channels, tiling: tiling, margin: 1, into: v, tiles: p)
     {
-      top, quarter, tile in
+      top, quarter, upperHalf, tile in
       // Tile column j is image column j − 1: phase (j + 3) % 4, index (j + 3) / 4 on.
       for j in 0..<6 {
         let column = top + ((j + 3) & 3) * quarter + (j + 3) >> 2
-        WinogradTransform.input(Six(at: column, stride: 4 * quarter)).store(at: half + 4 * j, stride: 24)
+        WinogradTransform.input(Six(at: column, stride: 4 * quarter, upperHalf: upperHalf))
+          .store(at: half + 4 * j, stride: 24)
       }
       for i in 0..<6 {
         WinogradTransform.input(Six(at: half + 24 * i, stride: 4)).store(
@@ -241,10 +249,12 @@ final class WinogradConvolution {
     forEachTileGroup(
       of: dy, images: images, channels: channels, tiling: tiling, margin: 0, into: dm, tiles: p
     ) {
-      top, quarter, tile in
+      top, quarter, upperHalf, tile in
       for j in 0..<4 {
-        WinogradTransform.outputAdjoint(Four(at: top + j * quarter, stride: 4 * quarter))
-          .store(at: half + 4 * j, stride: 16)
+        WinogradTransform.outputAdjoint(
+          Four(at: top + j * quarter, stride: 4 * quarter, upperHalf: upperHalf)
+        )
+        .store(at: half + 4 * j, stride: 16)
       }
       for i in 0..<6 {
         WinogradTransform.outputAdjoint(Four(at: half + 16 * i, stride: 4))
@@ -253,22 +263,30 @@ final class WinogradConvolution {
     }
   }
 
-  /// Every group of four horizontally adjacent tiles of every (channel, image) plane of
+  /// Every group of four tiles (`Tiling.rowsPerGroup`) of every (channel, image) plane of
   /// `source`, for the two transforms that read planes. Each plane is copied into a plane with
   /// `margin` zeros on every side whose rows are split by column into four phases
   /// (`splitPhases`), so that column `j` of four adjacent tiles is four consecutive floats.
   /// `body` gets the padded plane at the group's first column of phase 0 (rows `4·quarter`
-  /// floats apart), the phases' length `quarter`, and where the group's first tile goes in
-  /// `target` (entry `ξ = 0` of its channel, `V[c][ξ]` or `dM[c][ξ]`).
+  /// floats apart), the phases' length `quarter`, how far lanes 2 and 3 lie from lanes 0 and 1
+  /// (2, or the next tile row's `16·quarter`), and where the group's first tile goes in
+  /// `target` (entry `ξ = 0` of its channel, `V[c][ξ]` or `dM[c][ξ]`; the tiles of a group are
+  /// consecutive there either way).
   @inline(__always)
   private func forEachTileGroup(
     of source: UnsafePointer<Float>, images: Int, channels: Int, tiling: Tiling, margin: Int,
     into target: UnsafeMutablePointer<Float>, tiles p: Int,
-    _ body: (_ top: UnsafePointer<Float>, _ quarter: Int, _ tile: UnsafeMutablePointer<Float>) -> Void
+    _ body: (
+      _ top: UnsafePointer<Float>, _ quarter: Int, _ upperHalf: Int, _ tile: UnsafeMutablePointer<Float>
+    )
+      -> Void
   ) {
     let quarter = tiling.groupedTilesX + 2 * margin
     let rowFloats = 4 * quarter
-    let rows = 4 * tiling.tilesY + 2 * margin
+    let upperHalf = 4 * rowFloats
+    // With two tile rows per group and an odd number of them, the last group's lanes 2 and 3
+    // read four rows of zeros below the plane.
+    let rows = 4 * (tiling.tilesY + tiling.rowsPerGroup - 1) + 2 * margin
     let padded = paddedPlane.reserve(rows * rowFloats)
     padded.update(repeating: 0, count: rows * rowFloats)
     for c in 0..<channels {
@@ -281,9 +299,17 @@ final class WinogradConvolution {
             quarter: quarter)
         }
         let out = target + c * Self.channelStride(tiles: p) + n * tiling.perImage
+        // Two loops, so that the one over single rows passes `body` the constant 2 (its loads
+        // compile to whole four-float loads; a run-time choice cost 6 % at 28×28).
+        if tiling.rowsPerGroup == 2 {
+          for by in stride(from: 0, to: tiling.tilesY, by: 2) {
+            body(padded + 4 * by * rowFloats, quarter, upperHalf, out + 2 * by)
+          }
+          continue
+        }
         for by in 0..<tiling.tilesY {
           for bx in stride(from: 0, to: tiling.tilesX, by: 4) {
-            body(padded + 4 * by * rowFloats + bx, quarter, out + by * tiling.tilesX + bx)
+            body(padded + 4 * by * rowFloats + bx, quarter, 2, out + by * tiling.tilesX + bx)
           }
         }
       }
@@ -305,8 +331,8 @@ final class WinogradConvolution {
 
   /// `Y = Aᵀ M A + b` of every tile, written into the output planes (the part of an edge tile
   /// outside the image is dropped), clamped to `[0, activationCap]` when given (as
-  /// `ReLU.apply`). Columns first; each output row of four tiles is transposed back into
-  /// sixteen consecutive pixels.
+  /// `ReLU.apply`). Columns first; each output row of a group's four tiles is transposed back
+  /// into four pixels per tile, sixteen consecutive ones or two rows of eight.
   private func transformOutput(
     _ m: UnsafePointer<Float>, tiles p: Int, images: Int, channels: Int, bias: UnsafePointer<Float>?,
     activationCap: Float?, tiling: Tiling, into y: UnsafeMutablePointer<Float>
@@ -319,19 +345,23 @@ final class WinogradConvolution {
         let b = SIMD4<Float>(repeating: bias?[k] ?? 0)
         let products = m + k * Self.channelStride(tiles: p) + n * tiling.perImage
         let plane = y + (n * channels + k) * tiling.plane
-        for by in 0..<tiling.tilesY {
-          for bx in stride(from: 0, to: tiling.tilesX, by: 4) {
+        for by in stride(from: 0, to: tiling.tilesY, by: tiling.rowsPerGroup) {
+          for bx in stride(from: 0, to: tiling.tilesX, by: tiling.groupWidth) {
             let tile = products + by * tiling.tilesX + bx
             for j in 0..<6 {
               WinogradTransform.output(Six(at: tile + j * entry, stride: 6 * entry)).store(
                 at: half + 4 * j, stride: 24)
             }
-            let columns = min(16, w - 4 * bx)
+            let columns = min(4 * tiling.groupWidth, w - 4 * bx)
             for r in 0..<min(4, h - 4 * by) {
-              let row = WinogradTransform.output(Six(at: half + 24 * r, stride: 4))
-              Self.storeOutputRow(
-                row, bias: b, activationCap: activationCap, at: plane + (4 * by + r) * w + 4 * bx,
-                count: columns)
+              let pixels = Self.outputPixels(
+                WinogradTransform.output(Six(at: half + 24 * r, stride: 4)), bias: b,
+                activationCap: activationCap)
+              let out = plane + (4 * by + r) * w + 4 * bx
+              Self.storePixels(pixels, from: 0, count: columns, at: out)
+              if tiling.rowsPerGroup == 2 && 4 * (by + 1) + r < h {
+                Self.storePixels(pixels, from: 2, count: columns, at: out + 4 * w)
+              }
             }
           }
         }
@@ -339,19 +369,25 @@ final class WinogradConvolution {
     }
   }
 
-  /// Four tiles' output row (`row.v0` column 0 of each tile, …), transposed into sixteen
-  /// pixels, `count` of them stored.
+  /// Four tiles' output row (`row.v0` column 0 of each tile, …) plus the bias, clamped when
+  /// `activationCap` is given, transposed: vector `t` holds tile `t`'s four pixels.
   @inline(__always)
-  private static func storeOutputRow(
-    _ row: Four, bias: SIMD4<Float>, activationCap: Float?, at out: UnsafeMutablePointer<Float>, count: Int
-  ) {
+  private static func outputPixels(_ row: Four, bias: SIMD4<Float>, activationCap: Float?) -> Four {
     var pixels = Four(row.v0 + bias, row.v1 + bias, row.v2 + bias, row.v3 + bias).transposed()
     if let activationCap { pixels.clamp(to: activationCap) }
-    if count == 16 {
+    return pixels
+  }
+
+  /// `count` pixels of `pixels` (four per tile) from tile `first` on, at `out`.
+  @inline(__always)
+  private static func storePixels(
+    _ pixels: Four, from first: Int, count: Int, at out: UnsafeMutablePointer<Float>
+  ) {
+    if first == 0 && count == 16 {
       pixels.store(at: out, stride: 4)
     } else {
       for t in 0..<(count + 3) / 4 {
-        WinogradTransform.store(pixels[t], at: out + 4 * t, count: min(4, count - 4 * t))
+        WinogradTransform.store(pixels[first + t], at: out + 4 * t, count: min(4, count - 4 * t))
       }
     }
   }

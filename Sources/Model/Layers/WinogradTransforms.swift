@@ -55,6 +55,16 @@ enum WinogradTransform {
     UnsafeRawPointer(at).loadUnaligned(as: SIMD4<Float>.self)
   }
 
+  /// Two floats at `at` and two at `at + upperHalf` (four consecutive ones when that is 2).
+  @inline(__always)
+  static func load(_ at: UnsafePointer<Float>, upperHalf: Int) -> SIMD4<Float> {
+    if upperHalf == 2 { return load(at) }
+    let raw = UnsafeRawPointer(at)
+    return SIMD4(
+      lowHalf: raw.loadUnaligned(as: SIMD2<Float>.self),
+      highHalf: raw.loadUnaligned(fromByteOffset: 4 * upperHalf, as: SIMD2<Float>.self))
+  }
+
   /// The first `count` floats at `at` (all four when `count` ≥ 4), the other lanes zero.
   @inline(__always)
   static func load(_ at: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
@@ -95,10 +105,11 @@ struct Six {
     self.init(element(0), element(1), element(2), element(3), element(4), element(5))
   }
 
-  /// The six vectors at `base`, `stride` floats apart.
+  /// The six vectors at `base`, `stride` floats apart; each vector's lanes 2 and 3 from
+  /// `upperHalf` floats past its lanes 0 and 1 when that is not 2.
   @inline(__always)
-  init(at base: UnsafePointer<Float>, stride: Int) {
-    self.init { WinogradTransform.load(base + $0 * stride) }
+  init(at base: UnsafePointer<Float>, stride: Int, upperHalf: Int = 2) {
+    self.init { WinogradTransform.load(base + $0 * stride, upperHalf: upperHalf) }
   }
 
   /// The first `count` lanes of each vector at `base`, `stride` floats apart.
@@ -143,10 +154,11 @@ struct Four {
     self.init(element(0), element(1), element(2), element(3))
   }
 
-  /// The four vectors at `base`, `stride` floats apart.
+  /// The four vectors at `base`, `stride` floats apart; each vector's lanes 2 and 3 from
+  /// `upperHalf` floats past its lanes 0 and 1 when that is not 2.
   @inline(__always)
-  init(at base: UnsafePointer<Float>, stride: Int) {
-    self.init { WinogradTransform.load(base + $0 * stride) }
+  init(at base: UnsafePointer<Float>, stride: Int, upperHalf: Int = 2) {
+    self.init { WinogradTransform.load(base + $0 * stride, upperHalf: upperHalf) }
   }
 
   /// Each vector at `base`, `stride` floats apart.
