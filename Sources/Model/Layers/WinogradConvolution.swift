@@ -300,7 +300,7 @@ final class WinogradConvolution {
         }
         let out = target + c * Self.channelStride(tiles: p) + n * tiling.perImage
         // Two loops, so that the one over single rows passes `body` the constant 2 (its loads
-        // compile to whole four-float loads; a run-time choice cost 6 % at 28×28).
+        // compile to whole four-float loads; a run-time choice made those stages 3–4 % slower).
         if tiling.rowsPerGroup == 2 {
           for by in stride(from: 0, to: tiling.tilesY, by: 2) {
             body(padded + 4 * by * rowFloats, quarter, upperHalf, out + 2 * by)
