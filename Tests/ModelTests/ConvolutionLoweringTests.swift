@@ -16,7 +16,7 @@ final class WinogradTests: XCTestCase {
   /// one; rows of 6 and 9 tiles (21 and 33 pixels wide) end in a part of the four tiles
   /// transformed at once, and 33 pixels split into phases sixteen at a time and one by one.
   /// Two-tile rows go through the transforms two rows at a time: 7×5 and 6×6 in whole pairs,
-  /// 9×7 and 12×8 (3 tile rows) with a last single row, over two chunks of 21 images (batch 25).
+  /// 9×7 and 12×8 (3 tile rows) with a last row alone, 9×7 over two chunks (21 + 4 images).
   func testWinogradEqualsIm2col() {
     assertAgreesWithIm2col(
       .winograd, kernelSize: 3,
