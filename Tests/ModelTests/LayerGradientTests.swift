@@ -375,4 +375,20 @@ final class ArchitectureLayerGradientTests: XCTestCase {
     GradientChecker().check(
       network, input: randomTensor(Shape(batch: 2, channels: 2, height: 4, width: 4), seed: 20))
   }
+
+  /// A sum of three tensors: the third is added after the first two, and backward hands `dy` to
+  /// an odd number of inputs.
+  func testThreeWaySum() {
+    let builder = NetworkBuilder(channels: 2, height: 3, width: 3)
+    let a = builder.add(Conv2D(name: "a", inputChannels: 2, outputChannels: 2))
+    let b = builder.add(Conv2D(name: "b", inputChannels: 2, outputChannels: 2), after: a)
+    let c = builder.add(Conv2D(name: "c", inputChannels: 2, outputChannels: 2, kernelSize: 1), after: a)
+    builder.merge(Add(name: "add"), [a, b, c])
+    builder.add(Conv2D(name: "d", inputChannels: 2, outputChannels: 3, kernelSize: 1))
+    builder.output(.logits, builder.last)
+    let network = builder.build()
+    randomize(network, seed: 23)
+    GradientChecker().check(
+      network, input: randomTensor(Shape(batch: 2, channels: 2, height: 3, width: 3), seed: 24))
+  }
 }

@@ -12,18 +12,30 @@ public final class Add: MergeLayer {
     return inputs[0]
   }
 
+  /// The first two inputs summed in one pass (not a copy, then an add over the copy: a pass
+  /// over the output less), any further ones added to that.
   public func forward(_ inputs: [Tensor], into output: Tensor) {
     let (y, count) = (output.pointer, output.shape.count)
-    y.update(from: inputs[0].pointer, count: count)
-    for input in inputs.dropFirst() {
+    let (a, b) = (inputs[0].pointer, inputs[1].pointer)
+    for i in 0..<count { y[i] = a[i] + b[i] }
+    for input in inputs.dropFirst(2) {
       let x = input.pointer
       for i in 0..<count { y[i] += x[i] }
     }
   }
 
+  /// `dy` read once for the first two gradients (two copies read it twice).
   public func backward(inputs: [Tensor], outputGradient: Tensor, inputGradients: [Tensor?]) {
-    for case let dx? in inputGradients {
-      dx.pointer.update(from: outputGradient.pointer, count: outputGradient.shape.count)
+    let (dy, count) = (outputGradient.pointer, outputGradient.shape.count)
+    var targets = inputGradients.compactMap { $0?.pointer }
+    while targets.count >= 2 {
+      let (a, b) = (targets.removeLast(), targets.removeLast())
+      for i in 0..<count {
+        let g = dy[i]
+        a[i] = g
+        b[i] = g
+      }
     }
+    if let last = targets.first { last.update(from: dy, count: count) }
   }
 }
