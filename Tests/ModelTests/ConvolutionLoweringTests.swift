@@ -17,10 +17,16 @@ final class WinogradTests: XCTestCase {
   /// transformed at once, and 33 pixels split into phases sixteen at a time and one by one.
   /// Two-tile rows go through the transforms two rows at a time: 7×5 and 6×6 in whole pairs,
   /// 9×7 and 12×8 (3 tile rows) with a last row alone, 9×7 over two chunks (21 + 4 images).
+  /// A lane past the image's tiles would read back into its last column in the input
+  /// gradient's adjoint transform where that is a multiple of four wide: 8×12 (three tiles a
+  /// row, the fourth lane's tile starting at column 11) and 12×8 (the lanes below its last
+  /// tile row starting at row 11).
   func testWinogradEqualsIm2col() {
     assertAgreesWithIm2col(
       .winograd, kernelSize: 3,
-      images: [(7, 5, 70), (6, 6, 3), (1, 1, 2), (9, 21, 3), (12, 33, 2), (9, 7, 25), (12, 8, 3)])
+      images: [
+        (7, 5, 70), (6, 6, 3), (1, 1, 2), (9, 21, 3), (12, 33, 2), (9, 7, 25), (12, 8, 3), (8, 12, 3),
+      ])
   }
 
   /// A convolution with its ReLU fused gives bit for bit what the convolution then a `ReLU`

@@ -193,7 +193,7 @@ public final class Conv2D: Layer {
     if let winograd {
       winograd.backward(
         input: input.pointer, output: output.pointer, outputGradient: outputGradient.pointer,
-        activationCap: activationCap, flippedWeights: inputGradient == nil ? nil : flippedWeights(),
+        activationCap: activationCap, weights: weight,
         filterGradient: weightGradient, biasGradient: biasGradient, inputGradient: inputGradient?.pointer,
         batch: input.shape.batch, height: input.shape.height, width: input.shape.width)
       return

@@ -9,7 +9,9 @@ import CBLAS
 /// `M[Cout][ξ][P]` with `P` the tiles of a chunk of images (so that a channel's 36 entries are
 /// written and read within one stretch of memory; the products step over `ξ`). The filter
 /// gradient is the adjoint, `dg = Gᵀ (Σ_P (A dY Aᵀ) ⊙ V) G`, accumulated as 36 products
-/// `dU[ξ] += dM[ξ] · V[ξ]ᵀ`.
+/// `dU[ξ] += dM[ξ] · V[ξ]ᵀ`; so is the input gradient, `dd = B (Σ_Cout U ⊙ (A dY Aᵀ)) Bᵀ` of
+/// every tile summed where tiles overlap, from the same `dM` by 36 products `dV[ξ] = U[ξ]ᵀ · dM[ξ]`
+/// (`U` transposed as it is transformed).
 /// The transforms work on four tiles at a time, one tile per SIMD lane: four horizontally
 /// adjacent ones, or where a row has two tiles, two of one row and the two below them.
 final class WinogradConvolution {
@@ -23,10 +25,9 @@ final class WinogradConvolution {
   let outputChannels: Int
 
   private let filters = Scratch()
-  private let flippedFilters = Scratch()
   private let transformedInput = Scratch()
   private let products = Scratch()
-  private let paddedPlane = Scratch()
+  private let paddedPlaneBuffer = Scratch()
   private let halfTransformed = Scratch()
   private let filterGradient = Scratch()
   private let maskedGradient = Scratch()
@@ -71,21 +72,20 @@ final class WinogradConvolution {
     let (v, m) = chunkBuffers(tiles: chunk * tiling.perImage)
     for first in stride(from: 0, to: batch, by: chunk) {
       convolve(
-        x + first * inputChannels * tiling.plane, filters: u, inputChannels: inputChannels,
-        outputChannels: outputChannels, bias: bias, activationCap: activationCap,
+        x + first * inputChannels * tiling.plane, filters: u, bias: bias, activationCap: activationCap,
         into: y + first * outputChannels * tiling.plane, images: min(chunk, batch - first), tiling: tiling,
         buffers: (v, m))
     }
   }
 
   /// Chunk by chunk: `dy` masked by the fused activation (from the output `y`) when
-  /// `activationCap` is given, then `db += Σ dy`, `dg += ∂L/∂g` by the adjoint, and, when
-  /// `inputGradient` is asked for, `dx = conv(dy, flipped)` with `flippedWeights` the
-  /// transposed, flipped kernel (the same "same" geometry). Each chunk of `dy` is read from
-  /// memory once for all three.
+  /// `activationCap` is given, then `db += Σ dy`, `dg += ∂L/∂g` and, when `inputGradient` is
+  /// asked for, `dx = ∂L/∂x`, both by the adjoint of the forward's transforms and products
+  /// (`g` the forward's weights). Each chunk of `dy` is read from memory once for all three,
+  /// and transformed once for both gradients.
   func backward(
     input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>,
-    activationCap: Float?, flippedWeights: UnsafePointer<Float>?,
+    activationCap: Float?, weights g: UnsafePointer<Float>,
     filterGradient dg: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>?,
     inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int, height: Int, width: Int
   ) {
@@ -95,14 +95,14 @@ final class WinogradConvolution {
     let (v, dm) = chunkBuffers(tiles: chunk * tiling.perImage)
     let du = filterGradient.reserve(Self.points * cout * cin)
     du.update(repeating: 0, count: Self.points * cout * cin)
-    let flipped = flippedWeights.map { weights in
-      let u = flippedFilters.reserve(Self.points * cin * cout)
-      Self.transformFilters(weights, outputChannels: cin, inputChannels: cout, into: u)
-      return u
+    let u = filters.reserve(Self.points * cout * cin)
+    if dx != nil {
+      Self.transformFilters(g, outputChannels: cout, inputChannels: cin, transposed: true, into: u)
     }
     for first in stride(from: 0, to: batch, by: chunk) {
       let images = min(chunk, batch - first)
       let p = images * tiling.perImage
+      let (entry, channel) = (Self.entryStride(tiles: p), Self.channelStride(tiles: p))
       let offset = first * cout * tiling.plane
       let dy = ReLU.gradient(
         outputGradient + offset, throughCap: activationCap, output: y + offset,
@@ -116,17 +116,19 @@ final class WinogradConvolution {
       transformOutputGradient(dy, images: images, channels: cout, tiling: tiling, into: dm, tiles: p)
       for xi in 0..<Self.points {
         cblas_sgemm(
-          CblasRowMajor, CblasNoTrans, CblasTrans,
-          Int32(cout), Int32(cin), Int32(p),
-          1, dm + xi * Self.entryStride(tiles: p), Int32(Self.channelStride(tiles: p)),
-          v + xi * Self.entryStride(tiles: p), Int32(Self.channelStride(tiles: p)),
+          CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(cin), Int32(p),
+          1, dm + xi * entry, Int32(channel), v + xi * entry, Int32(channel),
           1, du + xi * cout * cin, Int32(cin))
       }
-      if let flipped, let dx {
-        convolve(
-          dy, filters: flipped, inputChannels: cout, outputChannels: cin, bias: nil, activationCap: nil,
-          into: dx + first * cin * tiling.plane, images: images, tiling: tiling, buffers: (v, dm))
+      guard let dx else { continue }
+      for xi in 0..<Self.points {
+        cblas_sgemm(
+          CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cin), Int32(p), Int32(cout),
+          1, u + xi * cout * cin, Int32(cout), dm + xi * entry, Int32(channel),
+          0, v + xi * entry, Int32(channel))
       }
+      transformInputAdjoint(
+        v, tiles: p, images: images, channels: cin, tiling: tiling, into: dx + first * cin * tiling.plane)
     }
     Self.accumulateFilterGradient(du, outputChannels: cout, inputChannels: cin, into: dg)
   }
@@ -150,8 +152,8 @@ final class WinogradConvolution {
   /// One chunk of images through the transforms and the 36 products `M[ξ] = U[ξ] · V[ξ]`, in
   /// `buffers` from `chunkBuffers`.
   private func convolve(
-    _ x: UnsafePointer<Float>, filters u: UnsafePointer<Float>, inputChannels: Int, outputChannels: Int,
-    bias: UnsafePointer<Float>?, activationCap: Float?, into y: UnsafeMutablePointer<Float>, images: Int,
+    _ x: UnsafePointer<Float>, filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    activationCap: Float?, into y: UnsafeMutablePointer<Float>, images: Int,
     tiling: Tiling, buffers: (v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>)
   ) {
     let (p, v, m) = (images * tiling.perImage, buffers.v, buffers.m)
@@ -171,16 +173,21 @@ final class WinogradConvolution {
 
   // MARK: Filter transforms, four (output, input) channel pairs per lane group
 
-  /// `U = G g Gᵀ` for every (output, input) channel pair.
+  /// `U = G g Gᵀ` for every (output, input) channel pair, `U[ξ][Cout][Cin]`, or with
+  /// `transposed` `U[ξ][Cin][Cout]`.
   private static func transformFilters(
-    _ g: UnsafePointer<Float>, outputChannels: Int, inputChannels: Int, into u: UnsafeMutablePointer<Float>
+    _ g: UnsafePointer<Float>, outputChannels: Int, inputChannels: Int, transposed: Bool = false,
+    into u: UnsafeMutablePointer<Float>
   ) {
     let pairs = outputChannels * inputChannels
+    func kernel(_ pair: Int) -> Int {
+      transposed ? pair % outputChannels * inputChannels + pair / outputChannels : pair
+    }
     for pair in stride(from: 0, to: pairs, by: 4) {
       let count = min(4, pairs - pair)
       func tap(_ row: Int, _ column: Int) -> SIMD4<Float> {
         var lanes = SIMD4<Float>()
-        for lane in 0..<count { lanes[lane] = g[(pair + lane) * 9 + 3 * row + column] }
+        for lane in 0..<count { lanes[lane] = g[kernel(pair + lane) * 9 + 3 * row + column] }
         return lanes
       }
       func column(_ c: Int) -> Six { WinogradTransform.filter(tap(0, c), tap(1, c), tap(2, c)) }
@@ -263,6 +270,33 @@ final class WinogradConvolution {
     }
   }
 
+  /// `dx = Σ B dV Bᵀ` over the tiles, the adjoint of `transformInput`: each 6×6 tile's gradient
+  /// added onto the pixels it was read from (overlaps summed, the zero padding dropped);
+  /// overwrites `dx`. Rows first, then the columns of that.
+  private func transformInputAdjoint(
+    _ dv: UnsafePointer<Float>, tiles p: Int, images: Int, channels: Int, tiling: Tiling,
+    into dx: UnsafeMutablePointer<Float>
+  ) {
+    let half = halfTransformed.reserve(6 * 6 * 4)
+    let entry = Self.entryStride(tiles: p)
+    forEachTileGroup(adding: dv, tiles: p, images: images, channels: channels, tiling: tiling, into: dx) {
+      top, quarter, upperHalf, tile, lanes in
+      for i in 0..<6 {
+        WinogradTransform.inputAdjoint(Six(at: tile + 6 * i * entry, stride: entry).keeping(lanes: lanes))
+          .store(at: half + 24 * i, stride: 4)
+      }
+      for j in 0..<6 {
+        let column = top + ((j + 3) & 3) * quarter + (j + 3) >> 2
+        let gradient = WinogradTransform.inputAdjoint(Six(at: half + 4 * j, stride: 24))
+        for r in 0..<6 {
+          let at = column + r * 4 * quarter
+          WinogradTransform.store(
+            WinogradTransform.load(at, upperHalf: upperHalf) + gradient[r], at: at, upperHalf: upperHalf)
+        }
+      }
+    }
+  }
+
   /// Every group of four tiles (`Tiling.rowsPerGroup`) of every (channel, image) plane of
   /// `source`, for the two transforms that read planes. Each plane is copied into a plane with
   /// `margin` zeros on every side whose rows are split by column into four phases
@@ -283,35 +317,84 @@ final class WinogradConvolution {
   ) {
     let quarter = tiling.groupedTilesX + 2 * margin
     let rowFloats = 4 * quarter
-    let upperHalf = 4 * rowFloats
-    // With two tile rows per group and an odd number of them, the last group's lanes 2 and 3
-    // read four rows of zeros below the plane.
-    let rows = 4 * (tiling.tilesY + tiling.rowsPerGroup - 1) + 2 * margin
-    let padded = paddedPlane.reserve(rows * rowFloats)
-    padded.update(repeating: 0, count: rows * rowFloats)
+    let padded = paddedPlane(tiling: tiling, margin: margin)
+    padded.base.update(repeating: 0, count: padded.count)
     for c in 0..<channels {
       for n in 0..<images {
         let plane = source + (n * channels + c) * tiling.plane
         for row in 0..<tiling.height {
           Self.splitPhases(
             plane + row * tiling.width, count: tiling.width,
-            into: padded + (row + margin) * rowFloats + margin,
+            into: padded.base + (row + margin) * rowFloats + margin,
             quarter: quarter)
         }
         let out = target + c * Self.channelStride(tiles: p) + n * tiling.perImage
-        // Two loops, so that the one over single rows passes `body` the constant 2 (its loads
-        // compile to whole four-float loads; a run-time choice made those stages 3–4 % slower).
-        if tiling.rowsPerGroup == 2 {
-          for by in stride(from: 0, to: tiling.tilesY, by: 2) {
-            body(padded + 4 * by * rowFloats, quarter, upperHalf, out + 2 * by)
-          }
-          continue
+        Self.forEachGroup(tiling: tiling, rowFloats: rowFloats) { top, upperHalf, tile, _ in
+          body(padded.base + top, quarter, upperHalf, out + tile)
         }
-        for by in 0..<tiling.tilesY {
-          for bx in stride(from: 0, to: tiling.tilesX, by: 4) {
-            body(padded + 4 * by * rowFloats + bx, quarter, 2, out + by * tiling.tilesX + bx)
-          }
+      }
+    }
+  }
+
+  /// The adjoint of `forEachTileGroup` (margin 1) for `transformInputAdjoint`: `body` adds each
+  /// group of tiles of `source` (`dV[c][ξ]`) onto a zeroed padded plane, whose pixels inside
+  /// the image then overwrite the plane of `target`. It also gets how many of the group's four
+  /// lanes are tiles of the image: the rest hold other tiles' entries and must add nothing.
+  @inline(__always)
+  private func forEachTileGroup(
+    adding source: UnsafePointer<Float>, tiles p: Int, images: Int, channels: Int, tiling: Tiling,
+    into target: UnsafeMutablePointer<Float>,
+    _ body: (
+      _ top: UnsafeMutablePointer<Float>, _ quarter: Int, _ upperHalf: Int, _ tile: UnsafePointer<Float>,
+      _ lanes: Int
+    ) -> Void
+  ) {
+    let quarter = tiling.groupedTilesX + 2
+    let rowFloats = 4 * quarter
+    let padded = paddedPlane(tiling: tiling, margin: 1)
+    for c in 0..<channels {
+      for n in 0..<images {
+        padded.base.update(repeating: 0, count: padded.count)
+        let tiles = source + c * Self.channelStride(tiles: p) + n * tiling.perImage
+        Self.forEachGroup(tiling: tiling, rowFloats: rowFloats) { top, upperHalf, tile, lanes in
+          body(padded.base + top, quarter, upperHalf, tiles + tile, lanes)
         }
+        let plane = target + (n * channels + c) * tiling.plane
+        for row in 0..<tiling.height {
+          Self.joinPhases(
+            padded.base + (row + 1) * rowFloats + 1, quarter: quarter, count: tiling.width,
+            into: plane + row * tiling.width)
+        }
+      }
+    }
+  }
+
+  /// The padded plane of `forEachTileGroup`: with two tile rows per group and an odd number of
+  /// them, the last group's lanes 2 and 3 reach four rows below the plane.
+  private func paddedPlane(tiling: Tiling, margin: Int) -> (base: UnsafeMutablePointer<Float>, count: Int) {
+    let rows = 4 * (tiling.tilesY + tiling.rowsPerGroup - 1) + 2 * margin
+    let count = rows * 4 * (tiling.groupedTilesX + 2 * margin)
+    return (paddedPlaneBuffer.reserve(count), count)
+  }
+
+  /// The groups of four tiles of one padded plane whose rows are `rowFloats` apart: `body` gets
+  /// the offset of the group's first column of phase 0, how far lanes 2 and 3 lie from lanes 0
+  /// and 1, the index of its first tile in the image and how many of its lanes are in the image.
+  /// Two loops, so that the one over single rows passes `body` the constant 2 (its loads
+  /// compile to whole four-float loads; a run-time choice made those stages 3–4 % slower).
+  @inline(__always)
+  private static func forEachGroup(
+    tiling: Tiling, rowFloats: Int, _ body: (_ top: Int, _ upperHalf: Int, _ tile: Int, _ lanes: Int) -> Void
+  ) {
+    if tiling.rowsPerGroup == 2 {
+      for by in stride(from: 0, to: tiling.tilesY, by: 2) {
+        body(4 * by * rowFloats, 4 * rowFloats, 2 * by, by + 1 < tiling.tilesY ? 4 : 2)
+      }
+      return
+    }
+    for by in 0..<tiling.tilesY {
+      for bx in stride(from: 0, to: tiling.tilesX, by: 4) {
+        body(4 * by * rowFloats + bx, 2, by * tiling.tilesX + bx, min(4, tiling.tilesX - bx))
       }
     }
   }
@@ -326,6 +409,19 @@ final class WinogradConvolution {
     for c in stride(from: 0, to: count, by: 16) {
       Four { WinogradTransform.load(source + c + 4 * $0, count: count - c - 4 * $0) }.transposed()
         .store(at: target + c / 4, stride: quarter)
+    }
+  }
+
+  /// The adjoint of `splitPhases`: `count` floats of a row from the four phases at `source`.
+  @inline(__always)
+  private static func joinPhases(
+    _ source: UnsafePointer<Float>, quarter: Int, count: Int, into target: UnsafeMutablePointer<Float>
+  ) {
+    for c in stride(from: 0, to: count, by: 16) {
+      let pixels = Four(at: source + c / 4, stride: quarter).transposed()
+      for t in 0..<min(4, (count - c + 3) / 4) {
+        WinogradTransform.store(pixels[t], at: target + c + 4 * t, count: min(4, count - c - 4 * t))
+      }
     }
   }
 

@@ -30,6 +30,16 @@ enum WinogradTransform {
     return Six(4 * d.v0 - 5 * d.v2 + d.v4, a + b, a - b, c + e, c - e, 4 * d.v1 - 5 * d.v3 + d.v5)
   }
 
+  /// `B v`, the adjoint of `input`.
+  @inline(__always)
+  static func inputAdjoint(_ v: Six) -> Six {
+    let (sum12, difference12) = (v.v1 + v.v2, v.v2 - v.v1)
+    let (sum34, difference34) = (v.v3 + v.v4, v.v3 - v.v4)
+    return Six(
+      4 * v.v0, 4 * (difference12 + v.v5) - 2 * difference34, -5 * v.v0 - 4 * sum12 - sum34,
+      2 * difference34 - difference12 - 5 * v.v5, v.v0 + sum12 + sum34, v.v5)
+  }
+
   /// `Aᵀ m`, `Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, −1, 2, −2, 0], [0, 1, 1, 4, 4, 0],
   /// [0, 1, −1, 8, −8, 1]]`.
   @inline(__always)
@@ -63,6 +73,15 @@ enum WinogradTransform {
     return SIMD4(
       lowHalf: raw.loadUnaligned(as: SIMD2<Float>.self),
       highHalf: raw.loadUnaligned(fromByteOffset: 4 * upperHalf, as: SIMD2<Float>.self))
+  }
+
+  /// `value` at `at` as `load(_:upperHalf:)` reads it.
+  @inline(__always)
+  static func store(_ value: SIMD4<Float>, at: UnsafeMutablePointer<Float>, upperHalf: Int) {
+    if upperHalf == 2 { return store(value, at: at) }
+    let raw = UnsafeMutableRawPointer(at)
+    raw.storeBytes(of: value.lowHalf, as: SIMD2<Float>.self)
+    raw.storeBytes(of: value.highHalf, toByteOffset: 4 * upperHalf, as: SIMD2<Float>.self)
   }
 
   /// The first `count` floats at `at` (all four when `count` ≥ 4), the other lanes zero.
@@ -110,6 +129,14 @@ struct Six {
   @inline(__always)
   init(at base: UnsafePointer<Float>, stride: Int, upperHalf: Int = 2) {
     self.init { WinogradTransform.load(base + $0 * stride, upperHalf: upperHalf) }
+  }
+
+  /// The first `lanes` lanes of each vector, the others zero.
+  @inline(__always)
+  func keeping(lanes: Int) -> Six {
+    if lanes >= 4 { return self }
+    let drop = SIMD4<Int32>(0, 1, 2, 3) .>= Int32(lanes)
+    return Six { self[$0].replacing(with: 0, where: drop) }
   }
 
   /// The first `count` lanes of each vector at `base`, `stride` floats apart.
