@@ -28,7 +28,7 @@ lint:
 # Tests run in release mode: the gradient checks and the real mpirun runs need optimised code,
 # and the mpirun tests drive the imbal-dist binary built beside the test bundle.
 test: deps lint
-	scripts/install-deps shellcheck
+	scripts/install-deps shellcheck qemu-user
 	scripts/python-venv
 	SWIFT=$(SWIFT) scripts/fuzz --smoke
 	$(SWIFT) build -c release

@@ -136,9 +136,12 @@ struct CommandRunner {
     [pid] + children(of: pid).flatMap(processTree)
   }
 
-  static func mpirunAvailable() -> Bool {
+  static func mpirunAvailable() -> Bool { onPath("mpirun") != nil }
+
+  /// The path of the executable `name` on `PATH`, if there is one.
+  static func onPath(_ name: String) -> String? {
     ProcessInfo.processInfo.environment["PATH", default: ""].split(separator: ":")
-      .contains { FileManager.default.isExecutableFile(atPath: "\($0)/mpirun") }
+      .map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
   }
 
   /// `imbal-dist ARGS` with no mpirun (single-process debug mode), in `directory` if given.
