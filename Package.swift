@@ -59,6 +59,8 @@ let package = Package(
 
     // MARK: - Implementation details
     // Built for any x86-64: checks at load time that the CPU has what the rest was built for.
+    // PRNG (below Model, Loader and Training) and Distributed depend on it, so that every
+    // binary built from those targets links the check.
     .target(name: "CPUGuard", cSettings: guardSettings),
     .target(name: "PRNG", dependencies: ["CPUGuard"], swiftSettings: vectorSettings),
     // The ONNX schema's types, generated once by scripts/generate-onnx-swift.

@@ -180,14 +180,17 @@ final class WinogradConvolution {
     into u: UnsafeMutablePointer<Float>
   ) {
     let pairs = outputChannels * inputChannels
-    func kernel(_ pair: Int) -> Int {
-      transposed ? pair % outputChannels * inputChannels + pair / outputChannels : pair
-    }
     for pair in stride(from: 0, to: pairs, by: 4) {
       let count = min(4, pairs - pair)
+      // Each lane's kernel in `g`, found once for its nine taps.
+      var kernels = SIMD4<Int>()
+      for lane in 0..<count {
+        let p = pair + lane
+        kernels[lane] = 9 * (transposed ? p % outputChannels * inputChannels + p / outputChannels : p)
+      }
       func tap(_ row: Int, _ column: Int) -> SIMD4<Float> {
         var lanes = SIMD4<Float>()
-        for lane in 0..<count { lanes[lane] = g[kernel(pair + lane) * 9 + 3 * row + column] }
+        for lane in 0..<count { lanes[lane] = g[kernels[lane] + 3 * row + column] }
         return lanes
       }
       func column(_ c: Int) -> Six { WinogradTransform.filter(tap(0, c), tap(1, c), tap(2, c)) }
