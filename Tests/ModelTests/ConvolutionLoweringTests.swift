@@ -153,16 +153,17 @@ extension XCTestCase {
 /// weight and input gradients against that sum's adjoints: same-size kernels (one shifted copy
 /// per row of the column matrix, including shifts past a whole 1×2 plane, and planes of 64×64
 /// and 40×48) and strided or unpadded ones (150×160 at stride 2 among them, and a 5×5 kernel at
-/// stride 2 on odd widths).
+/// stride 2 on odd widths). Three images: those with 400 output pixels (20×20) go two to a
+/// product and one alone (`Conv2D.columnsPerChunk` 1024), smaller ones all three to one.
 final class Im2colTests: XCTestCase {
   func testIm2colEqualsTheDirectConvolution() {
     let cases = [
       (3, 1, 1, 5, 4), (5, 1, 2, 6, 7), (5, 1, 2, 1, 2), (3, 1, 1, 1, 1), (3, 2, 1, 7, 6), (3, 1, 0, 5, 5),
       (3, 1, 1, 64, 64), (5, 1, 2, 40, 48), (3, 2, 1, 150, 160), (3, 2, 1, 13, 27), (5, 2, 2, 9, 23),
-      (3, 2, 0, 6, 11),
+      (3, 2, 0, 6, 11), (3, 1, 1, 20, 20), (3, 2, 1, 40, 40),
     ]
     for (k, s, p, h, w) in cases {
-      let (channels, filters, batch) = (3, 4, 2)
+      let (channels, filters, batch) = (3, 4, 3)
       let conv = Conv2D(
         name: "conv", inputChannels: channels, outputChannels: filters, kernelSize: k, stride: s, padding: p,
         lowering: .im2col)

@@ -38,6 +38,9 @@ public final class Conv2D: Layer {
   private var weightGradient: UnsafeMutablePointer<Float>!
   private var biasGradient: UnsafeMutablePointer<Float>?
   private let columns = Scratch()
+  private let productColumns = Scratch()
+  private let inputColumns = Scratch()
+  private let phaseScratch = Scratch()
   private let transposedWeights = Scratch()
   private let maskedGradient = Scratch()
   private let winograd: WinogradConvolution?
@@ -49,6 +52,10 @@ public final class Conv2D: Layer {
   /// F(4×4, 3×3) wins (ResNet-20's first stage at 32×32: 9.4–10.5 ms forward and 17.6–19.2
   /// backward, against 12.7–15.6 and 28.4–34.7 by im2col); fewer were not measured.
   static let winogradMinimumChannels = 16
+
+  /// Output pixels an im2col sgemm is sized for: whole images, at least one, so the 14×14 and
+  /// 7×7 planes of ResNet's stride-2 layers are several images to a product.
+  static let columnsPerChunk = 1024
 
   /// `padding` defaults to `kernelSize / 2` ("same" size at stride 1); `lowering` defaults
   /// to Winograd where it applies and pays, pointwise for 1×1 stride-1 kernels, im2col elsewhere.
@@ -151,22 +158,34 @@ public final class Conv2D: Layer {
         batch: input.shape.batch, plane: input.shape.plane)
       return
     }
-    let g = geometry(input.shape, output.shape)
-    let pixels = g.outputPixels
-    let col = columns.reserve(patchSize * pixels)
-    for n in 0..<input.shape.batch {
-      g.im2col(input.image(n), into: col)
-      let y = output.image(n)
-      for c in 0..<outputChannels {
-        (y + c * pixels).update(repeating: bias?[c] ?? 0, count: pixels)
-      }
+    let lowered = columnLowering(input.shape, output.shape)
+    let layout = lowered.layout
+    for (first, images) in chunks(batch: input.shape.batch, columnsPerImage: layout.columns) {
+      let width = images * layout.columns
+      let col = lowered.im2col(input, first: first, images: images, into: columns, scratch: phaseScratch)
+      let target = output.image(first)
+      let ys = images == 1 && layout.isFlat ? target : productColumns.reserve(outputChannels * width)
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasNoTrans,
-        Int32(outputChannels), Int32(pixels), Int32(patchSize),
-        1, weight, Int32(patchSize), col, Int32(pixels),
-        1, y, Int32(pixels))
-      if let activationCap { ReLU.apply(y, into: y, count: outputChannels * pixels, cap: activationCap) }
+        Int32(outputChannels), Int32(width), Int32(patchSize),
+        1, weight, Int32(patchSize), col, Int32(width),
+        0, ys, Int32(width))
+      ImageColumns.scatter(
+        ys, images: images, channels: outputChannels, layout: layout, bias: bias,
+        activationCap: activationCap,
+        into: target)
     }
+  }
+
+  /// Whole images per im2col sgemm, about `columnsPerChunk` columns.
+  private func chunks(batch: Int, columnsPerImage: Int) -> [(first: Int, images: Int)] {
+    let chunk = ImageColumns.imagesPerChunk(
+      batch: batch, columnsPerImage: columnsPerImage, columns: Self.columnsPerChunk)
+    return Swift.stride(from: 0, to: batch, by: chunk).map { ($0, min(chunk, batch - $0)) }
+  }
+
+  private func columnLowering(_ input: Shape, _ output: Shape) -> ColumnLowering {
+    ColumnLowering(geometry(input, output))
   }
 
   /// Whether the input gradient is itself a stride-1 "same" convolution of `dy` (with the
@@ -206,47 +225,59 @@ public final class Conv2D: Layer {
         inputGradient: inputGradient?.pointer, batch: input.shape.batch, plane: input.shape.plane)
       return
     }
-    let g = geometry(input.shape, output.shape)
-    let pixels = g.outputPixels
+    let lowered = columnLowering(input.shape, output.shape)
+    let (layout, pixels) = (lowered.layout, output.shape.plane)
     let transposed = inputGradient != nil && inputGradientIsConvolution
     // dx = conv(dy, W') over the output planes, padded by k − 1 − padding.
     let gradientGeometry = ConvolutionGeometry(
       channels: outputChannels, height: output.shape.height, width: output.shape.width,
       outputHeight: input.shape.height, outputWidth: input.shape.width, kernel: kernelSize, stride: 1,
       padding: kernelSize - 1 - padding)
-    let gradientPatch = outputChannels * kernelSize * kernelSize
-    let col = columns.reserve(max(patchSize * pixels, transposed ? gradientPatch * input.shape.plane : 0))
     let flipped = transposed ? flippedWeights() : nil
-    for n in 0..<input.shape.batch {
+    for (first, images) in chunks(batch: input.shape.batch, columnsPerImage: layout.columns) {
+      let width = images * layout.columns
+      let offset = first * output.shape.perImage
       let dy = ReLU.gradient(
-        outputGradient.image(n), throughCap: activationCap, output: output.image(n),
-        count: output.shape.perImage, scratch: maskedGradient)
+        outputGradient.pointer + offset, throughCap: activationCap, output: output.pointer + offset,
+        count: images * output.shape.perImage, scratch: maskedGradient)
       if let biasGradient {
         Reductions.accumulateChannelSums(
-          dy, images: 1, channels: outputChannels, plane: pixels, into: biasGradient)
+          dy, images: images, channels: outputChannels, plane: pixels, into: biasGradient)
       }
-      g.im2col(input.image(n), into: col)
+      let dys = ImageColumns.gather(
+        dy, images: images, channels: outputChannels, layout: layout, into: productColumns)
+      let col = lowered.im2col(input, first: first, images: images, into: columns, scratch: phaseScratch)
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasTrans,
-        Int32(outputChannels), Int32(patchSize), Int32(pixels),
-        1, dy, Int32(pixels), col, Int32(pixels),
+        Int32(outputChannels), Int32(patchSize), Int32(width),
+        1, dys, Int32(width), col, Int32(width),
         1, weightGradient, Int32(patchSize))
-      guard let dx = inputGradient else { continue }
+      guard let dx = inputGradient?.image(first) else { continue }
       if let flipped {
-        gradientGeometry.im2col(dy, into: col)
+        let (plane, patch) = (input.shape.plane, gradientGeometry.patchSize)
+        let inputWidth = images * plane
+        let dyCol = columns.reserve(patch * inputWidth)
+        for i in 0..<images {
+          gradientGeometry.im2col(
+            dy + i * output.shape.perImage, into: dyCol + i * plane, rowStride: inputWidth)
+        }
+        let dxs = images == 1 ? dx : inputColumns.reserve(inputChannels * inputWidth)
         cblas_sgemm(
           CblasRowMajor, CblasNoTrans, CblasNoTrans,
-          Int32(inputChannels), Int32(input.shape.plane), Int32(gradientPatch),
-          1, flipped, Int32(gradientPatch), col, Int32(input.shape.plane),
-          0, dx.image(n), Int32(input.shape.plane))
+          Int32(inputChannels), Int32(inputWidth), Int32(patch),
+          1, flipped, Int32(patch), dyCol, Int32(inputWidth),
+          0, dxs, Int32(inputWidth))
+        ImageColumns.scatter(
+          dxs, images: images, channels: inputChannels, layout: .flat(plane), bias: nil, activationCap: nil,
+          into: dx)
         continue
       }
       cblas_sgemm(
         CblasRowMajor, CblasTrans, CblasNoTrans,
-        Int32(patchSize), Int32(pixels), Int32(outputChannels),
-        1, weight, Int32(patchSize), dy, Int32(pixels),
-        0, col, Int32(pixels))
-      g.col2im(col, into: dx.image(n))
+        Int32(patchSize), Int32(width), Int32(outputChannels),
+        1, weight, Int32(patchSize), dys, Int32(width),
+        0, col, Int32(width))
+      lowered.col2im(col, images: images, into: dx, scratch: phaseScratch)
     }
   }
 }

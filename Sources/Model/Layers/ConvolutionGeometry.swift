@@ -28,10 +28,12 @@ struct ConvolutionGeometry {
   }
 
   /// Row `(c, ky, kx)` of `col` holds, for every output pixel, the input value under that
-  /// kernel tap (zero in the padding).
-  func im2col(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
+  /// kernel tap (zero in the padding). Rows start `rowStride` apart (default: one image's
+  /// `outputPixels`; wider when several images' columns sit side by side).
+  func im2col(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
     let (h, w, oh, ow) = (height, width, outputHeight, outputWidth)
-    if stride == 1 && oh == h && ow == w { return im2colSameSize(x, into: col) }
+    let rowStride = rowStride ?? outputPixels
+    if stride == 1 && oh == h && ow == w { return im2colSameSize(x, into: col, rowStride: rowStride) }
     var row = col
     for c in 0..<channels {
       let plane = x + c * h * w
@@ -54,7 +56,7 @@ struct ConvolutionGeometry {
               for ox in valid { out[ox] = source[ox * stride] }
             }
           }
-          row += oh * ow
+          row += rowStride
         }
       }
     }
@@ -63,7 +65,9 @@ struct ConvolutionGeometry {
   /// `im2col` of a stride-1 convolution whose output has the input's size: each row is the
   /// plane shifted by its tap's offset, copied in one piece, then the columns that wrapped
   /// around a row edge zeroed (one copy per row of `col`, not one per image row).
-  private func im2colSameSize(_ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>) {
+  private func im2colSameSize(
+    _ x: UnsafePointer<Float>, into col: UnsafeMutablePointer<Float>, rowStride: Int
+  ) {
     let plane = height * width
     var row = col
     for c in 0..<channels {
@@ -79,16 +83,17 @@ struct ConvolutionGeometry {
           (row + end).update(repeating: 0, count: plane - end)
           let wrapped = dx < 0 ? 0..<min(-dx, width) : max(width - dx, 0)..<width
           for oy in 0..<height { for ox in wrapped { row[oy * width + ox] = 0 } }
-          row += plane
+          row += rowStride
         }
       }
     }
   }
 
-  /// The adjoint of `im2col`: sums every column entry back onto the input pixel it came from,
-  /// overwriting `x`.
-  func col2im(_ col: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>) {
+  /// The adjoint of `im2col` (rows `rowStride` apart as there): sums every column entry back
+  /// onto the input pixel it came from, overwriting `x`.
+  func col2im(_ col: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
     let (h, w, oh, ow) = (height, width, outputHeight, outputWidth)
+    let rowStride = rowStride ?? outputPixels
     x.update(repeating: 0, count: channels * h * w)
     var row = col
     for c in 0..<channels {
@@ -103,7 +108,7 @@ struct ConvolutionGeometry {
             let target = plane + iy * w - padding + kx
             for ox in valid { target[ox * stride] += from[ox] }
           }
-          row += oh * ow
+          row += rowStride
         }
       }
     }

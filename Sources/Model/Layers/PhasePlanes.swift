@@ -2,7 +2,8 @@
 /// `stride²` phase planes of `rows × pitch` floats, so that the input under tap (ky, kx) of
 /// output (oy, ox) sits at `oy·pitch + ox` plus a constant per tap: a strided k×k window
 /// becomes k² shifted copies of one flat range (polyphase decomposition). The flat output
-/// has the same pitch; its columns past `outputWidth` are scratch.
+/// has the same pitch; its columns past `outputWidth` are scratch. `im2col` and `col2im` use
+/// the same layout for a strided `Conv2D`'s columns.
 struct PhasePlanes {
   /// One plane's convolution (`channels` 1).
   let geometry: ConvolutionGeometry
@@ -108,6 +109,41 @@ struct PhasePlanes {
       let row = flat + oy * pitch
       row.update(from: dy + oy * width, count: width)
       (row + width).update(repeating: 0, count: pitch - width)
+    }
+  }
+
+  /// im2col in the flat layout: row `(c, ky, kx)` of `col` is channel c's phase planes read
+  /// from that tap's offset, one copy of `outputCount` floats; rows `rowStride` apart.
+  /// `planes` holds `count` floats of scratch.
+  func im2col(
+    _ x: UnsafePointer<Float>, channels: Int, planes: UnsafeMutablePointer<Float>,
+    into col: UnsafeMutablePointer<Float>, rowStride: Int
+  ) {
+    let offsets = tapOffsets
+    let plane = geometry.height * geometry.width
+    for c in 0..<channels {
+      fill(planes, from: x + c * plane)
+      for (t, offset) in offsets.enumerated() {
+        (col + (c * offsets.count + t) * rowStride).update(from: planes + offset, count: outputCount)
+      }
+    }
+  }
+
+  /// The adjoint of `im2col`: each row added onto its channel's phase planes at its tap's
+  /// offset, then gathered into `dx` (overwritten). The scratch columns of `col` must be zero.
+  func col2im(
+    _ col: UnsafePointer<Float>, channels: Int, planes: UnsafeMutablePointer<Float>,
+    into dx: UnsafeMutablePointer<Float>, rowStride: Int
+  ) {
+    let offsets = tapOffsets
+    let plane = geometry.height * geometry.width
+    for c in 0..<channels {
+      planes.update(repeating: 0, count: count)
+      for (t, offset) in offsets.enumerated() {
+        let (source, target) = (col + (c * offsets.count + t) * rowStride, planes + offset)
+        for i in 0..<outputCount { target[i] += source[i] }
+      }
+      gather(planes, into: dx + c * plane)
     }
   }
 }

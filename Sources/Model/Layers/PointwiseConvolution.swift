@@ -23,10 +23,6 @@ final class PointwiseConvolution {
     self.outputChannels = outputChannels
   }
 
-  static func imagesPerChunk(batch: Int, plane: Int) -> Int {
-    max(1, min(batch, columnsPerChunk / plane))
-  }
-
   /// `y = act(W · x + b)` for `batch` images of `plane` pixels, `act` the ReLU clamp to
   /// `activationCap` when given; overwrites `y`.
   func forward(
@@ -34,19 +30,20 @@ final class PointwiseConvolution {
     activationCap: Float?, into y: UnsafeMutablePointer<Float>, batch: Int, plane: Int
   ) {
     let (cin, cout) = (inputChannels, outputChannels)
-    let chunk = Self.imagesPerChunk(batch: batch, plane: plane)
+    let chunk = ImageColumns.imagesPerChunk(
+      batch: batch, columnsPerImage: plane, columns: Self.columnsPerChunk)
     for first in stride(from: 0, to: batch, by: chunk) {
       let images = min(chunk, batch - first)
       let columns = images * plane
       let output = y + first * cout * plane
-      let xs = Self.gather(
-        x + first * cin * plane, images: images, channels: cin, plane: plane, into: inputColumns)
+      let xs = ImageColumns.gather(
+        x + first * cin * plane, images: images, channels: cin, layout: .flat(plane), into: inputColumns)
       let ys = images == 1 ? output : outputColumns.reserve(cout * columns)
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(cout), Int32(columns), Int32(cin),
         1, weights, Int32(cin), xs, Int32(columns), 0, ys, Int32(columns))
-      Self.scatter(
-        ys, images: images, channels: cout, plane: plane, bias: bias, activationCap: activationCap,
+      ImageColumns.scatter(
+        ys, images: images, channels: cout, layout: .flat(plane), bias: bias, activationCap: activationCap,
         into: output)
     }
   }
@@ -60,7 +57,8 @@ final class PointwiseConvolution {
     plane: Int
   ) {
     let (cin, cout) = (inputChannels, outputChannels)
-    let chunk = Self.imagesPerChunk(batch: batch, plane: plane)
+    let chunk = ImageColumns.imagesPerChunk(
+      batch: batch, columnsPerImage: plane, columns: Self.columnsPerChunk)
     for first in stride(from: 0, to: batch, by: chunk) {
       let images = min(chunk, batch - first)
       let columns = images * plane
@@ -71,9 +69,10 @@ final class PointwiseConvolution {
       if let biasGradient {
         Reductions.accumulateChannelSums(dy, images: images, channels: cout, plane: plane, into: biasGradient)
       }
-      let dys = Self.gather(dy, images: images, channels: cout, plane: plane, into: outputColumns)
-      let xs = Self.gather(
-        x + first * cin * plane, images: images, channels: cin, plane: plane, into: inputColumns)
+      let dys = ImageColumns.gather(
+        dy, images: images, channels: cout, layout: .flat(plane), into: outputColumns)
+      let xs = ImageColumns.gather(
+        x + first * cin * plane, images: images, channels: cin, layout: .flat(plane), into: inputColumns)
       cblas_sgemm(
         CblasRowMajor, CblasNoTrans, CblasTrans, Int32(cout), Int32(cin), Int32(columns),
         1, dys, Int32(columns), xs, Int32(columns), 1, dw, Int32(cin))
@@ -84,44 +83,8 @@ final class PointwiseConvolution {
       cblas_sgemm(
         CblasRowMajor, CblasTrans, CblasNoTrans, Int32(cin), Int32(columns), Int32(cout),
         1, weights, Int32(cin), dys, Int32(columns), 0, dxs, Int32(columns))
-      Self.scatter(
-        dxs, images: images, channels: cin, plane: plane, bias: nil, activationCap: nil, into: target)
-    }
-  }
-
-  /// `images` NCHW images as `[channels][images·plane]`: the images themselves when there is one.
-  private static func gather(
-    _ x: UnsafePointer<Float>, images: Int, channels: Int, plane: Int, into scratch: Scratch
-  ) -> UnsafePointer<Float> {
-    guard images > 1 else { return x }
-    let columns = images * plane
-    let gathered = scratch.reserve(channels * columns)
-    for n in 0..<images {
-      for c in 0..<channels {
-        (gathered + c * columns + n * plane).update(from: x + (n * channels + c) * plane, count: plane)
-      }
-    }
-    return UnsafePointer(gathered)
-  }
-
-  /// `gather`'s inverse, adding `bias` and clamping to `activationCap` on the way; in place
-  /// when `columns` is `y` itself (one image).
-  private static func scatter(
-    _ columns: UnsafePointer<Float>, images: Int, channels: Int, plane: Int, bias: UnsafePointer<Float>?,
-    activationCap: Float?, into y: UnsafeMutablePointer<Float>
-  ) {
-    guard images > 1 || bias != nil || activationCap != nil else { return }
-    let width = images * plane
-    for n in 0..<images {
-      for c in 0..<channels {
-        let (source, target) = (columns + c * width + n * plane, y + (n * channels + c) * plane)
-        let b = bias?[c] ?? 0
-        if let activationCap {
-          for i in 0..<plane { target[i] = ReLU.clamp(source[i] + b, cap: activationCap) }
-        } else {
-          for i in 0..<plane { target[i] = source[i] + b }
-        }
-      }
+      ImageColumns.scatter(
+        dxs, images: images, channels: cin, layout: .flat(plane), bias: nil, activationCap: nil, into: target)
     }
   }
 }
