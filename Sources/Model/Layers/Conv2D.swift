@@ -2,7 +2,8 @@ import CBLAS
 
 /// How a `Conv2D` turns its convolution into matrix products.
 public enum ConvolutionLowering: String, Sendable {
-  /// im2col + one sgemm per image (Chellapilla et al. 2006): any kernel, stride and padding.
+  /// im2col + sgemm (Chellapilla et al. 2006), small planes several images to a product:
+  /// any kernel, stride and padding.
   case im2col
   /// Winograd F(4×4, 3×3) (Lavin & Gray 2016): 3×3 stride 1 "same" only, 4× fewer multiplies.
   case winograd
@@ -11,12 +12,13 @@ public enum ConvolutionLowering: String, Sendable {
   case pointwise
 }
 
-/// 2-D convolution (cross-correlation, as in every framework) lowered to one `cblas_sgemm`
-/// per image through im2col (Chellapilla et al. 2006); k×k with any stride and padding.
+/// 2-D convolution (cross-correlation, as in every framework) lowered to `cblas_sgemm`
+/// through im2col (Chellapilla et al. 2006); k×k with any stride and padding.
 ///
 /// Weight layout `[outputChannels, inputChannels, kernel, kernel]` (PyTorch's), bias
-/// `[outputChannels]` unless `bias: false` (before batch norm, whose β replaces it). Per image:
-/// `col[C·k·k, Ho·Wo] = im2col(x)`, `y = W · col + b`; backward: `dW += dy · colᵀ`,
+/// `[outputChannels]` unless `bias: false` (before batch norm, whose β replaces it). Per chunk
+/// of images (`ColumnLowering`, about `columnsPerChunk` columns):
+/// `col[C·k·k, images·Ho·Wo] = im2col(x)`, `y = W · col + b`; backward: `dW += dy · colᵀ`,
 /// `db += Σ dy`, `dx = col2im(Wᵀ · dy)`. 3×3 stride-1 "same" layers with enough channels to
 /// fill the products go through `WinogradConvolution` instead, 1×1 stride-1 layers through
 /// `PointwiseConvolution`. A fused ReLU clamps the output
