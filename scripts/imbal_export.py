@@ -96,7 +96,7 @@ def numpy_layer(kind, s, ins, t):
     if kind == "Dropout":
         return x
     if kind == "Add":
-        return ins[0] + ins[1]
+        return activate(ins[0] + ins[1], s.get("activation", "none"))
     if kind == "Concat":
         return np.concatenate(ins, axis=1)
     raise SystemExit("layer type %s is not known to this script" % kind)
@@ -148,6 +148,8 @@ def torch_classifier(path):
             return nn.Sequential(nn.BatchNorm2d(s["num_features"], s["eps"], s["momentum"]), activation(s["activation"]))
         if kind == "ReLU":
             return activation(s["activation"])
+        if kind == "Add":  # the sum is taken in forward; this is the activation fused after it
+            return activation(s.get("activation", "none"))
         if kind == "MaxPool2D":
             return nn.MaxPool2d(s["kernel_size"], s["stride"])
         if kind == "AvgPool2D":
@@ -174,7 +176,7 @@ def torch_classifier(path):
             # Module names may not hold dots, which the layers' names do (layer1.0.conv1).
             self.nodes = nn.ModuleDict({
                 key(layer): module(layer["type"], layer["settings"])
-                for layer in layers if layer["type"] not in ("Add", "Concat")})
+                for layer in layers if layer["type"] != "Concat"})
             for layer in layers:
                 specs = layer.get("parameters", []) + layer.get("buffers", [])
                 if not specs:
@@ -189,7 +191,7 @@ def torch_classifier(path):
             for layer in self.layers:
                 inputs = [values[name] for name in layer["inputs"]]
                 if layer["type"] == "Add":
-                    values[layer["name"]] = inputs[0] + inputs[1]
+                    values[layer["name"]] = self.nodes[key(layer)](inputs[0] + inputs[1])
                 elif layer["type"] == "Concat":
                     values[layer["name"]] = torch.cat(inputs, dim=1)
                 else:

@@ -48,14 +48,7 @@ final class WinogradTests: XCTestCase {
         separate.parameters.base.update(from: fused.parameters.base, count: fused.parameters.count)
         let input = randomTensor(shape, seed: 32)
         let gradient = randomTensor(Shape(batch: 70, channels: 10, height: 7, width: 5), seed: 33)
-        var results: [[Float]] = []
-        for network in [fused, separate] {
-          let y = network.forward(input).toArray()
-          let dx = Tensor(shape: shape)
-          network.zeroGradients()
-          network.backward(input: input, logitsGradient: gradient, inputGradient: dx)
-          results.append(y + dx.toArray() + Array(network.gradients.buffer))
-        }
+        let results = [fused, separate].map { stepResults($0, input: input, outputGradient: gradient) }
         XCTAssertEqual(results[0], results[1], "\(lowering), cap \(cap)")
         let outputs = results[0].prefix(gradient.shape.count)
         XCTAssertTrue(outputs.contains(0), "some outputs are clamped at 0")

@@ -174,3 +174,13 @@ extension Network {
     }
   }
 }
+
+/// One forward and backward of `network`: its output, then the input gradient, then every
+/// parameter gradient, in one array (for comparing a fused layer with its parts bit for bit).
+func stepResults(_ network: Network, input: Tensor, outputGradient: Tensor) -> [Float] {
+  let y = network.forward(input).toArray()
+  let dx = Tensor(shape: input.shape)
+  network.zeroGradients()
+  network.backward(input: input, logitsGradient: outputGradient, inputGradient: dx)
+  return y + dx.toArray() + Array(network.gradients.buffer)
+}

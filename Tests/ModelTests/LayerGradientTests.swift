@@ -174,14 +174,7 @@ final class ArchitectureLayerGradientTests: XCTestCase {
         }
         let input = randomTensor(Shape(batch: 2, channels: 3, height: 4, width: 5), seed: 22)
         let gradient = randomTensor(Shape(batch: 2, channels: 3, height: 4, width: 5), seed: 23)
-        var results: [[Float]] = []
-        for network in [fused, separate] {
-          let y = network.forward(input).toArray()
-          let dx = Tensor(shape: input.shape)
-          network.zeroGradients()
-          network.backward(input: input, logitsGradient: gradient, inputGradient: dx)
-          results.append(y + dx.toArray() + Array(network.gradients.buffer))
-        }
+        let results = [fused, separate].map { stepResults($0, input: input, outputGradient: gradient) }
         XCTAssertEqual(results[0], results[1], "cap \(cap), training \(training)")
         // Some elements are clamped at each end, so the masks are exercised.
         XCTAssertTrue(results[0].prefix(120).contains(0))
@@ -374,6 +367,48 @@ final class ArchitectureLayerGradientTests: XCTestCase {
     XCTAssertEqual(network.nodes[joined].shape, Shape(batch: 1, channels: 6, height: 4, width: 4))
     GradientChecker().check(
       network, input: randomTensor(Shape(batch: 2, channels: 2, height: 4, width: 4), seed: 20))
+  }
+
+  /// A residual sum with its ReLU fused (ResNet's `Add+ReLU`) against finite differences: the
+  /// input (at least 0.2 from the kink) plus a 1×1 convolution of it small enough (weights
+  /// scaled to 5 %) that no sum crosses the kink under ±ε.
+  func testAddWithFusedReLU() {
+    let builder = NetworkBuilder(channels: 2, height: 4, width: 3)
+    let a = builder.add(Conv2D(name: "a", inputChannels: 2, outputChannels: 2, kernelSize: 1))
+    builder.merge(Add(name: "add", activationCap: .infinity), [a, NetworkBuilder.input])
+    builder.output(.logits, builder.last)
+    let network = builder.build()
+    randomize(network, seed: 25)
+    for i in 0..<network.parameters.count { network.parameters.base[i] *= 0.05 }
+    let input = randomTensor(Shape(batch: 2, channels: 2, height: 4, width: 3), seed: 26, margin: 0.2)
+    GradientChecker().check(network, input: input)
+    XCTAssertTrue(network.forward(input).toArray().contains(0), "some sums are clamped")
+  }
+
+  /// The fused sum gives bit for bit what the sum then a `ReLU` layer give (output, parameter
+  /// and input gradients), for ReLU and a ReLU6-like cap.
+  func testAddWithFusedActivationEqualsAddThenReLU() {
+    for cap in [Float.infinity, 0.8] {
+      func network(fused: Bool) -> Network {
+        let builder = NetworkBuilder(channels: 2, height: 4, width: 3)
+        let a = builder.add(Conv2D(name: "a", inputChannels: 2, outputChannels: 3))
+        let b = builder.add(Conv2D(name: "b", inputChannels: 3, outputChannels: 3), after: a)
+        builder.merge(Add(name: "add", activationCap: fused ? cap : nil), [b, a])
+        if !fused { builder.add(ReLU(name: "relu", cap: cap)) }
+        builder.output(.logits, builder.last)
+        return builder.build()
+      }
+      let (fused, separate) = (network(fused: true), network(fused: false))
+      randomize(fused, seed: 27)
+      separate.parameters.base.update(from: fused.parameters.base, count: fused.parameters.count)
+      let input = randomTensor(Shape(batch: 2, channels: 2, height: 4, width: 3), seed: 28)
+      let gradient = randomTensor(Shape(batch: 2, channels: 3, height: 4, width: 3), seed: 29)
+      let results = [fused, separate].map { stepResults($0, input: input, outputGradient: gradient) }
+      XCTAssertEqual(results[0], results[1], "cap \(cap)")
+      let sums = results[0].prefix(gradient.shape.count)
+      XCTAssertTrue(sums.contains(0) && sums.contains { $0 > 0 }, "some sums are clamped at 0, some pass")
+      if cap < .infinity { XCTAssertTrue(sums.contains(cap), "some sums are clamped at the cap") }
+    }
   }
 
   /// A sum of three tensors: the third is added after the first two, and backward hands `dy` to

@@ -88,9 +88,15 @@ public protocol MergeLayer: AnyObject {
   var name: String { get }
   func outputShape(for inputs: [Shape]) -> Shape
   func forward(_ inputs: [Tensor], into output: Tensor)
-  func backward(inputs: [Tensor], outputGradient: Tensor, inputGradients: [Tensor?])
+  func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor, inputGradients: [Tensor?])
   /// Whether `backward` reads its inputs' values (not only their shapes).
   var backwardReadsInputs: Bool { get }
+  /// Whether `backward` reads its output's values (a fused activation's mask).
+  var backwardReadsOutput: Bool { get }
+  /// As `Layer.kind`.
+  var kind: String { get }
+  /// As `Layer.settings`: the activation fused after it, if any.
+  var settings: [String: Any] { get }
 }
 
 /// The tensors a layer's backward pass reads the values of.
@@ -103,6 +109,9 @@ public struct BackwardReads: OptionSet, Sendable {
 
 extension MergeLayer {
   public var backwardReadsInputs: Bool { true }
+  public var backwardReadsOutput: Bool { false }
+  public var kind: String { String(describing: type(of: self)) }
+  public var settings: [String: Any] { [:] }
 }
 
 /// `relu`, `relu6` (a cap of 6) or `none`: the activation a layer applies after itself.

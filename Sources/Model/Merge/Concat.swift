@@ -29,7 +29,7 @@ public final class Concat: MergeLayer {
     }
   }
 
-  public func backward(inputs: [Tensor], outputGradient: Tensor, inputGradients: [Tensor?]) {
+  public func backward(inputs: [Tensor], output: Tensor, outputGradient: Tensor, inputGradients: [Tensor?]) {
     for n in 0..<outputGradient.shape.batch {
       var dy = outputGradient.image(n)
       for (input, dx) in zip(inputs, inputGradients) {

@@ -20,7 +20,7 @@ extension Network {
         entry["buffers"] = tensors(layer.bufferSpecs, of: layer.name)
       case .merge(let merge):
         entry["type"] = String(describing: type(of: merge))
-        entry["settings"] = [String: Any]()
+        entry["settings"] = merge.settings
       }
       return entry
     }

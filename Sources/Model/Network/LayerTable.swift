@@ -11,7 +11,7 @@ extension Network {
         kind = layer.kind
         flops = layer.forwardFLOPs(for: inputShape(of: index))
       case .merge(let merge):
-        kind = String(describing: type(of: merge))
+        kind = merge.kind
         flops = 0
       }
       let shape = node.shape

@@ -77,7 +77,9 @@ extension Network.Operation {
   }
 
   var backwardReadsOutput: Bool {
-    guard case .layer(let layer) = self else { return false }
-    return layer.backwardReads.contains(.output)
+    switch self {
+    case .layer(let layer): layer.backwardReads.contains(.output)
+    case .merge(let merge): merge.backwardReadsOutput
+    }
   }
 }

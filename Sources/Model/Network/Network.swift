@@ -406,7 +406,7 @@ public final class Network {
           outputGradient: activationGradients[i], inputGradient: targets[0])
       case .merge(let merge):
         merge.backward(
-          inputs: node.inputs.map { $0 < 0 ? input : activations[$0] },
+          inputs: node.inputs.map { $0 < 0 ? input : activations[$0] }, output: activations[i],
           outputGradient: activationGradients[i],
           inputGradients: targets)
       }

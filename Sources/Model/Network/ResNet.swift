@@ -19,8 +19,7 @@ struct ResNet {
           stride == 1 && channels == width
           ? x
           : b.add(IdentityShortcut(name: "\(name).shortcut", outputChannels: width, stride: stride), after: x)
-        b.merge(Add(name: "\(name).add"), [residual, shortcut])
-        x = b.add(ReLU(name: "\(name).relu"))
+        x = b.merge(Add(name: "\(name).add", activationCap: .infinity), [residual, shortcut])
         channels = width
       }
     }

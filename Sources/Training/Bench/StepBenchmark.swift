@@ -188,11 +188,14 @@ public struct StepBenchmark {
       let backward = profile.backwardSeconds[i] / Double(steps)
       guard forward > 0 || backward > 0 else { return nil }
       let node = network.nodes[i]
-      var kind = "merge"
+      var kind: String
       var flops = 0.0
-      if case .layer(let layer) = node.operation {
+      switch node.operation {
+      case .layer(let layer):
         kind = layer.kind
         flops = 2 * Double(layer.forwardFLOPs(for: network.inputShape(of: i)) * batch)
+      case .merge(let merge):
+        kind = merge.kind
       }
       let firstLayer = node.inputs == [NetworkBuilder.input]
       return BenchmarkReport.Layer(

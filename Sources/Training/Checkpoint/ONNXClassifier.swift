@@ -185,7 +185,9 @@ private struct GraphWriter {
     switch operation {
     case .merge(let merge):
       switch merge {
-      case is Add: node("Sum", inputs, name)
+      case let add as Add:
+        node("Sum", inputs, add.activationCap == nil ? name : "\(name).linear")
+        activation(add.activationCap, "\(name).linear", name)
       case is Concat: node("Concat", inputs, name, ["axis": .int(1)])
       default: throw CheckpointError.notExportable(layer: name, kind: String(describing: type(of: merge)))
       }
