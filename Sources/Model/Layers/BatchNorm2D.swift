@@ -88,10 +88,7 @@ public final class BatchNorm2D: Layer {
 
   public func setTraining(_ training: Bool) { isTraining = training }
 
-  public var kind: String {
-    guard let cap = activationCap else { return "BatchNorm2D" }
-    return cap == .infinity ? "BatchNorm2D+ReLU" : "BatchNorm2D+ReLU\(Int(cap))"
-  }
+  public var kind: String { "BatchNorm2D" + fusedActivationSuffix(activationCap) }
 
   public var backwardReads: BackwardReads { .input }
   public func outputShape(for input: Shape) -> Shape {

@@ -106,8 +106,7 @@ public final class Conv2D: Layer {
   /// `bench` and `--describe` show the lowering; a Winograd layer's GFLOP/s are then those of
   /// the direct convolution it replaces.
   public var kind: String {
-    let activation = activationCap.map { $0 == .infinity ? "+ReLU" : "+ReLU\(Int($0))" } ?? ""
-    return (lowering == .im2col ? "Conv2D" : "Conv2D/\(lowering.rawValue)") + activation
+    (lowering == .im2col ? "Conv2D" : "Conv2D/\(lowering.rawValue)") + fusedActivationSuffix(activationCap)
   }
 
   public var parameterSpecs: [ParameterSpec] {

@@ -114,6 +114,12 @@ extension MergeLayer {
   public var settings: [String: Any] { [:] }
 }
 
+/// `+ReLU`, `+ReLU6` or nothing: what a layer's `kind` adds for the activation fused after it.
+func fusedActivationSuffix(_ cap: Float?) -> String {
+  guard let cap else { return "" }
+  return cap == .infinity ? "+ReLU" : "+ReLU\(Int(cap))"
+}
+
 /// `relu`, `relu6` (a cap of 6) or `none`: the activation a layer applies after itself.
 func activationName(_ cap: Float?) -> String {
   guard let cap else { return "none" }

@@ -14,9 +14,7 @@ public final class Add: MergeLayer {
 
   public var backwardReadsInputs: Bool { false }
   public var backwardReadsOutput: Bool { activationCap != nil }
-  public var kind: String {
-    activationCap.map { $0 == .infinity ? "Add+ReLU" : "Add+ReLU\(Int($0))" } ?? "Add"
-  }
+  public var kind: String { "Add" + fusedActivationSuffix(activationCap) }
   public var settings: [String: Any] {
     activationCap == nil ? [:] : ["activation": activationName(activationCap)]
   }

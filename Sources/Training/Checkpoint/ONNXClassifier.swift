@@ -186,8 +186,8 @@ private struct GraphWriter {
     case .merge(let merge):
       switch merge {
       case let add as Add:
-        node("Sum", inputs, add.activationCap == nil ? name : "\(name).linear")
-        activation(add.activationCap, "\(name).linear", name)
+        node("Sum", inputs, preActivation(name, add.activationCap))
+        activation(add.activationCap, preActivation(name, add.activationCap), name)
       case is Concat: node("Concat", inputs, name, ["axis": .int(1)])
       default: throw CheckpointError.notExportable(layer: name, kind: String(describing: type(of: merge)))
       }
@@ -204,15 +204,15 @@ private struct GraphWriter {
     case let conv as Conv2D:
       convolution(
         layer, input: input, kernel: conv.kernelSize, stride: conv.stride, padding: conv.padding, groups: 1,
-        bias: conv.hasBias, output: conv.activationCap == nil ? name : "\(name).linear")
-      activation(conv.activationCap, "\(name).linear", name)
+        bias: conv.hasBias, output: preActivation(name, conv.activationCap))
+      activation(conv.activationCap, preActivation(name, conv.activationCap), name)
     case let conv as DepthwiseConv2D:
       convolution(
         layer, input: input, kernel: conv.kernelSize, stride: conv.stride, padding: conv.padding,
         groups: conv.channels, bias: conv.hasBias, output: name)
     case let norm as BatchNorm2D:
       let inputs = [input] + ["weight", "bias", "running_mean", "running_var"].map { parameter(layer, $0) }
-      let linear = norm.activationCap == nil ? name : "\(name).linear"
+      let linear = preActivation(name, norm.activationCap)
       node("BatchNormalization", inputs, linear, ["epsilon": .float(Float(norm.epsilon))])
       activation(norm.activationCap, linear, name)
     case let relu as ReLU:
@@ -260,6 +260,9 @@ private struct GraphWriter {
   private func pooling(_ size: Int, _ stride: Int) -> [String: ONNXAttribute] {
     ["kernel_shape": .ints([Int64(size), Int64(size)]), "strides": .ints([Int64(stride), Int64(stride)])]
   }
+
+  /// Where a layer with a fused activation writes before it: its own name when there is none.
+  private func preActivation(_ name: String, _ cap: Float?) -> String { cap == nil ? name : "\(name).linear" }
 
   /// A fused activation: none (nothing added), ReLU (`cap` infinite) or min(max(x, 0), cap).
   private mutating func activation(_ cap: Float?, _ input: String, _ output: String) {
