@@ -186,8 +186,9 @@ private struct GraphWriter {
     case .merge(let merge):
       switch merge {
       case let add as Add:
-        node("Sum", inputs, preActivation(name, add.activationCap))
-        activation(add.activationCap, preActivation(name, add.activationCap), name)
+        let linear = preActivation(name, add.activationCap)
+        node("Sum", inputs, linear)
+        activation(add.activationCap, linear, name)
       case is Concat: node("Concat", inputs, name, ["axis": .int(1)])
       default: throw CheckpointError.notExportable(layer: name, kind: String(describing: type(of: merge)))
       }
@@ -202,10 +203,11 @@ private struct GraphWriter {
     let name = layer.name
     switch layer {
     case let conv as Conv2D:
+      let linear = preActivation(name, conv.activationCap)
       convolution(
         layer, input: input, kernel: conv.kernelSize, stride: conv.stride, padding: conv.padding, groups: 1,
-        bias: conv.hasBias, output: preActivation(name, conv.activationCap))
-      activation(conv.activationCap, preActivation(name, conv.activationCap), name)
+        bias: conv.hasBias, output: linear)
+      activation(conv.activationCap, linear, name)
     case let conv as DepthwiseConv2D:
       convolution(
         layer, input: input, kernel: conv.kernelSize, stride: conv.stride, padding: conv.padding,
