@@ -62,6 +62,8 @@ let package = Package(
     // PRNG (below Model, Loader and Training) and Distributed depend on it, so that every
     // binary built from those targets links the check.
     .target(name: "CPUGuard", cSettings: guardSettings),
+    // Software prefetch for Model's loops that jump between planes (Swift has no prefetch).
+    .target(name: "CPrefetch"),
     .target(name: "PRNG", dependencies: ["CPUGuard"], swiftSettings: vectorSettings),
     // The ONNX schema's types, generated once by scripts/generate-onnx-swift.
     .target(
@@ -69,7 +71,7 @@ let package = Package(
 
     // MARK: - Public API (arrows point down: Training wires the rest together)
     .target(name: "Distributed", dependencies: ["CMPI", "CPUGuard"], swiftSettings: vectorSettings),
-    .target(name: "Model", dependencies: ["CBLAS", "PRNG"], swiftSettings: vectorSettings),
+    .target(name: "Model", dependencies: ["CBLAS", "CPrefetch", "PRNG"], swiftSettings: vectorSettings),
     .target(
       name: "Loader", dependencies: ["CZlib", "CZstd", "CVips", "CPNG", "CTurboJPEG", "PRNG"],
       swiftSettings: vectorSettings),

@@ -1,4 +1,5 @@
 import CBLAS
+import CPrefetch
 
 /// A 3×3, stride-1, padding-1 convolution by Winograd's minimal filtering F(4×4, 3×3)
 /// (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural Networks"): every 4×4 output
@@ -325,6 +326,9 @@ final class WinogradConvolution {
     for c in 0..<channels {
       for n in 0..<images {
         let plane = source + (n * channels + c) * tiling.plane
+        Self.prefetchPlane(
+          after: n, channel: c, of: source, images: images, channels: channels, tiling: tiling,
+          forWriting: false)
         for row in 0..<tiling.height {
           Self.splitPhases(
             plane + row * tiling.width, count: tiling.width,
@@ -358,6 +362,9 @@ final class WinogradConvolution {
     for c in 0..<channels {
       for n in 0..<images {
         padded.base.update(repeating: 0, count: padded.count)
+        Self.prefetchPlane(
+          after: n, channel: c, of: target, images: images, channels: channels, tiling: tiling,
+          forWriting: true)
         let tiles = source + c * Self.channelStride(tiles: p) + n * tiling.perImage
         Self.forEachGroup(tiling: tiling, rowFloats: rowFloats) { top, upperHalf, tile, lanes in
           body(padded.base + top, quarter, upperHalf, tiles + tile, lanes)
@@ -370,6 +377,34 @@ final class WinogradConvolution {
         }
       }
     }
+  }
+
+  /// Asks the caches for the plane after image `image`'s channel `channel` of `planes` (a chunk
+  /// of `images` images), a prefetch per 64-byte line, while the transforms work on this one:
+  /// for `V` and `dM`, channel-major, they jump a whole image from plane to plane, a stream the
+  /// hardware prefetchers do not follow.
+  @inline(__always)
+  private static func prefetchPlane(
+    after image: Int, channel: Int, of planes: UnsafePointer<Float>, images: Int, channels: Int,
+    tiling: Tiling, forWriting: Bool
+  ) {
+    let next: Int
+    if image + 1 < images {
+      next = ((image + 1) * channels + channel) * tiling.plane
+    } else if channel + 1 < channels {
+      next = (channel + 1) * tiling.plane
+    } else {
+      return
+    }
+    func ask(_ float: Int) {
+      if forWriting {
+        imbal_prefetch_write(planes + next + float)
+      } else {
+        imbal_prefetch_read(planes + next + float)
+      }
+    }
+    for line in stride(from: 0, to: tiling.plane, by: 16) { ask(line) }
+    ask(tiling.plane - 1)
   }
 
   /// The padded plane of `forEachTileGroup`: with two tile rows per group and an odd number of
