@@ -381,8 +381,8 @@ final class WinogradConvolution {
 
   /// Asks the caches for the plane after image `image`'s channel `channel` of `planes` (a chunk
   /// of `images` images), a prefetch per 64-byte line, while the transforms work on this one:
-  /// for `V` and `dM`, channel-major, they jump a whole image from plane to plane, a stream the
-  /// hardware prefetchers do not follow.
+  /// they go channel by channel, as `V`, `dM` and `dV` are laid out, so from plane to plane they
+  /// jump a whole image, a stream the hardware prefetchers do not follow.
   @inline(__always)
   private static func prefetchPlane(
     after image: Int, channel: Int, of planes: UnsafePointer<Float>, images: Int, channels: Int,
