@@ -29,6 +29,12 @@ final class WinogradTests: XCTestCase {
       ])
   }
 
+  /// At 64 channels a chunk is 32 tiles: eight 7×7 images (four tiles each), so 19 images run
+  /// as chunks of 8, 8 and 3; a 13×13 image (16 tiles) two to a chunk, three images as 2 and 1.
+  func testWinogradEqualsIm2colInSmallChunks() {
+    assertAgreesWithIm2col(.winograd, kernelSize: 3, channels: (64, 48), images: [(7, 7, 19), (13, 13, 3)])
+  }
+
   /// A convolution with its ReLU fused gives bit for bit what the convolution then a `ReLU`
   /// layer gives (output, parameter and input gradients), for both lowerings and a ReLU6-like
   /// cap; 70 images of 7×5 make the Winograd backward run over three chunks.
@@ -108,21 +114,22 @@ extension XCTestCase {
   /// (height, width, batch) of `images`.
   func assertAgreesWithIm2col(
     _ lowering: ConvolutionLowering, kernelSize: Int, bias: Bool = true, activationCap: Float? = nil,
-    images: [(Int, Int, Int)], file: StaticString = #filePath, line: UInt = #line
+    channels: (input: Int, output: Int) = (9, 10), images: [(Int, Int, Int)], file: StaticString = #filePath,
+    line: UInt = #line
   ) {
     for (height, width, batch) in images {
-      let shape = Shape(batch: batch, channels: 9, height: height, width: width)
+      let shape = Shape(batch: batch, channels: channels.input, height: height, width: width)
       var results: [[[Float]]] = []
       for lowering in [ConvolutionLowering.im2col, lowering] {
         let conv = Conv2D(
-          name: "conv", inputChannels: 9, outputChannels: 10, kernelSize: kernelSize, bias: bias,
-          lowering: lowering, activationCap: activationCap)
-        let network = Network(layers: [conv], channels: 9, height: height, width: width)
+          name: "conv", inputChannels: channels.input, outputChannels: channels.output,
+          kernelSize: kernelSize, bias: bias, lowering: lowering, activationCap: activationCap)
+        let network = Network(layers: [conv], channels: channels.input, height: height, width: width)
         randomize(network, seed: 3)
         let input = randomTensor(shape, seed: 4)
         let output = network.forward(input).toArray()
         let outputGradient = randomTensor(
-          Shape(batch: batch, channels: 10, height: height, width: width), seed: 5)
+          Shape(batch: batch, channels: channels.output, height: height, width: width), seed: 5)
         let inputGradient = Tensor(shape: shape)
         network.zeroGradients()
         network.backward(input: input, logitsGradient: outputGradient, inputGradient: inputGradient)

@@ -16,9 +16,11 @@ import CPrefetch
 /// The transforms work on four tiles at a time, one tile per SIMD lane: four horizontally
 /// adjacent ones, or where a row has two tiles, two of one row and the two below them.
 final class WinogradConvolution {
-  /// Tiles per chunk the products are sized for (whole images, at least one): 64, 128 and 256
-  /// were alike within the noise on the small CNN at 3×32 (one 32×32 image is 64 tiles).
-  static let tilesPerChunk = 128
+  /// Tiles per chunk the products are sized for (whole images, at least one): 128, or 32 where
+  /// a side has 64 channels or more. At 64 × 64 the filters `U` alone take 590 KB, and 128
+  /// tiles' `V` and `M` 1.2 MB each, more than the 1 MiB L2 holds; 32 tiles made those layers
+  /// 12–17 % faster, while 64 tiles at 32 channels did not pay (docs/performance.md).
+  var tilesPerChunk: Int { max(inputChannels, outputChannels) >= 64 ? 32 : 128 }
   /// Entries of a transformed tile, `ξ = 6i + j`.
   static let points = 36
 
@@ -54,8 +56,8 @@ final class WinogradConvolution {
     var groupWidth: Int { 4 / rowsPerGroup }
     var plane: Int { height * width }
 
-    func imagesPerChunk(batch: Int) -> Int {
-      max(1, min(batch, WinogradConvolution.tilesPerChunk / perImage))
+    func imagesPerChunk(batch: Int, tiles: Int) -> Int {
+      max(1, min(batch, tiles / perImage))
     }
   }
 
@@ -69,7 +71,7 @@ final class WinogradConvolution {
     let tiling = Tiling(height: height, width: width)
     let u = filters.reserve(Self.points * outputChannels * inputChannels)
     Self.transformFilters(g, outputChannels: outputChannels, inputChannels: inputChannels, into: u)
-    let chunk = tiling.imagesPerChunk(batch: batch)
+    let chunk = tiling.imagesPerChunk(batch: batch, tiles: tilesPerChunk)
     let (v, m) = chunkBuffers(tiles: chunk * tiling.perImage)
     for first in stride(from: 0, to: batch, by: chunk) {
       convolve(
@@ -92,7 +94,7 @@ final class WinogradConvolution {
   ) {
     let (cin, cout) = (inputChannels, outputChannels)
     let tiling = Tiling(height: height, width: width)
-    let chunk = tiling.imagesPerChunk(batch: batch)
+    let chunk = tiling.imagesPerChunk(batch: batch, tiles: tilesPerChunk)
     let (v, dm) = chunkBuffers(tiles: chunk * tiling.perImage)
     let du = filterGradient.reserve(Self.points * cout * cin)
     du.update(repeating: 0, count: Self.points * cout * cin)
