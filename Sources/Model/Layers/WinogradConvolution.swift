@@ -18,8 +18,8 @@ import CPrefetch
 final class WinogradConvolution {
   /// Tiles per chunk the products are sized for (whole images, at least one): 128, or 32 where
   /// a side has 64 channels or more. At 64 × 64 the filters `U` alone take 590 KB, and 128
-  /// tiles' `V` and `M` 1.2 MB each, more than the 1 MiB L2 holds; 32 tiles made those layers
-  /// 12–17 % faster, while 64 tiles at 32 channels did not pay (docs/performance.md).
+  /// tiles' `V` and `M` 1.2 MB each, more than the 1 MiB L2 holds; 32 tiles made ResNet's last
+  /// stage 12–27 % faster, while 64 tiles at 32 channels did not pay (docs/performance.md).
   var tilesPerChunk: Int { max(inputChannels, outputChannels) >= 64 ? 32 : 128 }
   /// Entries of a transformed tile, `ξ = 6i + j`.
   static let points = 36
